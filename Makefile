@@ -1,0 +1,46 @@
+# Two commands: `make run` (the product, embedded defaults) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The test suite runs against real PostgreSQL and Redis (started by .ci/services if they are down).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_governance
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test venv services lint bench-sync bench-webhook bench-pages clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py devstack
+
+services:
+	bash .ci/services
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: venv services
+	$(VENV)/bin/ruff check .
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench-sync: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/sync.py $(BENCH_ARGS)
+
+bench-webhook: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/webhook.py $(BENCH_ARGS)
+
+bench-pages: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/pages.py $(BENCH_ARGS)
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RegistryUiConfig(AppConfig):
+    name = "registry_ui"
+    verbose_name = "Registry mirror"

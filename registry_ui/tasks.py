@@ -1,0 +1,47 @@
+"""Celery tasks: thin and idempotent — take ids, load rows, call one service."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from .errors import MlflowNotFound, MlflowUnavailable
+
+
+@shared_task(acks_late=True, time_limit=60 * 60, soft_time_limit=55 * 60)
+def run_sync_task(sync_run_id: int) -> None:
+    from .sync import execute_sync
+
+    execute_sync(sync_run_id)
+
+
+@shared_task(acks_late=True, time_limit=60 * 60)
+def reconcile_registry() -> None:
+    """Periodic: a full read compared with the mirror (catches stage moves, edits, deletions, drift)."""
+    from .models import SyncRun
+    from .sync import execute_sync
+
+    recent = timezone.now() - timezone.timedelta(minutes=30)
+    if SyncRun.objects.filter(
+        kind__in=[SyncRun.Kind.RECONCILE, SyncRun.Kind.FULL],
+        status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING],
+        queued_at__gte=recent,
+    ).exists():
+        return  # one is already on its way; do not pile up reconciles behind a slow MLflow
+    sync_run = SyncRun.objects.create(kind=SyncRun.Kind.RECONCILE)
+    execute_sync(sync_run.pk)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(MlflowUnavailable,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=10,
+    time_limit=15 * 60,
+)
+def read_version_artifacts_task(model_version_id: int) -> None:
+    from .services import read_version_artifacts
+
+    try:
+        read_version_artifacts(model_version_id=model_version_id)
+    except MlflowNotFound:
+        return  # deleted meanwhile; the reconcile marks it
