@@ -39,7 +39,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "registry_ui",
+    "registry_ui.cards",
     "approvals",
+    "approvals.audit",
     "lineage",
 ]
 
@@ -126,6 +128,14 @@ MLFLOW_RUN_BATCH = env.int("MLFLOW_RUN_BATCH", default=100)
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=60)
 # A mirror whose last successful sync is older than this is shown as stale.
 MIRROR_STALE_AFTER_SECONDS = env.int("MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE_INTERVAL_SECONDS))
+
+# --- Governance ---------------------------------------------------------------------------------
+POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
+CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=1024 * 1024)
+# Metric names where lower is better when a model does not say (comparison highlighting).
+LOWER_IS_BETTER_METRICS = env.list(
+    "LOWER_IS_BETTER_METRICS", default=["rmse", "mae", "mse", "log_loss", "loss", "error", "test_log_loss"]
+)
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Without REDIS_URL the broker is a SQLite file through kombu's SQLAlchemy transport: durable (a queued

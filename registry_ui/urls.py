@@ -8,6 +8,9 @@ from . import views, webhooks
 api_v1 = [
     path("", include("registry_ui.api_urls")),
     path("", include("approvals.api_urls")),
+    path("", include("approvals.audit.api_urls")),
+    path("", include("registry_ui.cards.api_urls")),
+    path("", include("registry_ui.compare.api_urls")),
     path("", include("lineage.api_urls")),
 ]
 
@@ -15,6 +18,9 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("", include("registry_ui.page_urls")),
     path("", include("approvals.urls")),
+    path("", include("approvals.audit.urls")),
+    path("", include("registry_ui.cards.urls")),
+    path("", include("registry_ui.compare.urls")),
     path("", include("lineage.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
