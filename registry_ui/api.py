@@ -174,7 +174,9 @@ class MetricHistoryView(APIView):
         try:
             points = services.metric_history(run=mv.source_run, key=key)
         except MlflowUnavailable as exc:
-            return Response({"detail": f"MLflow is unavailable and the history is not cached: {exc}"}, status=503)
+            return Response(
+                {"detail": f"MLflow is unavailable and the history is not cached: {exc}"}, status=503
+            )
         return Response(points)
 
 

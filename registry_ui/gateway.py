@@ -287,7 +287,8 @@ def _parse_run(raw: dict) -> MlflowRun:
 def health() -> bool:
     try:
         response = requests.get(
-            settings.MLFLOW_TRACKING_URI.rstrip("/") + "/health", timeout=min(3, settings.MLFLOW_TIMEOUT_SECONDS)
+            settings.MLFLOW_TRACKING_URI.rstrip("/") + "/health",
+            timeout=min(3, settings.MLFLOW_TIMEOUT_SECONDS),
         )
         return response.status_code == 200
     except requests.RequestException:
@@ -384,7 +385,9 @@ def metric_history(run_id: str, key: str) -> list[MetricPoint]:
         "/api/2.0/mlflow/metrics/get-history", "metrics", run_id=run_id, metric_key=key, max_results=25000
     ):
         points.extend(
-            MetricPoint(step=int(m.get("step", 0)), timestamp=int(m.get("timestamp", 0)), value=float(m["value"]))
+            MetricPoint(
+                step=int(m.get("step", 0)), timestamp=int(m.get("timestamp", 0)), value=float(m["value"])
+            )
             for m in page
         )
     points.sort(key=lambda p: (p.step, p.timestamp))
@@ -438,7 +441,9 @@ def read_version_artifacts(name: str, version: int) -> VersionArtifacts:
                     example = json.loads((local / example_file).read_text())
                 except ValueError:
                     example = None
-        return VersionArtifacts(content_hash=content_hash, signature=signature, flavors=flavors, input_example=example)
+        return VersionArtifacts(
+            content_hash=content_hash, signature=signature, flavors=flavors, input_example=example
+        )
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -452,7 +457,11 @@ def delete_alias(name: str, alias: str) -> None:
 
 def transition_stage(name: str, version: int, stage: str, archive_existing: bool) -> None:
     _client_call(
-        client().transition_model_version_stage, name, str(version), stage, archive_existing_versions=archive_existing
+        client().transition_model_version_stage,
+        name,
+        str(version),
+        stage,
+        archive_existing_versions=archive_existing,
     )
 
 
@@ -496,3 +505,10 @@ def version_ui_url(name: str, version: int) -> str:
     from urllib.parse import quote  # noqa: PLC0415
 
     return f"{settings.MLFLOW_UI_URL.rstrip('/')}/#/models/{quote(name, safe='')}/versions/{version}"
+
+
+# --- approvals (promotion workflow): confirm a stage transition -----------------------------------
+def get_version_stage(name: str, version: int) -> str:
+    """The current stage of one version, read from MLflow (the apply re-reads it to confirm)."""
+    body = _call("/api/2.0/mlflow/model-versions/get", params={"name": name, "version": str(version)})
+    return body["model_version"].get("current_stage") or "None"

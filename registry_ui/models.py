@@ -88,7 +88,9 @@ class ModelVersion(models.Model):
     description = models.TextField(blank=True, default="")
     source = models.TextField(blank=True, default="")
     run_id = models.CharField(max_length=64, blank=True, default="")
-    source_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions")
+    source_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
+    )
     creator = models.CharField(max_length=256, null=True, blank=True)
     creation_timestamp = models.DateTimeField(null=True, blank=True)
     last_updated_timestamp = models.DateTimeField(null=True, blank=True)

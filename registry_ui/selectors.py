@@ -100,12 +100,16 @@ def mirror_status() -> dict:
     last_success = agg["last_success_at"]
     last_status = None
     if agg["last_finished_at"] is not None:
-        last_status = SyncRun.Status.SUCCEEDED if agg["last_finished_at"] == last_success else SyncRun.Status.FAILED
+        last_status = (
+            SyncRun.Status.SUCCEEDED if agg["last_finished_at"] == last_success else SyncRun.Status.FAILED
+        )
     age = int((timezone.now() - last_success).total_seconds()) if last_success else None
     return {
         "last_success_at": last_success,
         "last_status": last_status,
         "age_seconds": age,
-        "stale": age is None or age > settings.MIRROR_STALE_AFTER_SECONDS or last_status == SyncRun.Status.FAILED,
+        "stale": age is None
+        or age > settings.MIRROR_STALE_AFTER_SECONDS
+        or last_status == SyncRun.Status.FAILED,
         "mlflow_url": settings.MLFLOW_UI_URL,
     }

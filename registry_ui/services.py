@@ -37,11 +37,14 @@ def metric_history(*, run, key: str, max_age_seconds: int = 60):
         return cached.points
     try:
         points = [
-            {"step": p.step, "timestamp": p.timestamp, "value": p.value} for p in gateway.metric_history(run.run_id, key)
+            {"step": p.step, "timestamp": p.timestamp, "value": p.value}
+            for p in gateway.metric_history(run.run_id, key)
         ]
     except MlflowUnavailable:
         if cached:
             return cached.points
         raise
-    MetricHistory.objects.update_or_create(run=run, key=key, defaults={"points": points, "fetched_at": timezone.now()})
+    MetricHistory.objects.update_or_create(
+        run=run, key=key, defaults={"points": points, "fetched_at": timezone.now()}
+    )
     return points

@@ -10,10 +10,11 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # local state of the embedded defaults (git-ignored)
-
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # optional; missing file is fine
+
+# Local state of the embedded defaults (SQLite files, the local MLflow store); git-ignored.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 APP_VERSION = "0.1.0"
 
@@ -127,7 +128,9 @@ MLFLOW_PAGE_SIZE = env.int("MLFLOW_PAGE_SIZE", default=1000)
 MLFLOW_RUN_BATCH = env.int("MLFLOW_RUN_BATCH", default=100)
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=60)
 # A mirror whose last successful sync is older than this is shown as stale.
-MIRROR_STALE_AFTER_SECONDS = env.int("MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE_INTERVAL_SECONDS))
+MIRROR_STALE_AFTER_SECONDS = env.int(
+    "MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE_INTERVAL_SECONDS)
+)
 
 # --- Governance ---------------------------------------------------------------------------------
 POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
@@ -235,5 +238,5 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)

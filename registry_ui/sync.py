@@ -138,7 +138,9 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
     RegisteredModel.objects.bulk_create(new_models, batch_size=500)
     if changed_models:
         RegisteredModel.objects.bulk_update(changed_models, [*MODEL_FIELDS, "deleted_at"], batch_size=500)
-    gone_models = [row for name, row in existing_models.items() if name not in seen_models and row.deleted_at is None]
+    gone_models = [
+        row for name, row in existing_models.items() if name not in seen_models and row.deleted_at is None
+    ]
     for row in gone_models:
         row.deleted_at = now
     if gone_models:
@@ -196,11 +198,11 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
             changed_versions.append(row)
     ModelVersion.objects.bulk_create(new_versions, batch_size=500)
     if changed_versions:
-        ModelVersion.objects.bulk_update(changed_versions, [*VERSION_FIELDS, "deleted_at", "synced_at"], batch_size=500)
+        ModelVersion.objects.bulk_update(
+            changed_versions, [*VERSION_FIELDS, "deleted_at", "synced_at"], batch_size=500
+        )
     gone_versions = [
-        row
-        for key, row in existing_versions.items()
-        if key not in seen_versions and row.deleted_at is None
+        row for key, row in existing_versions.items() if key not in seen_versions and row.deleted_at is None
     ]
     for row in gone_versions:
         row.deleted_at = now
@@ -210,7 +212,9 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
     result.updated += len(changed_versions)
     result.deleted += len(gone_versions)
     name_by_pk = {pk: name for name, pk in model_ids.items()}
-    result.touched_models |= {name_by_pk.get(r.model_id, "") for r in new_versions + changed_versions + gone_versions}
+    result.touched_models |= {
+        name_by_pk.get(r.model_id, "") for r in new_versions + changed_versions + gone_versions
+    }
     result.touched_models.discard("")
     if new_versions:
         result.new_version_ids = list(
@@ -252,11 +256,15 @@ def _refresh_model_counts(model_pks) -> None:
 ProgressSink = Callable[[str, int, int | None], None]
 
 
-def start_sync(*, kind: str, model_name: str = "", version: int | None = None, requested_by: str = "") -> SyncRun:
+def start_sync(
+    *, kind: str, model_name: str = "", version: int | None = None, requested_by: str = ""
+) -> SyncRun:
     """Queue a sync run (a row) and enqueue its task when the transaction commits."""
     from .tasks import run_sync_task
 
-    sync_run = SyncRun.objects.create(kind=kind, model_name=model_name, version=version, requested_by=requested_by)
+    sync_run = SyncRun.objects.create(
+        kind=kind, model_name=model_name, version=version, requested_by=requested_by
+    )
     run_sync_task.delay_on_commit(sync_run.pk)
     return sync_run
 

@@ -37,6 +37,7 @@ def reconcile_registry() -> None:
     retry_backoff_max=300,
     max_retries=10,
     time_limit=15 * 60,
+    soft_time_limit=14 * 60,
 )
 def read_version_artifacts_task(model_version_id: int) -> None:
     from .services import read_version_artifacts

@@ -35,7 +35,9 @@ def dashboard(request):
     context = {
         "model_count": RegisteredModel.objects.live().count(),
         "version_count": ModelVersion.objects.live().filter(model__deleted_at__isnull=True).count(),
-        "aliased_models": RegisteredModel.objects.live().exclude(aliases={}).order_by("-last_updated_timestamp")[:10],
+        "aliased_models": RegisteredModel.objects.live()
+        .exclude(aliases={})
+        .order_by("-last_updated_timestamp")[:10],
         "recent_versions": ModelVersion.objects.live()
         .filter(model__deleted_at__isnull=True)
         .select_related("model")
@@ -50,7 +52,9 @@ def model_list(request):
     try:
         filters = selectors.ModelFilters.parse(request.GET)
     except InvalidInput as exc:
-        return render(request, "registry_ui/model_list.html", {"error": str(exc), "page_obj": None}, status=400)
+        return render(
+            request, "registry_ui/model_list.html", {"error": str(exc), "page_obj": None}, status=400
+        )
     page_obj = paginate(request, selectors.model_list(filters))
     context = {
         "page_obj": page_obj,
@@ -73,7 +77,9 @@ def model_detail(request, name: str):
     model = access.access_model(request.user, name)
     page_obj = paginate(request, selectors.version_list(model))
     rows = [(mv, selectors.primary_metric_value(mv, model)) for mv in page_obj.object_list]
-    return render(request, "registry_ui/model_detail.html", {"model": model, "page_obj": page_obj, "rows": rows})
+    return render(
+        request, "registry_ui/model_detail.html", {"model": model, "page_obj": page_obj, "rows": rows}
+    )
 
 
 @login_required
@@ -106,7 +112,9 @@ def sync_status(request):
     context = {
         "page_obj": runs,
         "deliveries": selectors.webhook_deliveries()[:20],
-        "running": SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]).exists(),
+        "running": SyncRun.objects.filter(
+            status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        ).exists(),
     }
     template = "registry_ui/_sync_runs.html" if request.htmx else "registry_ui/sync_status.html"
     return render(request, template, context)

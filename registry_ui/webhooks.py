@@ -51,7 +51,9 @@ def mlflow_webhook(request: HttpRequest) -> JsonResponse:
     signature = request.headers.get("X-MLflow-Signature", "")
     body = request.body
     if not (delivery_id and timestamp and signature) or len(delivery_id) > 128:
-        return _error(401, "Missing or malformed X-MLflow-Signature, X-MLflow-Timestamp or X-MLflow-Delivery-Id.")
+        return _error(
+            401, "Missing or malformed X-MLflow-Signature, X-MLflow-Timestamp or X-MLflow-Delivery-Id."
+        )
     if not _signature_ok(signature, sign(settings.MLFLOW_WEBHOOK_SECRET, delivery_id, timestamp, body)):
         return _error(401, "Invalid webhook signature.")
     try:
@@ -59,13 +61,17 @@ def mlflow_webhook(request: HttpRequest) -> JsonResponse:
     except ValueError:
         return _error(400, "X-MLflow-Timestamp must be a Unix timestamp in seconds.")
     if abs(time.time() - sent) > settings.MLFLOW_WEBHOOK_MAX_SKEW_SECONDS:
-        return _error(400, f"X-MLflow-Timestamp is more than {settings.MLFLOW_WEBHOOK_MAX_SKEW_SECONDS} s away.")
+        return _error(
+            400, f"X-MLflow-Timestamp is more than {settings.MLFLOW_WEBHOOK_MAX_SKEW_SECONDS} s away."
+        )
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "Body is not valid JSON.")
-    if not isinstance(payload, dict) or not isinstance(payload.get("entity"), str) or not isinstance(
-        payload.get("action"), str
+    if (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("entity"), str)
+        or not isinstance(payload.get("action"), str)
     ):
         return _error(400, "Body must be a JSON object with string 'entity' and 'action'.")
     data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
@@ -89,7 +95,10 @@ def mlflow_webhook(request: HttpRequest) -> JsonResponse:
             if entity in REGISTRY_ENTITIES:
                 version = _int_or_none(data.get("version"))
                 delivery.sync_run = start_sync(
-                    kind=SyncRun.Kind.WEBHOOK, model_name=model_name[:256], version=version, requested_by="mlflow"
+                    kind=SyncRun.Kind.WEBHOOK,
+                    model_name=model_name[:256],
+                    version=version,
+                    requested_by="mlflow",
                 )
                 delivery.outcome = WebhookDelivery.Outcome.ACCEPTED
                 delivery.save(update_fields=["sync_run", "outcome"])

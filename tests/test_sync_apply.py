@@ -12,8 +12,10 @@ pytestmark = pytest.mark.django_db
 
 def test_first_sync_creates_models_versions_and_runs():
     result = apply_snapshot(
-        snapshot([mlflow_model(aliases={"production": 1})], [mlflow_version(version=1, aliases=["production"]),
-                                                             mlflow_version(version=2)])
+        snapshot(
+            [mlflow_model(aliases={"production": 1})],
+            [mlflow_version(version=1, aliases=["production"]), mlflow_version(version=2)],
+        )
     )
     assert result.created == 5  # 1 model + 2 versions + 2 runs
     model = RegisteredModel.objects.get(name="churn")
@@ -34,7 +36,10 @@ def test_applying_the_same_snapshot_twice_changes_nothing():
 def test_changed_fields_are_updated_and_counted():
     apply_snapshot(snapshot([mlflow_model()], [mlflow_version(version=1)]))
     result = apply_snapshot(
-        snapshot([mlflow_model(description="new")], [mlflow_version(version=1, stage="Production", tags={"a": "b"})])
+        snapshot(
+            [mlflow_model(description="new")],
+            [mlflow_version(version=1, stage="Production", tags={"a": "b"})],
+        )
     )
     assert result.updated == 2
     mv = ModelVersion.objects.get(version=1)
@@ -53,14 +58,18 @@ def test_version_missing_from_a_full_read_is_marked_deleted_not_removed():
 
 
 def test_model_missing_from_a_full_read_is_marked_deleted_with_its_versions():
-    apply_snapshot(snapshot([mlflow_model("a"), mlflow_model("b")], [mlflow_version("a", 1), mlflow_version("b", 1)]))
+    apply_snapshot(
+        snapshot([mlflow_model("a"), mlflow_model("b")], [mlflow_version("a", 1), mlflow_version("b", 1)])
+    )
     apply_snapshot(snapshot([mlflow_model("a")], [mlflow_version("a", 1)]))
     assert list(RegisteredModel.objects.live().values_list("name", flat=True)) == ["a"]
     assert ModelVersion.objects.get(model__name="b").deleted_at is not None
 
 
 def test_targeted_read_touches_only_its_model():
-    apply_snapshot(snapshot([mlflow_model("a"), mlflow_model("b")], [mlflow_version("a", 1), mlflow_version("b", 1)]))
+    apply_snapshot(
+        snapshot([mlflow_model("a"), mlflow_model("b")], [mlflow_version("a", 1), mlflow_version("b", 1)])
+    )
     apply_snapshot(snapshot([mlflow_model("a")], [mlflow_version("a", 1), mlflow_version("a", 2)], scope="a"))
     assert RegisteredModel.objects.live().count() == 2
     assert ModelVersion.objects.live().count() == 3
@@ -83,5 +92,7 @@ def test_recreated_version_is_undeleted():
 def test_run_metrics_update_in_place():
     v = mlflow_version(version=1)
     apply_snapshot(snapshot([mlflow_model()], [v]))
-    apply_snapshot(snapshot([mlflow_model()], [v], runs={v.run_id: mlflow_run(v.run_id, metrics={"acc": 0.95})}))
+    apply_snapshot(
+        snapshot([mlflow_model()], [v], runs={v.run_id: mlflow_run(v.run_id, metrics={"acc": 0.95})})
+    )
     assert Run.objects.get().metrics == {"acc": 0.95}

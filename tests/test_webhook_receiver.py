@@ -32,8 +32,12 @@ def deliver(client, payload, *, secret=SECRET, delivery_id=None, timestamp=None,
     )
 
 
-VERSION_CREATED = {"entity": "model_version", "action": "created", "timestamp": "2026-11-29T00:00:00Z",
-                   "data": {"name": "churn", "version": "3", "source": "models:/m-1", "run_id": "r1", "tags": {}}}
+VERSION_CREATED = {
+    "entity": "model_version",
+    "action": "created",
+    "timestamp": "2026-11-29T00:00:00Z",
+    "data": {"name": "churn", "version": "3", "source": "models:/m-1", "run_id": "r1", "tags": {}},
+}
 
 
 def test_valid_delivery_is_recorded_and_enqueues_a_targeted_sync(client, django_capture_on_commit_callbacks):

@@ -23,9 +23,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, password, **options):
         User = get_user_model()
-        self.stdout.write("Demo users (password for all: %s)" % password)
+        self.stdout.write(f"Demo users (password for all: {password})")
         for username, role, group, staff in DEMO_USERS:
-            user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com"}
+            )
             if created:
                 user.set_password(password)
                 user.is_staff = user.is_superuser = staff

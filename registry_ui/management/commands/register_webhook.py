@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = "Register (or update) this app's webhook receiver in MLflow for the six model-registry events."
 
     def add_arguments(self, parser):
-        parser.add_argument("--url", required=True, help="Public URL of /webhooks/mlflow/ as MLflow reaches it.")
+        parser.add_argument(
+            "--url", required=True, help="Public URL of /webhooks/mlflow/ as MLflow reaches it."
+        )
         parser.add_argument("--name", default="registry-governance")
 
     def handle(self, *args, url, name, **options):
@@ -18,4 +20,6 @@ class Command(BaseCommand):
         except (MlflowUnavailable, MlflowRejected, MlflowNotFound) as exc:
             raise CommandError(f"Could not register the webhook: {exc}") from exc
         verb = "Registered" if created else "Updated"
-        self.stdout.write(self.style.SUCCESS(f"{verb} webhook {hook_id} → {url} ({len(gateway.REGISTRY_EVENTS)} events)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"{verb} webhook {hook_id} → {url} ({len(gateway.REGISTRY_EVENTS)} events)")
+        )

@@ -1,0 +1,188 @@
+"""`make run`: the whole product on one machine with embedded defaults.
+
+Starts (or reuses) a local MLflow server seeded once with real demo models — unless MLFLOW_TRACKING_URI
+points at an existing server — creates the demo users, mirrors the registry, registers the webhook, and
+runs web (gunicorn), a Celery worker and beat until Ctrl-C, which stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from registry_ui.mlflow_process import MlflowServer
+
+
+def _healthy(uri: str) -> bool:
+    try:
+        return requests.get(uri.rstrip("/") + "/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+class Command(BaseCommand):
+    help = "Run the product locally: MLflow (seeded), web, worker and beat. Ctrl-C stops them all."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--mlflow-port", type=int, default=int(os.environ.get("MLFLOW_PORT", "5500")))
+        parser.add_argument(
+            "--no-seed", action="store_true", help="Do not seed the local MLflow with demo models."
+        )
+
+    def handle(self, *args, host, port, mlflow_port, no_seed, **options):
+        self.children: list[subprocess.Popen] = []
+        self.mlflow: MlflowServer | None = None
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            uri = self._mlflow(mlflow_port, seed=not no_seed)
+            env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONUNBUFFERED": "1"}
+            settings.MLFLOW_TRACKING_URI = uri
+            call_command("create_demo_users", stdout=self.stdout)
+            self._step("Mirroring the registry (full sync)")
+            try:
+                call_command("sync_registry", "--quiet-progress", stdout=self.stdout)
+            except CommandError as exc:  # the pages still work from the mirror; the reconcile retries
+                self.stderr.write(f"  first sync failed: {exc}")
+            base = Path(settings.BASE_DIR)
+            python = sys.executable
+            self._spawn(
+                "web",
+                [
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "registry_ui.wsgi",
+                    "-b",
+                    f"{host}:{port}",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                ],
+                env,
+                base,
+            )
+            self._spawn(
+                "worker",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "registry_ui",
+                    "worker",
+                    "--pool=threads",
+                    "--concurrency=4",
+                    "--loglevel=INFO",
+                ],
+                env,
+                base,
+            )
+            self._spawn(
+                "beat",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "registry_ui",
+                    "beat",
+                    "--loglevel=INFO",
+                    "--scheduler",
+                    "django_celery_beat.schedulers:DatabaseScheduler",
+                ],
+                env,
+                base,
+            )
+            url = f"http://{host}:{port}"
+            self._wait_for(url + "/healthz", "web")
+            if self.mlflow is not None:
+                self._step("Registering the webhook receiver in MLflow")
+                call_command("register_webhook", "--url", f"{url}/webhooks/mlflow/", stdout=self.stdout)
+            self.stdout.write(
+                self.style.SUCCESS(f"\nRegistry Governance is running at {url}/  (MLflow: {uri})")
+            )
+            self.stdout.write("Log in as one of the demo users above. Ctrl-C stops everything.\nready.")
+            while True:
+                for proc in self.children:
+                    if proc.poll() is not None:
+                        raise CommandError(
+                            f"{proc.args[2] if len(proc.args) > 2 else proc.args} exited ({proc.returncode})"
+                        )
+                time.sleep(1)
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            self._stop_all()
+
+    def _step(self, text: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"→ {text}"))
+
+    def _mlflow(self, port: int, *, seed: bool) -> str:
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            uri = os.environ["MLFLOW_TRACKING_URI"]
+            self._step(f"Using the existing MLflow server at {uri}")
+            if not _healthy(uri):
+                self.stderr.write(
+                    f"  MLflow at {uri} does not answer /health; the mirror will say it is stale."
+                )
+            return uri
+        root = Path(settings.VAR_DIR) / "mlflow"
+        root.mkdir(parents=True, exist_ok=True)
+        uri = f"http://127.0.0.1:{port}"
+        if _healthy(uri):
+            self._step(f"Reusing the MLflow server already running at {uri}")
+        else:
+            self._step(f"Starting a local MLflow server at {uri} (store: {root})")
+            self.mlflow = MlflowServer(root, port=port).start()
+        if seed:
+            from registry_ui.demo_seed import seed_demo
+
+            self._step("Seeding demo models (once)")
+            seed_demo(uri)
+        return uri
+
+    def _spawn(self, name: str, command: list[str], env: dict, cwd: Path) -> None:
+        self._step(f"Starting {name}")
+        self.children.append(subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True))
+
+    def _wait_for(self, url: str, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise CommandError(f"{name} did not come up at {url} within {timeout:.0f} s")
+
+    def _stop_all(self) -> None:
+        for proc in self.children:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 15
+        for proc in self.children:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if self.mlflow is not None:
+            self.mlflow.stop()
+        self.stdout.write("Stopped web, worker, beat" + (" and MLflow." if self.mlflow else "."))

@@ -1,0 +1,143 @@
+"""Shared fixtures: users per role, a real `mlflow server` process, a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from registry_ui.mlflow_process import MlflowServer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username: str, *groups: str, staff: bool = False, password: str = "pw-correct-horse"):
+        user = django_user_model.objects.create_user(username=username, password=password, is_staff=staff)
+        for name in groups:
+            user.groups.add(Group.objects.get(name=name))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("reader")
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("staffer", staff=True)
+
+
+@pytest.fixture
+def client_user(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api(user):
+    from rest_framework.test import APIClient
+
+    api_client = APIClient()
+    api_client.force_authenticate(user)
+    return api_client
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real MLflow server for the whole session (webhooks enabled, their cache refreshed every second)."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow"), webhook_cache_ttl=1).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mlflow_uri(mlflow_server, settings):
+    """Points the app's gateway at the session's MLflow server."""
+    settings.MLFLOW_TRACKING_URI = mlflow_server.uri
+    settings.MLFLOW_UI_URL = mlflow_server.uri
+    return mlflow_server.uri
+
+
+@pytest.fixture
+def mlflow_client(mlflow_server):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=mlflow_server.uri, registry_uri=mlflow_server.uri)
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings, tmp_path):
+    """A real Celery worker process on the real broker (Redis), using the test database."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs REDIS_URL (make test sets it)")
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=_test_database_url(),
+        MLFLOW_TRACKING_URI=settings.MLFLOW_TRACKING_URI,
+        MLFLOW_UI_URL=settings.MLFLOW_UI_URL,
+        DJANGO_SETTINGS_MODULE="registry_ui.settings",
+    )
+    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    env["CELERY_DEFAULT_QUEUE"] = queue
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    from registry_ui.celery import app
+
+    app.conf.task_default_queue = queue
+    log = (tmp_path / "worker.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "registry_ui",
+            "worker",
+            "--pool=threads",
+            "--concurrency=4",
+            "-Q",
+            queue,
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if "ready." in (tmp_path / "worker.log").read_text():
+            break
+        if proc.poll() is not None:
+            raise RuntimeError("worker died:\n" + (tmp_path / "worker.log").read_text())
+        time.sleep(0.2)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    app.conf.task_default_queue = "celery"
