@@ -1,0 +1,127 @@
+"""Smoke test of README command 1 (`make run` → `manage.py devstack`) with the installed environment:
+embedded defaults (SQLite, SQLite broker, a local MLflow seeded once), web, worker and beat, Ctrl-C."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from registry_ui.mlflow_process import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.mlflow
+DEMO_MODELS = ["credit-default-classifier", "diabetes-progression-regressor", "wine-cultivar-classifier"]
+
+
+class Stack:
+    def __init__(self, var_dir: Path):
+        self.port, self.mlflow_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "REDIS_URL", "MLFLOW_TRACKING_URI", "CELERY_DEFAULT_QUEUE")
+        }
+        self.env.update(VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1")
+        self.output: list[str] = []
+
+    def start(self, timeout=300):
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=self.env, check=True,
+                       capture_output=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "devstack", "--port", str(self.port), "--mlflow-port", str(self.mlflow_port)],
+            cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=lambda: [self.output.append(line) for line in self.proc.stdout], daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(line.strip() == "ready." for line in self.output):
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        self.stop()
+        raise AssertionError("devstack did not become ready:\n" + "".join(self.output[-80:]))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground process group
+            self.proc.wait(timeout=60)
+
+    def text(self):
+        return "".join(self.output)
+
+
+def login(url, username, password="demo-pass-2026") -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{url}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    response = session.post(
+        f"{url}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{url}/accounts/login/"},
+        timeout=10,
+    )
+    assert response.status_code == 200 and "/accounts/login/" not in response.url, "login failed"
+    return session
+
+
+def port_closed(port) -> bool:
+    try:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+        return False
+    except requests.RequestException:
+        return True
+
+
+def test_run_command_brings_up_mlflow_web_and_worker_seeds_once_and_stops_on_ctrl_c(tmp_path):
+    stack = Stack(tmp_path).start()
+    try:
+        out = stack.text()
+        for username in ("admin", "alice", "rita", "ann", "audrey"):
+            assert username in out, f"credentials of {username} not printed"
+        assert stack.url in out
+
+        session = login(stack.url, "alice")
+        models_page = session.get(f"{stack.url}/models/", timeout=10).text
+        for name in DEMO_MODELS:
+            assert name in models_page
+
+        # The worker consumes from the embedded (SQLite) broker: a full sync queued by staff completes.
+        admin = login(stack.url, "admin")
+        csrf = admin.cookies.get("csrftoken")
+        queued = admin.post(f"{stack.url}/api/v1/sync/", headers={"X-CSRFToken": csrf, "Referer": stack.url},
+                            timeout=10)
+        assert queued.status_code == 202, queued.text
+        run_id = queued.json()["id"]
+        deadline = time.monotonic() + 90
+        status = None
+        while time.monotonic() < deadline:
+            status = admin.get(f"{stack.url}/api/v1/sync/runs/{run_id}/", timeout=10).json()["status"]
+            if status in ("succeeded", "failed"):
+                break
+            time.sleep(0.5)
+        assert status == "succeeded"
+    finally:
+        stack.stop()
+    assert stack.proc.returncode is not None
+    assert port_closed(stack.port) and port_closed(stack.mlflow_port), "Ctrl-C left a server running"
+
+    second = Stack(tmp_path)
+    second.port, second.mlflow_port = stack.port, stack.mlflow_port
+    second.url = stack.url
+    second.start()
+    try:
+        assert "nothing to do" in second.text() or "already" in second.text(), "the demo was seeded twice"
+        page = login(second.url, "ann").get(f"{second.url}/models/", timeout=10).text
+        assert all(name in page for name in DEMO_MODELS)
+    finally:
+        second.stop()
