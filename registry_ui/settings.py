@@ -194,6 +194,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models share these value sets; name them once so the schema has no name collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "registry_ui.models.SyncRun.Status",
+        "DriftActionEnum": [("flag", "flag"), ("revert", "revert")],
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------------
@@ -218,6 +223,14 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # [deploy] Preloading commits the operator's whole domain (subdomains included) to HTTPS in
+    # browsers' built-in lists, which is slow to undo: it stays an explicit opt-in above, so
+    # `check --deploy` must not nag about the default (security.W021).
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    # [deploy] Reached in plain http inside the private network, never through the TLS proxy: the
+    # container healthcheck, and MLflow delivering webhooks to http://web:8000/webhooks/mlflow/
+    # (HMAC-signed, see registry_ui/webhooks.py). A redirect to https would break both.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^webhooks/mlflow/$"]
     if SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("Set SECRET_KEY to a random value of 50+ characters when DEBUG is off.")
     if MLFLOW_WEBHOOK_SECRET == "local-webhook-secret-change-me":
