@@ -60,6 +60,14 @@ def mlflow_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def seeded_mlflow(mlflow_server):
+    """The session's MLflow server seeded once with the real demo models; returns the seed summary."""
+    from registry_ui.demo_seed import seed_demo
+
+    return seed_demo(mlflow_server.uri, log=lambda line: None)
+
+
 @pytest.fixture
 def mlflow_uri(mlflow_server, settings):
     """Points the app's gateway at the session's MLflow server."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from registry_ui.demo_seed import seed_demo
-from registry_ui.mlflow_process import MlflowServer
 
 pytestmark = pytest.mark.mlflow
 
@@ -17,14 +16,9 @@ MODELS = {
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    """Its own MLflow server (the session one stays free of demo models), seeded once."""
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow-demo")).start()
-    try:
-        summary = seed_demo(server.uri, log=lambda line: None)
-        yield server, summary
-    finally:
-        server.stop()
+def seeded(mlflow_server, seeded_mlflow):
+    """The session's MLflow server, seeded once for the whole suite (seeding costs ~20 s)."""
+    return mlflow_server, seeded_mlflow
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from registry_ui.demo_seed import seed_demo
 from registry_ui.models import ModelVersion, RegisteredModel, SyncRun
 from registry_ui.sync import execute_sync
 
@@ -16,9 +15,9 @@ from .support.mirror_check import differences
 pytestmark = [pytest.mark.mlflow, pytest.mark.django_db]
 
 
-@pytest.fixture(scope="session")
-def seeded(mlflow_server):
-    return seed_demo(mlflow_server.uri)
+@pytest.fixture
+def seeded(seeded_mlflow):
+    return seeded_mlflow
 
 
 def full_sync(kind=SyncRun.Kind.FULL) -> SyncRun:
