@@ -230,3 +230,37 @@ def test_api_runs_the_same_number_of_queries_with_10_and_500_versions(api, url):
     seed_mirror(500)
     large = count_queries(lambda: api.get(url))
     assert small == large, f"{url}: {small} queries with 10 versions, {large} with 500"
+
+
+# --- MLflow unreachable: pages work from the mirror and say how old it is ----------------------
+def test_pages_keep_working_and_say_the_mirror_is_stale_when_the_last_sync_failed(client_user):
+    from django.utils import timezone
+
+    from registry_ui.models import SyncRun
+
+    seed_mirror()
+    an_hour_ago = timezone.now() - timezone.timedelta(hours=1)
+    SyncRun.objects.create(kind="full", status="succeeded", started_at=an_hour_ago, finished_at=an_hour_ago)
+    SyncRun.objects.create(
+        kind="reconcile",
+        status="failed",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        error="MLflow at http://mlflow is unreachable",
+    )
+    page = client_user.get("/models/").content.decode()
+    assert "churn" in page
+    assert "showing data as of" in page and "last attempt failed" in page
+
+
+def test_fresh_mirror_shows_no_stale_banner(client_user):
+    from django.utils import timezone
+
+    from registry_ui.models import SyncRun
+
+    seed_mirror()
+    SyncRun.objects.create(
+        kind="full", status="succeeded", started_at=timezone.now(), finished_at=timezone.now()
+    )
+    page = client_user.get("/models/").content.decode()
+    assert "showing data as of" not in page
