@@ -19,11 +19,16 @@ def reconcile_registry() -> None:
     from .models import SyncRun
     from .sync import execute_sync
 
-    recent = timezone.now() - timezone.timedelta(minutes=30)
+    now = timezone.now()
+    # A sync still "running" past the task's hard time limit lost its worker: say so, so it neither
+    # shows as running forever nor blocks the reconciles below.
+    SyncRun.objects.filter(
+        status=SyncRun.Status.RUNNING, started_at__lt=now - timezone.timedelta(hours=1)
+    ).update(status=SyncRun.Status.FAILED, finished_at=now, error="The worker running this sync was lost.")
     if SyncRun.objects.filter(
         kind__in=[SyncRun.Kind.RECONCILE, SyncRun.Kind.FULL],
         status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING],
-        queued_at__gte=recent,
+        queued_at__gte=now - timezone.timedelta(minutes=10),
     ).exists():
         return  # one is already on its way; do not pile up reconciles behind a slow MLflow
     sync_run = SyncRun.objects.create(kind=SyncRun.Kind.RECONCILE)

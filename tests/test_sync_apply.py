@@ -96,3 +96,31 @@ def test_run_metrics_update_in_place():
         snapshot([mlflow_model()], [v], runs={v.run_id: mlflow_run(v.run_id, metrics={"acc": 0.95})})
     )
     assert Run.objects.get().metrics == {"acc": 0.95}
+
+
+def test_reconcile_marks_syncs_whose_worker_was_lost_as_failed_and_runs(monkeypatch):
+    from django.utils import timezone
+
+    from registry_ui import gateway
+    from registry_ui.models import SyncRun
+    from registry_ui.tasks import reconcile_registry
+
+    two_hours_ago = timezone.now() - timezone.timedelta(hours=2)
+    lost = SyncRun.objects.create(kind="reconcile", status="running", started_at=two_hours_ago)
+    SyncRun.objects.filter(pk=lost.pk).update(queued_at=two_hours_ago)
+    monkeypatch.setattr(gateway, "read_registry", lambda progress=None: snapshot([mlflow_model()], []))
+    reconcile_registry()
+    lost.refresh_from_db()
+    assert lost.status == "failed" and "lost" in lost.error
+    assert SyncRun.objects.filter(kind="reconcile", status="succeeded").count() == 1
+
+
+def test_reconcile_does_not_pile_up_behind_one_in_progress(monkeypatch):
+    from django.utils import timezone
+
+    from registry_ui.models import SyncRun
+    from registry_ui.tasks import reconcile_registry
+
+    SyncRun.objects.create(kind="reconcile", status="running", started_at=timezone.now())
+    reconcile_registry()
+    assert SyncRun.objects.count() == 1
