@@ -1,0 +1,212 @@
+/*
+ * Comparison page: renders the plotly figures handed over by json_script, loads the lazy charts
+ * (histories, trend, parallel coordinates) from the API when they scroll into view, and toggles
+ * "only differences". No inline code: everything hangs off data- attributes (strict CSP).
+ *
+ *   div[data-compare-chart="json-script-id"]   a figure {data, layout, config} rendered at load
+ *   section[data-lazy-chart]                   fetches [data-chart-url] + ?<[data-chart-param]>=value,
+ *                                              renders the answer (or its .figure) into its .chart
+ *   #only-diff                                 checkbox hiding rows whose values are all the same
+ */
+(function () {
+  "use strict";
+
+  function readJson(id) {
+    var el = document.getElementById(id);
+    if (!el) return null;
+    try {
+      return JSON.parse(el.textContent);
+    } catch (err) {
+      return null;
+    }
+  }
+
+  // plotly's own PNG button draws the SVG through a blob: image, which the CSP (img-src 'self' data:)
+  // blocks; these buttons go through a data: URL instead. SVG downloads need no image at all.
+  function download(href, filename) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.download = filename;
+    document.body.appendChild(a);
+    a.click();
+    document.body.removeChild(a);
+  }
+
+  function downloadPng(gd, filename) {
+    var width = gd._fullLayout.width;
+    var height = gd._fullLayout.height;
+    window.Plotly.toImage(gd, { format: "svg", width: width, height: height }).then(function (url) {
+      var img = new Image();
+      img.onload = function () {
+        var scale = 2;
+        var canvas = document.createElement("canvas");
+        canvas.width = width * scale;
+        canvas.height = height * scale;
+        var ctx = canvas.getContext("2d");
+        ctx.fillStyle = "#ffffff";
+        ctx.fillRect(0, 0, canvas.width, canvas.height);
+        ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+        download(canvas.toDataURL("image/png"), filename + ".png");
+      };
+      img.src = url;
+    });
+  }
+
+  function downloadButtons(filename) {
+    return [
+      {
+        name: "Download plot as PNG",
+        icon: window.Plotly.Icons.camera,
+        click: function (gd) {
+          downloadPng(gd, filename);
+        },
+      },
+      {
+        name: "Download plot as SVG",
+        icon: window.Plotly.Icons.disk,
+        click: function (gd) {
+          window.Plotly.downloadImage(gd, { format: "svg", filename: filename });
+        },
+      },
+    ];
+  }
+
+  function render(el, spec) {
+    if (!window.Plotly || !spec) return;
+    var specConfig = spec.config || {};
+    var filename = (specConfig.toImageButtonOptions || {}).filename || el.id || "chart";
+    var layout = Object.assign(
+      {
+        margin: { l: 64, r: 24, t: 48, b: 64 },
+        font: { family: getComputedStyle(document.body).fontFamily, size: 12, color: "#1d2330" },
+        paper_bgcolor: "rgba(0,0,0,0)",
+        plot_bgcolor: "rgba(0,0,0,0)",
+        hovermode: "closest",
+        hoverlabel: { namelength: -1 },
+      },
+      spec.layout || {}
+    );
+    var config = Object.assign(
+      { responsive: true, displaylogo: false },
+      specConfig,
+      {
+        modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage"],
+        modeBarButtonsToAdd: downloadButtons(filename),
+      }
+    );
+    el.classList.remove("chart-loading");
+    el.setAttribute("data-rendered", "1");
+    return window.Plotly.react(el, spec.data || [], layout, config);
+  }
+
+  function renderEmbedded() {
+    document.querySelectorAll("[data-compare-chart]").forEach(function (el) {
+      render(el, readJson(el.getAttribute("data-compare-chart")));
+    });
+  }
+
+  function lazyUrl(section) {
+    var base = section.querySelector("[data-chart-url]");
+    if (!base) return null;
+    var url = new URL(base.value, window.location.href);
+    section.querySelectorAll("[data-chart-param]").forEach(function (input) {
+      url.searchParams.set(input.getAttribute("data-chart-param"), input.value);
+    });
+    return url;
+  }
+
+  function loadLazy(section) {
+    var chart = section.querySelector(".chart");
+    var note = section.querySelector("[data-chart-note]");
+    var url = lazyUrl(section);
+    if (!chart || !url) return;
+    chart.classList.add("chart-loading");
+    if (note) note.textContent = "";
+    fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          return { ok: response.ok, body: body };
+        });
+      })
+      .then(function (answer) {
+        if (!answer.ok) {
+          chart.classList.remove("chart-loading");
+          if (window.Plotly && chart.getAttribute("data-rendered")) window.Plotly.purge(chart);
+          chart.removeAttribute("data-rendered");
+          if (note) note.textContent = answer.body.detail || "This chart could not be drawn.";
+          return;
+        }
+        var figure = answer.body.figure || answer.body;
+        render(chart, figure);
+        var skipped = answer.body.skipped || {};
+        var names = Object.keys(skipped);
+        if (note && names.length) {
+          note.textContent =
+            "Not shown: " +
+            names
+              .map(function (name) {
+                return name + " (" + skipped[name] + ")";
+              })
+              .join("; ");
+        }
+      })
+      .catch(function (err) {
+        chart.classList.remove("chart-loading");
+        if (note) note.textContent = "This chart could not be loaded: " + err;
+      });
+  }
+
+  function initLazy() {
+    var sections = Array.prototype.slice.call(document.querySelectorAll("[data-lazy-chart]"));
+    sections.forEach(function (section) {
+      section.querySelectorAll("select").forEach(function (select) {
+        select.addEventListener("change", function () {
+          loadLazy(section);
+        });
+      });
+    });
+    if (!("IntersectionObserver" in window)) {
+      sections.forEach(loadLazy);
+      return;
+    }
+    var observer = new IntersectionObserver(
+      function (entries) {
+        entries.forEach(function (entry) {
+          if (entry.isIntersecting) {
+            observer.unobserve(entry.target);
+            loadLazy(entry.target);
+          }
+        });
+      },
+      { rootMargin: "200px" }
+    );
+    sections.forEach(function (section) {
+      observer.observe(section);
+    });
+  }
+
+  function initOnlyDiff() {
+    var box = document.getElementById("only-diff");
+    var table = document.getElementById("compare-table");
+    if (!box || !table) return;
+    box.addEventListener("change", function () {
+      table.classList.toggle("only-diff", box.checked);
+      var url = new URL(window.location.href);
+      if (box.checked) url.searchParams.set("only_diff", "1");
+      else url.searchParams.delete("only_diff");
+      window.history.replaceState(null, "", url.toString());
+    });
+  }
+
+  function init() {
+    renderEmbedded();
+    initLazy();
+    initOnlyDiff();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
