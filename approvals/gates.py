@@ -1,0 +1,354 @@
+"""Promotion gates: pure functions over plain data (no ORM, no I/O).
+
+A gate type is one function registered with `@gate("name")` (and, when it takes parameters, one
+`@params_validator("name")`). `evaluate_gate` runs one configured gate and never raises: an unknown type
+or an exception inside a gate becomes an outcome with status `error`.
+
+Every outcome carries what was observed, what was expected and a human sentence (`detail`) that a
+reviewer can read without knowing the code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .policy import GateSpec
+
+PASSED = "passed"
+FAILED = "failed"
+ERROR = "error"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class GateInput:
+    model_name: str
+    version: int
+    version_status: str
+    has_signature: bool | None  # None: the artifacts have not been read yet
+    version_tags: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    model_tags: dict = field(default_factory=dict)
+    holder_version: int | None = None  # the version currently holding the target
+    holder_metrics: dict | None = None
+    card_score: float | None = None
+    card_missing: tuple[str, ...] = ()
+    is_rollback: bool = False
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    status: str  # passed | failed | error | skipped
+    observed: str
+    expected: str
+    detail: str
+
+
+GateFn = Callable[[GateInput, dict], GateOutcome]
+ParamsValidator = Callable[[dict], list[str]]
+
+GATE_TYPES: dict[str, GateFn] = {}
+PARAM_VALIDATORS: dict[str, ParamsValidator] = {}
+# Gate types that a rollback skips (going back to a previous version is the point of a rollback).
+SKIPPED_ON_ROLLBACK: dict[str, str] = {
+    "beats_current": "skipped on a rollback: going back to an earlier version is the point",
+}
+
+
+def gate(name: str) -> Callable[[GateFn], GateFn]:
+    """Register a gate type: `@gate("my_gate")` over `def my_gate(inp, params) -> GateOutcome`."""
+
+    def register(fn: GateFn) -> GateFn:
+        GATE_TYPES[name] = fn
+        return fn
+
+    return register
+
+
+def params_validator(name: str) -> Callable[[ParamsValidator], ParamsValidator]:
+    """Register the parameter check of a gate type; without one, the type accepts no parameters."""
+
+    def register(fn: ParamsValidator) -> ParamsValidator:
+        PARAM_VALIDATORS[name] = fn
+        return fn
+
+    return register
+
+
+def validate_params(type: str, params: dict) -> list[str]:
+    """Problems with a gate's parameters, as short phrases ("threshold must be a number between 0 and 1")."""
+    if type not in GATE_TYPES:
+        known = ", ".join(sorted(GATE_TYPES))
+        return [f"unknown gate type {type!r} (known: {known})"]
+    if not isinstance(params, dict):
+        return ["parameters must be a mapping"]
+    validator = PARAM_VALIDATORS.get(type)
+    if validator is None:
+        return [f"gate {type} takes no parameters (got {', '.join(sorted(params))})"] if params else []
+    return validator(params)
+
+
+def evaluate_gate(spec: GateSpec, inp: GateInput) -> GateOutcome:
+    fn = GATE_TYPES.get(spec.type)
+    if fn is None:
+        return GateOutcome(
+            ERROR, "", "", f"Unknown gate type {spec.type!r}; the policy and the code disagree."
+        )
+    if inp.is_rollback and spec.type in SKIPPED_ON_ROLLBACK:
+        return GateOutcome(SKIPPED, "rollback", "", SKIPPED_ON_ROLLBACK[spec.type].capitalize() + ".")
+    try:
+        return fn(inp, dict(spec.params or {}))
+    except Exception as exc:  # a broken gate must not take the promotion down with it
+        return GateOutcome(ERROR, "", "", f"The gate {spec.type} failed to run: {type(exc).__name__}: {exc}")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _as_float(value: Any) -> float | None:
+    """Metrics arrive as floats; tags and JSON may carry numeric strings. None when not a finite number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+# --- gate types -----------------------------------------------------------------------------------
+@gate("version_ready")
+def version_ready(inp: GateInput, params: dict) -> GateOutcome:
+    status = inp.version_status or "unknown"
+    if status == "READY":
+        return GateOutcome(PASSED, status, "READY", f"Version {inp.version} is READY in MLflow.")
+    return GateOutcome(
+        FAILED,
+        status,
+        "READY",
+        f"Version {inp.version} is {status} in MLflow, not READY: it cannot be served yet.",
+    )
+
+
+@gate("signature_present")
+def signature_present(inp: GateInput, params: dict) -> GateOutcome:
+    if inp.has_signature is None:
+        # Failing (not passing on trust) keeps the gate honest; a recheck after the artifacts are read passes it.
+        return GateOutcome(
+            FAILED,
+            "not read yet",
+            "a model signature",
+            "The version's artifacts have not been read yet, so its signature is unknown; recheck after the next sync.",
+        )
+    if inp.has_signature:
+        return GateOutcome(
+            PASSED, "present", "a model signature", "The model declares its input and output signature."
+        )
+    return GateOutcome(
+        FAILED,
+        "absent",
+        "a model signature",
+        "The model was logged without a signature (inputs/outputs); log it with `signature=` or an input example.",
+    )
+
+
+@params_validator("required_tags")
+def _required_tags_params(params: dict) -> list[str]:
+    problems = [f"unknown parameter {k!r} (allowed: tags)" for k in params if k != "tags"]
+    tags = params.get("tags")
+    if not isinstance(tags, dict) or not tags:
+        problems.append("tags must be a non-empty mapping of tag name to required value")
+    else:
+        for key, value in tags.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                problems.append(
+                    f'tag {key!r}: names and values must be strings (quote values such as "true")'
+                )
+    return problems
+
+
+@gate("required_tags")
+def required_tags(inp: GateInput, params: dict) -> GateOutcome:
+    wanted: dict = params.get("tags") or {}
+    expected = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+    wrong = []
+    for key, value in sorted(wanted.items()):
+        actual = inp.version_tags.get(key)
+        if actual is None:
+            wrong.append(f"{key} is missing")
+        elif str(actual) != str(value):
+            wrong.append(f"{key} is {actual!r}, not {value!r}")
+    observed = ", ".join(
+        f"{k}={inp.version_tags[k]}" if k in inp.version_tags else f"{k} missing" for k in sorted(wanted)
+    )
+    if wrong:
+        return GateOutcome(
+            FAILED, observed, expected, "Required version tags are not set: " + "; ".join(wrong) + "."
+        )
+    return GateOutcome(PASSED, observed, expected, "Every required version tag has the required value.")
+
+
+@params_validator("metric_threshold")
+def _metric_threshold_params(params: dict) -> list[str]:
+    problems = [
+        f"unknown parameter {k!r} (allowed: metric, min, max)"
+        for k in params
+        if k not in {"metric", "min", "max"}
+    ]
+    if not isinstance(params.get("metric"), str) or not params.get("metric"):
+        problems.append("metric must be a metric name")
+    if "min" not in params and "max" not in params:
+        problems.append("give min, max or both")
+    for bound in ("min", "max"):
+        if bound in params and not _is_number(params[bound]):
+            problems.append(f"{bound} must be a number")
+    if _is_number(params.get("min")) and _is_number(params.get("max")) and params["min"] > params["max"]:
+        problems.append("min must not be greater than max")
+    return problems
+
+
+@gate("metric_threshold")
+def metric_threshold(inp: GateInput, params: dict) -> GateOutcome:
+    metric = params["metric"]
+    low, high = params.get("min"), params.get("max")
+    parts = []
+    if low is not None:
+        parts.append(f"{metric} >= {_fmt(low)}")
+    if high is not None:
+        parts.append(f"{metric} <= {_fmt(high)}")
+    expected = " and ".join(parts)
+    value = _as_float(inp.metrics.get(metric))
+    if value is None:
+        observed = "missing" if metric not in inp.metrics else f"{inp.metrics.get(metric)!r} (not a number)"
+        return GateOutcome(
+            FAILED,
+            observed,
+            expected,
+            f"The version's run has no numeric metric {metric!r}, so the threshold cannot hold.",
+        )
+    if low is not None and value < low:
+        return GateOutcome(
+            FAILED, _fmt(value), expected, f"{metric} is {_fmt(value)}, below the minimum {_fmt(low)}."
+        )
+    if high is not None and value > high:
+        return GateOutcome(
+            FAILED, _fmt(value), expected, f"{metric} is {_fmt(value)}, above the maximum {_fmt(high)}."
+        )
+    return GateOutcome(PASSED, _fmt(value), expected, f"{metric} is {_fmt(value)}, within the threshold.")
+
+
+@gate("beats_current")
+def beats_current(inp: GateInput, params: dict) -> GateOutcome:
+    """Compare with the version holding the target on the model's primary metric.
+
+    Ties fail: promoting a version that is no better than what already serves is not "beating" it (a rollback
+    skips this gate, and a policy that wants ties to pass can use metric_threshold instead).
+    """
+    metric = inp.model_tags.get("primary_metric")
+    goal = (inp.model_tags.get("primary_metric_goal") or "maximize").strip().lower()
+    if not metric:
+        return GateOutcome(
+            FAILED,
+            "no primary_metric tag",
+            "model tag primary_metric",
+            "The registered model has no `primary_metric` tag, so there is nothing to compare; set it (and "
+            "`primary_metric_goal` = maximize|minimize) on the model in MLflow.",
+        )
+    if goal not in {"maximize", "minimize"}:
+        return GateOutcome(
+            FAILED,
+            f"primary_metric_goal={goal}",
+            "maximize or minimize",
+            f"The model tag primary_metric_goal is {goal!r}; it must be maximize or minimize.",
+        )
+    word = ">" if goal == "maximize" else "<"
+    value = _as_float(inp.metrics.get(metric))
+    if inp.holder_version is None:
+        observed = "nothing holds the target" if value is None else f"{metric}={_fmt(value)}; no holder"
+        return GateOutcome(
+            PASSED,
+            observed,
+            f"{metric} {word} current holder",
+            "Nothing holds this target yet, so there is nothing to beat.",
+        )
+    if inp.holder_version == inp.version:
+        return GateOutcome(
+            FAILED,
+            f"v{inp.version} already holds the target",
+            f"{metric} {word} current holder",
+            f"Version {inp.version} already holds this target.",
+        )
+    expected = f"{metric} {word} v{inp.holder_version}"
+    if value is None:
+        return GateOutcome(
+            FAILED, f"{metric} missing", expected, f"Version {inp.version} has no numeric {metric!r} metric."
+        )
+    held = _as_float((inp.holder_metrics or {}).get(metric))
+    if held is None:
+        return GateOutcome(
+            FAILED,
+            f"{metric}={_fmt(value)}; v{inp.holder_version} has none",
+            expected,
+            f"The current holder v{inp.holder_version} has no numeric {metric!r} metric to compare with.",
+        )
+    observed = f"{metric}={_fmt(value)} vs {_fmt(held)} (v{inp.holder_version})"
+    better = value > held if goal == "maximize" else value < held
+    if better:
+        return GateOutcome(
+            PASSED,
+            observed,
+            expected,
+            f"{metric} {_fmt(value)} beats {_fmt(held)} of v{inp.holder_version} ({goal}).",
+        )
+    if value == held:
+        return GateOutcome(
+            FAILED,
+            observed,
+            expected,
+            f"{metric} ties with v{inp.holder_version} ({_fmt(value)}); a tie does not beat it.",
+        )
+    return GateOutcome(
+        FAILED,
+        observed,
+        expected,
+        f"{metric} {_fmt(value)} is worse than {_fmt(held)} of v{inp.holder_version} ({goal}).",
+    )
+
+
+@params_validator("model_card_complete")
+def _card_params(params: dict) -> list[str]:
+    problems = [f"unknown parameter {k!r} (allowed: threshold)" for k in params if k != "threshold"]
+    if "threshold" in params and not (_is_number(params["threshold"]) and 0 <= params["threshold"] <= 1):
+        problems.append("threshold must be a number between 0 and 1")
+    return problems
+
+
+@gate("model_card_complete")
+def model_card_complete(inp: GateInput, params: dict) -> GateOutcome:
+    threshold = float(params.get("threshold", 1.0))
+    expected = f"completeness >= {threshold:.0%}"
+    if inp.card_score is None:
+        return GateOutcome(
+            FAILED, "no card", expected, "The version has no model card yet; write one on the version page."
+        )
+    observed = f"{inp.card_score:.0%}"
+    if inp.card_score + 1e-9 >= threshold:
+        return GateOutcome(PASSED, observed, expected, f"The model card is {observed} complete.")
+    missing = ", ".join(inp.card_missing) if inp.card_missing else "some items"
+    return GateOutcome(
+        FAILED,
+        observed,
+        expected,
+        f"The model card is {observed} complete (needs {threshold:.0%}); missing: {missing}.",
+    )

@@ -1,0 +1,34 @@
+"""The read-only policy page: the YAML as loaded and the effective targets (per model with ?model=NAME)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from registry_ui.models import RegisteredModel
+
+from .audit import access
+from .policy import PolicyError, get_policy, reload_error
+
+
+@login_required
+def policy_page(request):
+    access.require_reader(request.user)
+    model_name = (request.GET.get("model") or "").strip()[:255]
+    context = {"model_name": model_name, "active_nav": "audit"}
+    try:
+        policy = get_policy()
+    except PolicyError as exc:  # changed on disk to something invalid since start-up
+        return render(request, "audit/policy.html", context | {"error": str(exc)}, status=500)
+    targets = policy.targets_for(model_name) if model_name else policy.targets
+    context.update(
+        policy=policy,
+        reload_error=reload_error(),
+        targets=list(targets.values()),
+        overrides=policy.overrides_for(model_name) if model_name else policy.overrides,
+        model_known=bool(model_name) and RegisteredModel.objects.live().filter(name=model_name).exists(),
+        model_names=list(
+            RegisteredModel.objects.live().order_by("name").values_list("name", flat=True)[:500]
+        ),
+    )
+    return render(request, "audit/policy.html", context)
