@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_governance
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test venv services lint bench-sync bench-webhook bench-pages clean
+.PHONY: run test venv services lint bench-sync bench-webhook bench-pages bench-audit bench-compare bench-cards bench-promotion clean
 
 venv: $(VENV)/.installed
 
@@ -41,6 +41,18 @@ bench-webhook: venv services
 
 bench-pages: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/pages.py $(BENCH_ARGS)
+
+bench-audit: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/audit.py $(BENCH_ARGS)
+
+bench-compare: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/compare.py $(BENCH_ARGS)
+
+bench-cards: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/cards.py $(BENCH_ARGS)
+
+bench-promotion: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/promotion.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache

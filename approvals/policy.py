@@ -41,7 +41,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 logger = logging.getLogger(__name__)
 
-APPROVER_GROUPS = ("ml-engineers", "reviewers", "approvers")
+# API.md "Roles": only reviewers and approvers may sign; ml-engineers request.
+APPROVER_GROUPS = ("reviewers", "approvers")
 MLFLOW_STAGES = ("Staging", "Production", "Archived")
 ON_DRIFT = ("flag", "revert")
 MAX_APPROVALS = 20
