@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -211,6 +212,12 @@ def _int_or_none(value) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
+def _finite(value) -> float | None:
+    """MLflow accepts NaN and ±inf metrics; JSON (and PostgreSQL's jsonb) cannot hold them: None."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def quote_filter_value(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -276,7 +283,7 @@ def _parse_run(raw: dict) -> MlflowRun:
         start_time=_int_or_none(info.get("start_time")),
         end_time=_int_or_none(info.get("end_time")),
         artifact_uri=info.get("artifact_uri", ""),
-        metrics={m["key"]: float(m["value"]) for m in data.get("metrics") or ()},
+        metrics={m["key"]: _finite(m["value"]) for m in data.get("metrics") or ()},
         params=_kv(data.get("params")),
         tags=_kv(data.get("tags")),
         datasets=datasets,

@@ -124,3 +124,23 @@ def test_reconcile_does_not_pile_up_behind_one_in_progress(monkeypatch):
     SyncRun.objects.create(kind="reconcile", status="running", started_at=timezone.now())
     reconcile_registry()
     assert SyncRun.objects.count() == 1
+
+
+def test_non_finite_metrics_from_mlflow_are_mirrored_as_null():
+    from registry_ui.gateway import _parse_run
+
+    run = _parse_run(
+        {
+            "info": {"run_id": "r-nan", "experiment_id": "1"},
+            "data": {
+                "metrics": [
+                    {"key": "loss", "value": "NaN"},
+                    {"key": "acc", "value": 0.5},
+                    {"key": "big", "value": "Infinity"},
+                ]
+            },
+        }
+    )
+    v = mlflow_version(version=1, run_id="r-nan")
+    apply_snapshot(snapshot([mlflow_model()], [v], runs={"r-nan": run}))
+    assert Run.objects.get(run_id="r-nan").metrics == {"loss": None, "acc": 0.5, "big": None}

@@ -1,0 +1,230 @@
+"""Model card benchmark: render a 200 KB card (cold and cached), export PDF, export a zip of 100 cards.
+
+Standalone: `python bench/cards.py` sets Django up itself against a throwaway database derived from
+DATABASE_URL (PostgreSQL: a new database next to it, dropped at the end; unset or SQLite: a temporary file).
+Prints `name: value` lines, with the target where there is one, ending with `ratio: X` (the worst figure
+divided by its target; ≤ 1 means every target is met).
+Targets: cached render ≤ 5 ms, PDF ≤ 2 s, 100-card zip ≤ 60 s.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+TARGETS = {"render_cached_ms": 5.0, "pdf_export_s": 2.0, "zip_100_cards_s": 60.0}
+RATIOS: dict[str, float] = {}
+
+
+def out(name: str, value: float, unit: str = "", target_key: str | None = None) -> None:
+    line = f"{name}: {value:.3f}{unit}"
+    if target_key:
+        target = TARGETS[target_key]
+        RATIOS[target_key] = value / target
+        line += f" (target <= {target}{unit}: {'ok' if value <= target else 'MISSED'})"
+    print(line, flush=True)
+
+
+def throwaway_database() -> tuple[str, callable]:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        tmp = tempfile.mkdtemp(prefix="bench-cards-")
+        return f"sqlite:///{tmp}/bench.sqlite3", lambda: None
+    import psycopg
+
+    parsed = urlparse(url)
+    name = f"{parsed.path.lstrip('/') or 'registry_governance'}_bench_{os.getpid()}"
+    admin = urlunparse(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunparse(parsed._replace(path=f"/{name}")), drop
+
+
+def mirror(n_models: int, n_versions: int) -> None:
+    from registry_ui.gateway import MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
+    from registry_ui.sync import apply_snapshot
+
+    t0 = 1_700_000_000_000
+    models, versions, runs = [], [], {}
+    for m in range(n_models):
+        name = f"bench-model-{m:02d}"
+        models.append(
+            MlflowModel(
+                name=name,
+                description="Benchmark model",
+                tags={"primary_metric": "f1"},
+                aliases={"production": "1"},
+                creation_timestamp=t0,
+                last_updated_timestamp=t0,
+            )
+        )
+        for v in range(1, n_versions + 1):
+            run_id = f"run-{m}-{v}"
+            versions.append(
+                MlflowVersion(
+                    name=name,
+                    version=v,
+                    stage="None",
+                    status="READY",
+                    status_message="",
+                    aliases=["production"] if v == 1 else [],
+                    tags={"data_validated": "true"},
+                    description="",
+                    source=f"models:/m-{run_id}",
+                    run_id=run_id,
+                    user_id="alice",
+                    creation_timestamp=t0 + v,
+                    last_updated_timestamp=t0 + v,
+                )
+            )
+            runs[run_id] = MlflowRun(
+                run_id=run_id, experiment_id="1", run_name=run_id, status="FINISHED", user_id="alice",
+                start_time=t0, end_time=t0 + 10, artifact_uri=f"mlflow-artifacts:/1/{run_id}/artifacts",
+                metrics={"f1": 0.7 + v / 100, "auc": 0.8 + v / 200, "precision": 0.75, "recall": 0.66},
+                params={f"param_{i}": str(i * v) for i in range(12)},
+                tags={"mlflow.user": "alice", "mlflow.source.name": "train.py",
+                      "mlflow.source.git.commit": "0123456789abcdef", "data.rows": "120000"},
+                datasets=[{"name": "customers", "digest": f"d{m}{v}", "source_type": "local",
+                           "source": "/data/customers.parquet", "context": "training", "schema": "",
+                           "profile": '{"num_rows": 120000}'}],
+            )  # fmt: skip
+    apply_snapshot(RegistrySnapshot(models=models, versions=versions, runs=runs, scope_model=None,
+                                    missing_model=False))  # fmt: skip
+
+
+def big_card(base: str, size: int) -> str:
+    """Pad a drafted card with realistic human sections (prose, tables, code, footnotes) up to `size` bytes."""
+    from registry_ui.cards.sections import HUMAN_SECTIONS
+
+    text = base
+    for key, (_, placeholder) in HUMAN_SECTIONS.items():
+        text = text.replace(placeholder, f"Written {key} text.")
+    chunk = (
+        "\n### Slice analysis {i}\n\nThe model was evaluated on slice **{i}** with *care*; see the note[^n{i}].\n\n"
+        "| Slice | Rows | F1 | AUC |\n|:--|--:|--:|--:|\n"
+        + "".join(f"| s{{i}}-{j} | {j * 100} | 0.{j:02d} | 0.9{j} |\n" for j in range(10))
+        + "\n```python\nscore = model.predict_proba(frame)[:, 1]  # slice {i}\n```\n\n"
+        "- a bullet about fairness in slice {i}\n- another about drift, with a [link](https://example.com/{i})\n\n"
+        "[^n{i}]: Footnote for slice {i}.\n"
+    )
+    i = 0
+    parts = [text, "\n## Appendix\n"]
+    total = len(text.encode())
+    while total < size:
+        piece = chunk.format(i=i)
+        parts.append(piece)
+        total += len(piece.encode())
+        i += 1
+    return "".join(parts)
+
+
+def main() -> int:
+    import signal
+
+    # SIGTERM (timeout, kill) unwinds through `finally` so the throwaway database is dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    url, drop = throwaway_database()
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_ui.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-cards-media-")
+    try:
+        call_command("migrate", verbosity=0)
+        from registry_ui.cards import bulk, exports, selectors, services
+        from registry_ui.cards.rendering import render_markdown
+        from registry_ui.models import ModelVersion
+
+        mirror(n_models=11, n_versions=10)
+        everything = list(
+            ModelVersion.objects.select_related("model", "source_run").order_by("model__name", "version")
+        )
+        versions, mv = (
+            everything[:100],
+            everything[100],
+        )  # 100 typical cards; the 200 KB card on its own model
+
+        # --- render a 200 KB card ---------------------------------------------------------------------
+        base = services.ensure_card(mv=mv)
+        md = big_card(base.markdown, 200 * 1024)
+        out("card_bytes", len(md.encode()), " B")
+        render_markdown("# warm up imports\n")
+        t = time.perf_counter()
+        html = render_markdown(md)
+        out("render_cold_ms", (time.perf_counter() - t) * 1000, " ms")
+        t = time.perf_counter()
+        rev = services.save_card(mv=mv, markdown=md, author="bench", base_revision=base.revision)
+        out("save_revision_ms", (time.perf_counter() - t) * 1000, " ms")
+        assert rev.html == html
+        samples = []
+        for _ in range(50):  # the cached path: the latest revision's stored HTML, one query
+            t = time.perf_counter()
+            cached = selectors.latest_html(mv)
+            samples.append((time.perf_counter() - t) * 1000)
+        assert cached == html
+        out("render_cached_ms", statistics.median(samples), " ms", "render_cached_ms")
+        samples = []
+        for _ in range(20):  # the API's GET: the whole latest revision row (markdown + html)
+            t = time.perf_counter()
+            selectors.latest_revision(mv)
+            samples.append((time.perf_counter() - t) * 1000)
+        out("read_latest_revision_row_ms", statistics.median(samples), " ms")
+
+        # --- PDF ---------------------------------------------------------------------------------------------
+        typical = versions[0]
+        trev = services.ensure_card(mv=typical)
+        exports.export_card(typical, trev, "pdf")  # warm: imports, fonts, chart cache
+        times = []
+        for i in range(3):
+            t = time.perf_counter()
+            pdf = exports.export_card(typical, trev, "pdf").content
+            times.append(time.perf_counter() - t)
+            out(f"pdf_export_run{i + 1}_s", times[-1], " s")
+        assert pdf.startswith(b"%PDF")
+        out("pdf_export_s", statistics.median(times), " s", "pdf_export_s")
+        t = time.perf_counter()
+        big_pdf = exports.export_card(mv, rev, "pdf").content
+        out("pdf_export_200kb_card_s", time.perf_counter() - t, " s")
+        out("pdf_200kb_card_bytes", len(big_pdf), " B")
+
+        # --- zip of 100 cards (cold: drafts, charts and exports all built) -------------------------------
+        zip_path = Path(settings.MEDIA_ROOT) / "bench.zip"
+        t = time.perf_counter()
+        with zip_path.open("wb") as fh:
+            index = bulk.build_zip(versions=versions[:100], formats=bulk.DEFAULT_FORMATS, out=fh)
+        elapsed = time.perf_counter() - t
+        assert len(index) == 100
+        out("zip_100_cards_s", elapsed, " s", "zip_100_cards_s")
+        out("zip_100_cards_bytes", zip_path.stat().st_size, " B")
+        print(f"zip_formats: {','.join(bulk.DEFAULT_FORMATS)}")
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        out("load_average_1m", load)
+        out("ratio", max(RATIOS.values()))  # worst figure against its target; ≤ 1 means every target met
+    finally:
+        drop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,328 @@
+"""Card exports for auditors: Markdown, standalone HTML (styled, print-ready, no JavaScript), PDF (WeasyPrint)
+and JSON (Model Card Toolkit schema v0.0.2). Each carries the card revision, its content hash, the version's
+artifact content hash and the version's sign-offs and gate results (from `selectors.signoffs_and_gates`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.text import slugify
+
+from registry_ui.errors import InvalidInput
+
+from . import charts, selectors
+from .models import CardRevision
+from .rendering import front_matter_rows, split_front_matter, strip_markers
+from .sections import meaningful_text, split_sections
+
+FORMATS = {
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
+    "json": ("application/json", "json"),
+}
+MCT_SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "model_card.schema.json"
+EXPORT_CSS_PATH = Path(__file__).resolve().parent / "export.css"
+# The standalone HTML export embeds its stylesheet and images; it is served with this policy of its own.
+EXPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+)
+
+
+@dataclass
+class ExportFile:
+    content: bytes
+    content_type: str
+    filename: str
+
+
+def check_format(fmt: str | None) -> str:
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            f"Unknown export format {fmt!r}; the formats are: {', '.join(FORMATS)}.",
+            formats=list(FORMATS),
+        )
+    return fmt
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+def export_record(mv, rev: CardRevision) -> dict:
+    """What every export states about itself, plus the sign-offs and gate results."""
+    return {
+        "model": mv.model.name,
+        "version": mv.version,
+        "card_revision": rev.revision,
+        "card_content_hash": rev.content_hash,
+        "card_updated_by": rev.author,
+        "card_updated_at": _iso(rev.created_at),
+        "version_content_hash": mv.content_hash,
+        "completeness": {"score": rev.score, "missing": list(rev.missing)},
+        "exported_at": _iso(timezone.now()),
+        "promotions": selectors.signoffs_and_gates(mv),
+    }
+
+
+def filename(mv, rev: CardRevision, ext: str) -> str:
+    return f"{slugify(mv.model.name) or 'model'}-v{mv.version}-card-r{rev.revision}.{ext}"
+
+
+# --- Markdown ------------------------------------------------------------------------------------------
+def _md_cell(value) -> str:
+    text = "—" if value in (None, "") else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def signoffs_markdown(record: dict) -> str:
+    lines = ["## Sign-offs and gate results", ""]
+    if not record["promotions"]:
+        lines.append("_No promotion of this version has been requested._")
+    for p in record["promotions"]:
+        lines += [
+            f"### {p.get('kind', 'promote').capitalize()} to {p.get('target')} — {p.get('state')}",
+            "",
+            f"Requested by {_md_cell(p.get('requested_by'))} at {_md_cell(p.get('requested_at'))}; "
+            f"applied at {_md_cell(p.get('applied_at'))}.",
+            "",
+        ]
+        if p.get("approvals"):
+            lines += ["| Signer | Printed name | Decision | Meaning | Signed at (UTC) | Comment |",
+                      "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+            for a in p["approvals"]:
+                lines.append(
+                    "| " + " | ".join(_md_cell(a.get(k)) for k in
+                                      ("reviewer", "printed_name", "decision", "meaning", "signed_at", "comment")) + " |"
+                )  # fmt: skip
+            lines.append("")
+        if p.get("gates"):
+            lines += ["| Gate | Status | Observed | Expected | Detail |", "| --- | --- | --- | --- | --- |"]
+            for g in p["gates"]:
+                lines.append(
+                    "| "
+                    + " | ".join(
+                        _md_cell(g.get(k)) for k in ("name", "status", "observed", "expected", "detail")
+                    )
+                    + " |"
+                )
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def export_markdown(mv, rev: CardRevision, record: dict) -> bytes:
+    rows = [
+        ("Model", record["model"]),
+        ("Version", record["version"]),
+        ("Card revision", record["card_revision"]),
+        ("Card content hash", record["card_content_hash"]),
+        ("Version content hash", record["version_content_hash"] or "not computed"),
+        ("Last edited by", f"{record['card_updated_by']} at {record['card_updated_at']}"),
+        ("Completeness", f"{round(100 * rev.score)} %"),
+        ("Exported at", record["exported_at"]),
+    ]
+    tail = ["", "---", "", "## Export record", "", "| Field | Value |", "| --- | --- |"]
+    tail += [f"| {k} | {_md_cell(v)} |" for k, v in rows]
+    text = rev.markdown.rstrip("\n") + "\n" + "\n".join(tail) + "\n\n" + signoffs_markdown(record)
+    return text.encode("utf-8")
+
+
+# --- HTML / PDF ------------------------------------------------------------------------------------------
+def export_html(mv, rev: CardRevision, record: dict, *, facts: dict | None = None) -> str:
+    facts = facts if facts is not None else selectors.version_facts(mv)
+    images = [(name, "data:image/png;base64," + png) for name, png in charts.charts_for_version(mv, facts)]
+    return render_to_string(
+        "cards/export.html",
+        {
+            "mv": mv,
+            "model": mv.model,
+            "rev": rev,
+            "record": record,
+            "card_html": rev.html,
+            "front_rows": front_matter_rows(rev.front_matter or {}),
+            "charts": images,
+            "css": EXPORT_CSS_PATH.read_text(),
+            "score_percent": round(100 * rev.score),
+        },
+    )
+
+
+def _static_roots() -> list[Path]:
+    roots = [Path(p).resolve() for p in settings.STATICFILES_DIRS]
+    roots.append(Path(settings.STATIC_ROOT).resolve())
+    return roots
+
+
+def local_only_url_fetcher():
+    """A WeasyPrint fetcher that serves `data:` URLs and files under the static directories, and refuses every
+    other URL before any socket is opened (a card may link http://169.254.169.254/ — no request is made)."""
+    from weasyprint.urls import URLFetcher  # noqa: PLC0415
+
+    class LocalOnlyFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(unquote(urlparse(url).path)).resolve()
+                if any(path.is_relative_to(root) for root in _static_roots()) and path.is_file():
+                    return super().fetch(url, headers)
+            raise ValueError(f"card exports fetch only local static files, not {url[:200]!r}")
+
+    return LocalOnlyFetcher(allowed_protocols=("data", "file"), allow_redirects=False, timeout=1)
+
+
+def export_pdf(
+    mv, rev: CardRevision, record: dict, *, facts: dict | None = None, html: str | None = None
+) -> bytes:
+    """The standalone HTML export printed by WeasyPrint (pass `html` when it is already built)."""
+    from weasyprint import HTML  # noqa: PLC0415  (heavy import; only PDF exports need it)
+
+    if html is None:
+        html = export_html(mv, rev, record, facts=facts)
+    return HTML(string=html, url_fetcher=local_only_url_fetcher(), base_url=None).write_pdf()
+
+
+# --- JSON (Model Card Toolkit) -----------------------------------------------------------------------------
+def _plain(text: str) -> str:
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _human_sections(markdown: str) -> dict[str, str]:
+    try:
+        _, body, _ = split_front_matter(markdown)
+    except ValueError:
+        body = markdown
+    out: dict[str, str] = {}
+    for s in split_sections(body)[1]:
+        if s.key and s.key not in out:
+            text = meaningful_text(s.body, s.key)
+            if text:
+                out[s.key] = _plain(text)
+    return out
+
+
+def _is_uri(text: str) -> bool:
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$", text or ""))
+
+
+def export_json_document(mv, rev: CardRevision, record: dict, *, facts: dict | None = None) -> dict:
+    facts = facts if facts is not None else selectors.version_facts(mv)
+    human = _human_sections(rev.markdown)
+    run = facts.get("run") or {}
+    front = rev.front_matter or {}
+    v = facts["version"]
+    details: dict = {
+        "name": mv.model.name,
+        "overview": (
+            v.get("description")
+            or facts["model"].get("description")
+            or f"{mv.model.name} version {mv.version}"
+        ),
+        "documentation": _plain(strip_markers(_body_or_text(rev.markdown))),
+        "owners": [{"name": v["creator"]}] if v.get("creator") else [],
+        "version": {"name": str(mv.version)},
+        "references": [],
+        "citations": [],
+        "governance": record,  # this app's extension: revision, hashes, sign-offs, gate results
+    }
+    if mv.creation_timestamp:
+        details["version"]["date"] = mv.creation_timestamp.date().isoformat()
+    if isinstance(front.get("license"), str):
+        details["licenses"] = [{"identifier": front["license"]}]
+    mlflow_ui = (settings.MLFLOW_UI_URL or "").rstrip("/")
+    if _is_uri(mlflow_ui):
+        details["references"].append(
+            {"reference": f"{mlflow_ui}/#/models/{mv.model.name}/versions/{mv.version}"}
+        )
+    data = []
+    for d in run.get("datasets") or []:
+        entry = {"name": str(d.get("name") or d.get("digest") or "dataset")}
+        parts = [f"{k}: {d.get(k)}" for k in ("context", "digest", "source_type", "source") if d.get(k)]
+        if parts:
+            entry["description"] = "; ".join(parts)
+        data.append(entry)
+    sig = v.get("signature") or {}
+    params = {
+        "model_architecture": ", ".join(v.get("flavors") or []) or "unknown",
+        "data": data,
+    }
+    if sig:
+        params["input_format"] = json.dumps(sig.get("inputs") or [], sort_keys=True)
+        params["output_format"] = json.dumps(sig.get("outputs") or [], sort_keys=True)
+    metrics = [
+        {"type": k, "value": float(val)}
+        for k, val in sorted((run.get("metrics") or {}).items())
+        if isinstance(val, int | float) and math.isfinite(val)
+    ]
+    considerations: dict = {}
+    if "intended_use" in human:
+        considerations["use_cases"] = [{"description": human["intended_use"]}]
+    limitations = []
+    if "out_of_scope_uses" in human:
+        limitations.append({"description": "Out-of-scope uses: " + human["out_of_scope_uses"]})
+    if "caveats_and_recommendations" in human:
+        limitations.append({"description": human["caveats_and_recommendations"]})
+    if limitations:
+        considerations["limitations"] = limitations
+    if "factors" in human:
+        considerations["tradeoffs"] = [{"description": "Factors: " + human["factors"]}]
+    if "ethical_considerations" in human:
+        considerations["ethical_considerations"] = [{"name": human["ethical_considerations"]}]
+    return {
+        "schema_version": "0.0.2",
+        "model_details": details,
+        "model_parameters": params,
+        "quantitative_analysis": {
+            "performance_metrics": metrics,
+            "graphics": {
+                "description": "Metrics of the version's source run (static images).",
+                "collection": [
+                    {"name": name, "image": png} for name, png in charts.charts_for_version(mv, facts)
+                ],
+            },
+        },
+        "considerations": considerations,
+    }
+
+
+def _body_or_text(markdown: str) -> str:
+    try:
+        return split_front_matter(markdown)[1]
+    except ValueError:
+        return markdown
+
+
+# --- entry point -------------------------------------------------------------------------------------------------
+def export_card(mv, rev: CardRevision, fmt: str) -> ExportFile:
+    check_format(fmt)
+    record = export_record(mv, rev)
+    content_type, ext = FORMATS[fmt]
+    if fmt == "md":
+        content = export_markdown(mv, rev, record)
+    elif fmt == "html":
+        content = export_html(mv, rev, record).encode("utf-8")
+    elif fmt == "pdf":
+        content = export_pdf(mv, rev, record)
+    else:
+        doc = export_json_document(mv, rev, record)
+        content = json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
+    return ExportFile(content=content, content_type=content_type, filename=filename(mv, rev, ext))
+
+
+def pdf_text(pdf: bytes) -> str:
+    """Text of a PDF (tests and checks)."""
+    from pypdf import PdfReader  # noqa: PLC0415
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
