@@ -166,6 +166,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry_ui.tasks.reconcile_registry",
         "schedule": float(RECONCILE_INTERVAL_SECONDS),
     },
+    # Re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule themselves).
+    "sweep-promotion-outbox": {"task": "approvals.tasks.sweep_outbox_task", "schedule": 30.0},
 }
 
 # --- REST API -------------------------------------------------------------------------------------

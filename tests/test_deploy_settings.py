@@ -31,6 +31,7 @@ _CLEARED = (
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_PRELOAD",
     "DJANGO_SETTINGS_MODULE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # browser test modules set it for Playwright; production never does
 )
 
 

@@ -1,0 +1,324 @@
+"""REST API v1 — "Promotion targets and policy", "Promotions and rollbacks", "Drift" and the target history
+(API.md). Views are short: access helper → input serializer → one service or selector → output."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry_ui.access import access_model
+from registry_ui.errors import InvalidInput
+
+from . import access, selectors, services
+from .models import Approval, Promotion
+
+
+# --- output shapes (declared for the OpenAPI schema; the dicts come from selectors) ----------------
+class MlflowTargetSerializer(serializers.Serializer):
+    alias = serializers.CharField(required=False)
+    stage = serializers.CharField(required=False)
+
+
+class GateSpecSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    params = serializers.DictField()
+
+
+class TargetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    mlflow = MlflowTargetSerializer()
+    approvals_required = serializers.IntegerField()
+    approver_groups = serializers.ListField(child=serializers.CharField())
+    gates = GateSpecSerializer(many=True)
+    rollback_approvals = serializers.IntegerField()
+    on_drift = serializers.ChoiceField(choices=["flag", "revert"])
+    description = serializers.CharField()
+
+
+class GateResultSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "passed", "failed", "error", "skipped"])
+    observed = serializers.JSONField(allow_null=True)
+    expected = serializers.JSONField(allow_null=True)
+    detail = serializers.CharField()
+    evaluated_at = serializers.DateTimeField(allow_null=True)
+
+
+class SignatureSerializer(serializers.Serializer):
+    reviewer = serializers.CharField()
+    printed_name = serializers.CharField()
+    decision = serializers.ChoiceField(choices=Approval.Decision.values)
+    meaning = serializers.ChoiceField(choices=Approval.Meaning.values)
+    comment = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    signed_hashes = serializers.DictField()
+
+
+class PromotionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Promotion.Kind.values)
+    model = serializers.CharField()
+    version = serializers.IntegerField()
+    target = serializers.CharField()
+    mlflow = MlflowTargetSerializer()
+    state = serializers.ChoiceField(choices=Promotion.State.values)
+    justification = serializers.CharField()
+    requested_by = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    previous_version = serializers.IntegerField(allow_null=True)
+    required_approvals = serializers.IntegerField()
+    approver_groups = serializers.ListField(child=serializers.CharField())
+    gates = GateResultSerializer(many=True)
+    approvals = SignatureSerializer(many=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    applied_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField()
+
+    def to_representation(self, instance):
+        return selectors.promotion_dict(instance)
+
+
+class DriftSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    model = serializers.CharField()
+    target = serializers.CharField()
+    mlflow_version = serializers.IntegerField(allow_null=True)
+    approved_version = serializers.IntegerField(allow_null=True)
+    detected_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    action = serializers.ChoiceField(choices=["flag", "revert"])
+
+
+class HoldingSerializer(serializers.Serializer):
+    target = serializers.CharField()
+    version = serializers.IntegerField()
+    from_ = serializers.DateTimeField()
+    to = serializers.DateTimeField(allow_null=True)
+    promotion_id = serializers.IntegerField(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # `from` is a keyword
+        return fields
+
+
+# --- input shapes ---------------------------------------------------------------------------------------
+class PromotionRequestSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=256)
+    version = serializers.IntegerField(min_value=1)
+    target = serializers.CharField(max_length=64)
+    justification = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
+
+
+class RollbackRequestSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=256)
+    target = serializers.CharField(max_length=64)
+    to_version = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    justification = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
+
+
+class ApproveSerializer(serializers.Serializer):
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    meaning = serializers.ChoiceField(choices=Approval.Meaning.values, required=False, default="approval")
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+
+
+class RejectSerializer(serializers.Serializer):
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    meaning = serializers.ChoiceField(choices=Approval.Meaning.values, required=False, default="review")
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _login_at(request):
+    session = getattr(request, "session", None)
+    return session.get(services.SESSION_LOGIN_KEY) if session is not None else None
+
+
+def _promotion_response(pk: int, code=status.HTTP_200_OK) -> Response:
+    return Response(selectors.promotion_dict(selectors.promotion_detail(pk)), status=code)
+
+
+# --- targets --------------------------------------------------------------------------------------------
+class TargetListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model", str, description="effective targets for this model (overrides)")
+        ],
+        responses=TargetSerializer(many=True),
+    )
+    def get(self, request):
+        from .policy import get_policy  # noqa: PLC0415
+
+        policy = get_policy()
+        model = request.query_params.get("model")
+        targets = policy.targets_for(model) if model else policy.targets
+        return Response([t.as_dict() for t in targets.values()])
+
+
+# --- promotions -------------------------------------------------------------------------------------------
+class PromotionListView(ListAPIView):
+    serializer_class = PromotionSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", str, enum=Promotion.State.values),
+            OpenApiParameter("model", str),
+            OpenApiParameter("target", str),
+            OpenApiParameter("kind", str, enum=Promotion.Kind.values),
+            OpenApiParameter("awaiting_me", bool, description="only what this user may still sign"),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        state = params.get("state") or None
+        if state and state not in Promotion.State.values:
+            raise InvalidInput(f"Unknown state {state!r}.", state=["Not a promotion state."])
+        qs = selectors.promotions_qs()
+        if (params.get("awaiting_me") or "").lower() in ("1", "true", "yes"):
+            qs = qs.filter(pk__in=selectors.awaiting_for(self.request.user).values("pk"))
+        qs = selectors.filter_promotions(
+            qs, state=state, model=params.get("model"), target=params.get("target"), kind=params.get("kind")
+        )
+        return qs.order_by("-requested_at", "-id")
+
+    @extend_schema(request=PromotionRequestSerializer, responses={201: PromotionSerializer})
+    def post(self, request):
+        data = _valid(PromotionRequestSerializer, request)
+        p = services.promotion_request(
+            user=request.user,
+            model_name=data["model"],
+            version=data["version"],
+            target=data["target"],
+            justification=data["justification"],
+        )
+        return _promotion_response(p.pk, status.HTTP_201_CREATED)
+
+
+class PromotionDetailView(APIView):
+    @extend_schema(responses=PromotionSerializer)
+    def get(self, request, pk):
+        return Response(selectors.promotion_dict(access.access_promotion(request.user, pk)))
+
+
+class PromotionApproveView(APIView):
+    @extend_schema(
+        request=ApproveSerializer,
+        responses={
+            200: PromotionSerializer,
+            403: OpenApiResponse(description="wrong password, not an approver, or segregation of duties"),
+            409: OpenApiResponse(description="not awaiting approval, or already decided"),
+        },
+    )
+    def post(self, request, pk):
+        p = access.access_promotion(request.user, pk)
+        data = _valid(ApproveSerializer, request)
+        services.approval_grant(
+            promotion_id=p.pk,
+            user=request.user,
+            password=data["password"] or None,
+            login_at=_login_at(request),
+            meaning=data["meaning"],
+            comment=data["comment"],
+        )
+        return _promotion_response(p.pk)
+
+
+class PromotionRejectView(APIView):
+    @extend_schema(request=RejectSerializer, responses={200: PromotionSerializer})
+    def post(self, request, pk):
+        p = access.access_promotion(request.user, pk)
+        data = _valid(RejectSerializer, request)
+        services.approval_reject(
+            promotion_id=p.pk,
+            user=request.user,
+            password=data["password"] or None,
+            login_at=_login_at(request),
+            comment=data["comment"],
+            meaning=data["meaning"],
+        )
+        return _promotion_response(p.pk)
+
+
+class PromotionCancelView(APIView):
+    @extend_schema(request=CancelSerializer, responses={200: PromotionSerializer})
+    def post(self, request, pk):
+        p = access.access_promotion(request.user, pk)
+        data = _valid(CancelSerializer, request)
+        services.cancel(promotion_id=p.pk, user=request.user, reason=data["reason"])
+        return _promotion_response(p.pk)
+
+
+class PromotionRecheckView(APIView):
+    @extend_schema(request=None, responses={202: PromotionSerializer})
+    def post(self, request, pk):
+        p = access.access_promotion(request.user, pk)
+        services.recheck(promotion_id=p.pk, user=request.user)
+        return _promotion_response(p.pk, status.HTTP_202_ACCEPTED)
+
+
+class RollbackCreateView(APIView):
+    @extend_schema(request=RollbackRequestSerializer, responses={201: PromotionSerializer})
+    def post(self, request):
+        data = _valid(RollbackRequestSerializer, request)
+        p = services.rollback_request(
+            user=request.user,
+            model_name=data["model"],
+            target=data["target"],
+            to_version=data.get("to_version"),
+            justification=data["justification"],
+        )
+        return _promotion_response(p.pk, status.HTTP_201_CREATED)
+
+
+# --- drift and history ----------------------------------------------------------------------------------------
+class DriftListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model", str),
+            OpenApiParameter("open", bool, description="only unresolved drift"),
+        ],
+        responses=DriftSerializer(many=True),
+    )
+    def get(self, request):
+        model = None
+        name = request.query_params.get("model")
+        if name:
+            model = access_model(request.user, name)
+        open_only = (request.query_params.get("open") or "").lower() in ("1", "true", "yes")
+        return Response(
+            [selectors.drift_dict(d) for d in selectors.drift_list(model=model, open_only=open_only)]
+        )
+
+
+class ModelHistoryView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("target", str, description="target name, e.g. production")],
+        responses=HoldingSerializer(many=True),
+        operation_id="models_history",
+    )
+    def get(self, request, name):
+        model = access_model(request.user, name)
+        target = request.query_params.get("target") or None
+        if target:
+            from .policy import get_policy  # noqa: PLC0415
+
+            known = set(get_policy().targets_for(model.name))
+            if target not in known and not model.holdings.filter(target=target).exists():
+                raise InvalidInput(f"Unknown target {target!r}.", target=["Unknown target."])
+        return Response(selectors.history(model, target))

@@ -1,0 +1,202 @@
+"""Reads for the promotion workflow, with a bounded number of queries whatever the data size."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def promotions_qs() -> QuerySet[Promotion]:
+    return Promotion.objects.select_related("model", "version", "requested_by").prefetch_related(
+        Prefetch("gate_results", queryset=GateResult.objects.order_by("position")),
+        Prefetch(
+            "approvals", queryset=Approval.objects.select_related("reviewer").order_by("signed_at", "id")
+        ),
+    )
+
+
+def promotion_detail(pk: int) -> Promotion | None:
+    return promotions_qs().filter(pk=pk).first()
+
+
+def gate_dict(g: GateResult) -> dict:
+    return {
+        "name": g.name,
+        "status": g.status,
+        "observed": g.observed,
+        "expected": g.expected,
+        "detail": g.detail,
+        "evaluated_at": _iso(g.evaluated_at),
+    }
+
+
+def approval_dict(a: Approval, *, full: bool = True) -> dict:
+    out = {
+        "reviewer": a.reviewer.get_username(),
+        "decision": a.decision,
+        "meaning": a.meaning,
+        "comment": a.comment,
+        "signed_at": _iso(a.signed_at),
+    }
+    if full:
+        out["printed_name"] = a.printed_name
+        out["signed_hashes"] = dict(a.signed_hashes or {})
+    return out
+
+
+def promotion_dict(p: Promotion) -> dict:
+    """The API's promotion shape (API.md, "Promotions and rollbacks"), plus a few extra fields."""
+    return {
+        "id": p.pk,
+        "kind": p.kind,
+        "model": p.model.name,
+        "version": p.version.version,
+        "target": p.target,
+        "mlflow": dict(p.mlflow_target or {}),
+        "state": p.state,
+        "justification": p.justification,
+        "requested_by": p.requested_by.get_username(),
+        "requested_at": _iso(p.requested_at),
+        "previous_version": p.previous_version,
+        "required_approvals": p.required_approvals,
+        "approver_groups": list(p.approver_groups or []),
+        "gates": [gate_dict(g) for g in p.gate_results.all()],
+        "approvals": [approval_dict(a) for a in p.approvals.all()],
+        "decided_at": _iso(p.decided_at),
+        "applied_at": _iso(p.applied_at),
+        "error": p.error,
+    }
+
+
+def signoffs_for_version(mv) -> list[dict]:
+    """Every promotion of this version, newest first, with its signatures and gate results (for card exports)."""
+    out = []
+    for p in promotions_qs().filter(version=mv).order_by("-requested_at", "-id"):
+        out.append(
+            {
+                "id": p.pk,
+                "kind": p.kind,
+                "target": p.target,
+                "state": p.state,
+                "requested_by": p.requested_by.get_username(),
+                "requested_at": _iso(p.requested_at),
+                "applied_at": _iso(p.applied_at),
+                "approvals": [approval_dict(a) for a in p.approvals.all()],
+                "gates": [gate_dict(g) for g in p.gate_results.all()],
+            }
+        )
+    return out
+
+
+def promotions_for_version(mv) -> list[Promotion]:
+    return list(promotions_qs().filter(version=mv).order_by("-requested_at", "-id")[:50])
+
+
+def awaiting_for(user) -> QuerySet[Promotion]:
+    """What this user may still sign: awaiting approval, one of their groups counts, segregation of duties."""
+    from .services import sod_conflict_reason  # noqa: PLC0415
+
+    if not user.is_authenticated:
+        return Promotion.objects.none()
+    groups = set(user.groups.values_list("name", flat=True))
+    if not groups:
+        return Promotion.objects.none()
+    qs = (
+        Promotion.objects.filter(state=Promotion.State.AWAITING_APPROVAL)
+        .exclude(requested_by=user)
+        .exclude(approvals__reviewer=user)
+        .exclude(version__creator=user.get_username())
+        .select_related("version__source_run")
+        .order_by("-requested_at")
+    )
+    # Group lists and the source run's mlflow.user live in JSON (no portable lookup on SQLite): check them in
+    # Python on the bounded set of promotions awaiting approval.
+    ids = [
+        p.pk
+        for p in qs[:2000]
+        if groups & set(p.approver_groups or []) and sod_conflict_reason(p, user) is None
+    ]
+    return Promotion.objects.filter(pk__in=ids)
+
+
+def filter_promotions(qs: QuerySet[Promotion], *, state=None, model=None, target=None, kind=None) -> QuerySet:
+    if state:
+        qs = qs.filter(state=state)
+    if model:
+        qs = qs.filter(model__name=model)
+    if target:
+        qs = qs.filter(target=target)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+def history(model, target: str | None = None) -> list[dict]:
+    qs = TargetHolding.objects.filter(model=model)
+    if target:
+        qs = qs.filter(target=target)
+    return [
+        {
+            "target": h.target,
+            "version": h.version,
+            "from": _iso(h.held_from),
+            "to": _iso(h.held_to),
+            "promotion_id": h.promotion_id,
+        }
+        for h in qs.order_by("held_from", "id")[:5000]
+    ]
+
+
+def current_holding(model, target: str) -> TargetHolding | None:
+    return TargetHolding.objects.filter(model=model, target=target, held_to__isnull=True).first()
+
+
+def drift_dict(d: DriftRecord) -> dict:
+    return {
+        "id": d.pk,
+        "model": d.model.name,
+        "target": d.target,
+        "mlflow_version": d.mlflow_version,
+        "approved_version": d.approved_version,
+        "detected_at": _iso(d.detected_at),
+        "resolved_at": _iso(d.resolved_at),
+        "action": d.action,
+    }
+
+
+def drift_list(*, model=None, open_only: bool = False, limit: int = 1000) -> list[DriftRecord]:
+    qs = DriftRecord.objects.select_related("model")
+    if model is not None:
+        qs = qs.filter(model=model)
+    if open_only:
+        qs = qs.filter(resolved_at__isnull=True)
+    return list(qs.order_by("-detected_at", "-id")[:limit])
+
+
+def open_drift_for_model(model) -> list[DriftRecord]:
+    return drift_list(model=model, open_only=True, limit=50)
+
+
+def pending_outbox(now, limit: int = 100) -> list[int]:
+    return list(
+        OutboxItem.objects.filter(done_at__isnull=True, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def dashboard_summary(user) -> dict:
+    open_qs = Promotion.objects.filter(state__in=Promotion.OPEN_STATES)
+    return {
+        "inbox_count": awaiting_for(user).count() if user.is_authenticated else 0,
+        "open_promotions": list(
+            open_qs.select_related("model", "version", "requested_by").order_by("-requested_at")[:10]
+        ),
+        "open_count": open_qs.count(),
+        "drift": drift_list(open_only=True, limit=20),
+    }

@@ -1,0 +1,1016 @@
+"""Writes of the promotion workflow: request, gates, signatures, cancel, rollback, the outbox apply and drift.
+
+Every function is keyword-only, atomic and raises `registry_ui.errors` domain exceptions; every state change
+appends an audit event in the same transaction. The row lock (`select_for_update`) on the promotion serialises
+concurrent signers, so a quorum produces exactly one `approved` transition and one outbox row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+
+from django.contrib.auth import authenticate
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from registry_ui import gateway
+from registry_ui.errors import (
+    Conflict,
+    InvalidInput,
+    MlflowNotFound,
+    MlflowRejected,
+    MlflowUnavailable,
+    NotAllowed,
+    NotFound,
+)
+from registry_ui.models import ModelVersion, RegisteredModel
+
+from .models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
+
+log = logging.getLogger(__name__)
+
+REQUESTER_GROUPS = {"ml-engineers", "reviewers"}
+FRESH_LOGIN = timedelta(minutes=5)
+SESSION_LOGIN_KEY = "approvals_login_at"  # set on user_logged_in (see apps.py)
+APPLY_LEASE = timedelta(seconds=60)  # a claimed outbox item is not picked again before this
+MAX_BACKOFF_SECONDS = 60
+S = Promotion.State
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _audit(
+    *,
+    actor,
+    action: str,
+    promotion: Promotion | None = None,
+    object_type: str = "promotion",
+    object_id=None,
+    data: dict | None = None,
+) -> None:
+    from .audit.services import record  # noqa: PLC0415  (the audit chain; appends inside our transaction)
+
+    if promotion is not None:
+        object_id = promotion.pk
+        base = {
+            "model": promotion.model.name,
+            "version": promotion.version.version,
+            "target": promotion.target,
+            "kind": promotion.kind,
+            "state": promotion.state,
+        }
+        data = {**base, **(data or {})}
+    record(
+        actor=_actor_name(actor), action=action, object_type=object_type, object_id=str(object_id), data=data
+    )
+
+
+def _actor_name(actor) -> str:
+    if actor is None:
+        return "system"
+    if isinstance(actor, str):
+        return actor
+    return actor.get_username()
+
+
+def _policy():
+    from .policy import get_policy  # noqa: PLC0415
+
+    return get_policy()
+
+
+def _pin_mirror_rows(model_id: int, version_id: int | None = None) -> None:
+    """Take now the row locks PostgreSQL's deferred foreign-key checks would take at COMMIT (FOR KEY SHARE on
+    the model and version rows), i.e. before the audit chain's advisory lock: the same order as the sync and
+    the cards feature (row lock, then audit), so the two can never deadlock."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {RegisteredModel._meta.db_table} WHERE id = %s FOR KEY SHARE", [model_id]
+        )
+        if version_id is not None:
+            cursor.execute(
+                f"SELECT 1 FROM {ModelVersion._meta.db_table} WHERE id = %s FOR KEY SHARE", [version_id]
+            )
+
+
+def _lock(promotion_id: int) -> Promotion:
+    p = Promotion.objects.select_for_update().filter(pk=promotion_id).first()
+    if p is None:
+        raise NotFound(f"No promotion #{promotion_id}.")
+    _pin_mirror_rows(p.model_id, p.version_id)
+    # select_related would lock the joined rows too; load the small related rows separately.
+    p.model = RegisteredModel.objects.get(pk=p.model_id)
+    p.version = ModelVersion.objects.select_related("source_run").get(pk=p.version_id)
+    return p
+
+
+def _set_state(p: Promotion, state: str, *, actor, action: str, data: dict | None = None, **fields) -> None:
+    previous = p.state
+    p.state = state
+    for key, value in fields.items():
+        setattr(p, key, value)
+    p.save(update_fields=["state", "updated_at", *fields.keys()])
+    _audit(actor=actor, action=action, promotion=p, data={"from": previous, "to": state, **(data or {})})
+
+
+def mirror_holder(model: RegisteredModel, mlflow_target: dict) -> int | None:
+    """The version holding an alias or stage in the mirror (the highest one for a stage)."""
+    if "alias" in mlflow_target:
+        value = (model.aliases or {}).get(mlflow_target["alias"])
+        return int(value) if value is not None else None
+    stage = mlflow_target.get("stage")
+    return (
+        ModelVersion.objects.live()
+        .filter(model=model, stage=stage)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+
+
+def card_status(mv) -> dict:
+    try:
+        from registry_ui.cards.selectors import card_status as _card_status  # noqa: PLC0415
+    except ImportError:
+        return {"revision": None, "score": None, "missing": [], "content_hash": None}
+    return _card_status(mv)
+
+
+def _gates_hash(p: Promotion) -> str:
+    rows = [
+        {
+            "name": g.name,
+            "status": g.status,
+            "observed": g.observed,
+            "expected": g.expected,
+            "detail": g.detail,
+        }
+        for g in GateResult.objects.filter(promotion=p).order_by("position")
+    ]
+    canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _backoff(attempts: int) -> float:
+    return float(min(2**attempts, MAX_BACKOFF_SECONDS))
+
+
+def _enqueue_gates(p: Promotion) -> None:
+    from .tasks import run_gates_task  # noqa: PLC0415
+
+    run_gates_task.delay_on_commit(p.pk)
+
+
+def _enqueue_apply(item: OutboxItem, countdown: float | None = None) -> None:
+    from .tasks import apply_outbox_task  # noqa: PLC0415
+
+    pk = item.pk
+    if countdown:
+        transaction.on_commit(lambda: apply_outbox_task.apply_async((pk,), countdown=countdown))
+    else:
+        apply_outbox_task.delay_on_commit(pk)
+
+
+def _notify(fn_name: str, promotion_id: int) -> None:
+    from . import notifications  # noqa: PLC0415
+
+    fn = getattr(notifications, fn_name)
+    transaction.on_commit(lambda: _safe(fn, promotion_id))
+
+
+def _safe(fn, *args) -> None:
+    try:
+        fn(*args)
+    except Exception:  # mail trouble must never undo or fail a decision already committed
+        log.exception("notification %s failed", fn)
+
+
+# --- eligibility (segregation of duties) ------------------------------------------------------------
+def sod_conflict_reason(p: Promotion, user) -> str | None:
+    """Why this user may not sign this promotion whatever their groups, or None."""
+    username = user.get_username()
+    if p.requested_by_id == user.pk:
+        return "You requested this promotion; someone else must sign it."
+    if p.version.creator and p.version.creator == username:
+        return "You created this model version in MLflow; someone else must sign it."
+    run = p.version.source_run
+    if run is not None and run.mlflow_user and run.mlflow_user == username:
+        return "You trained this model version (its source run's mlflow.user); someone else must sign it."
+    return None
+
+
+def eligibility_problem(p: Promotion, user) -> str | None:
+    if not user.is_authenticated or not user.is_active:
+        return "Log in to sign."
+    conflict = sod_conflict_reason(p, user)
+    if conflict:
+        return conflict
+    groups = set(user.groups.values_list("name", flat=True))
+    if not groups & set(p.approver_groups or []):
+        return f"Only members of {', '.join(p.approver_groups)} may sign a promotion to {p.target}."
+    return None
+
+
+def _reauthenticate(user, password: str | None, login_at: float | None) -> str:
+    if password:
+        again = authenticate(username=user.get_username(), password=password)
+        if again is None or again.pk != user.pk:
+            raise NotAllowed("Wrong password: the signature was not recorded.")
+        return "password"
+    if login_at is not None:
+        age = timezone.now().timestamp() - float(login_at)
+        if 0 <= age <= FRESH_LOGIN.total_seconds():
+            return "fresh_login"
+    raise NotAllowed("Re-enter your password to sign (or sign within 5 minutes of logging in).")
+
+
+# --- request ----------------------------------------------------------------------------------------
+def _may_request(user) -> bool:
+    if user.is_staff:
+        return True
+    return bool(REQUESTER_GROUPS & set(user.groups.values_list("name", flat=True)))
+
+
+def promotion_request(
+    *,
+    user,
+    model_name: str,
+    version,
+    target: str,
+    justification: str = "",
+    kind: str = Promotion.Kind.PROMOTE,
+) -> Promotion:
+    if not _may_request(user):
+        raise NotAllowed("Only ml-engineers, reviewers or staff may request promotions.")
+    model = RegisteredModel.objects.live().filter(name=model_name or "").first()
+    if model is None:
+        raise InvalidInput(f"Unknown model {model_name!r}.", model=["Unknown model."])
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{version!r} is not a version number.", version=["Not a version number."]
+        ) from None
+    mv = ModelVersion.objects.live().filter(model=model, version=number).first()
+    if mv is None:
+        raise InvalidInput(f"Model {model_name!r} has no version {number}.", version=["Unknown version."])
+    spec = _policy().target(model.name, target or "")
+    if spec is None:
+        raise InvalidInput(f"Unknown target {target!r} for model {model_name!r}.", target=["Unknown target."])
+    justification = (justification or "").strip()
+    if len(justification) > 10_000:
+        raise InvalidInput("The justification is too long (10,000 characters at most).")
+    mlflow_target = spec.mlflow()
+    required = spec.rollback_approvals if kind == Promotion.Kind.ROLLBACK else spec.approvals_required
+    try:
+        with transaction.atomic():
+            _pin_mirror_rows(model.pk, mv.pk)
+            if Promotion.objects.filter(
+                model=model, version=mv, target=spec.name, state__in=Promotion.OPEN_STATES
+            ).exists():
+                raise Conflict(f"An open promotion of {model.name} v{number} to {spec.name} already exists.")
+            p = Promotion.objects.create(
+                kind=kind,
+                model=model,
+                version=mv,
+                target=spec.name,
+                mlflow_target=mlflow_target,
+                state=S.CHECKING,
+                justification=justification,
+                requested_by=user,
+                requested_at=timezone.now(),
+                previous_version=mirror_holder(model, mlflow_target),
+                required_approvals=required,
+                approver_groups=list(spec.approver_groups),
+                gate_specs=[g.as_dict() for g in spec.gates],
+            )
+            GateResult.objects.bulk_create(
+                GateResult(promotion=p, position=i, name=g.type, params=dict(g.params))
+                for i, g in enumerate(spec.gates)
+            )
+            _audit(
+                actor=user,
+                action="promotion.requested" if kind == Promotion.Kind.PROMOTE else "rollback.requested",
+                promotion=p,
+                data={
+                    "justification": justification,
+                    "previous_version": p.previous_version,
+                    "required_approvals": required,
+                    "approver_groups": p.approver_groups,
+                    "mlflow": mlflow_target,
+                },
+            )
+            _enqueue_gates(p)
+    except IntegrityError:
+        # Two identical requests at the same moment: the partial unique index lets one through.
+        raise Conflict(
+            f"An open promotion of {model.name} v{number} to {spec.name} already exists."
+        ) from None
+    return p
+
+
+def rollback_default_version(
+    model: RegisteredModel, target: str, mlflow_target: dict
+) -> tuple[int | None, int | None]:
+    """(current holder, the version that held the target before it)."""
+    current = mirror_holder(model, mlflow_target)
+    holdings = TargetHolding.objects.filter(model=model, target=target).order_by("-held_from", "-id")
+    open_holding = holdings.filter(held_to__isnull=True).first()
+    if current is None and open_holding is not None:
+        current = open_holding.version
+    for h in holdings[:200]:
+        if h.version != current:
+            return current, h.version
+    last = (
+        Promotion.objects.filter(model=model, target=target, state=S.APPLIED, previous_version__isnull=False)
+        .exclude(previous_version=current)
+        .order_by("-applied_at")
+        .first()
+    )
+    return current, (last.previous_version if last else None)
+
+
+def rollback_request(
+    *, user, model_name: str, target: str, to_version=None, justification: str = ""
+) -> Promotion:
+    model = RegisteredModel.objects.live().filter(name=model_name or "").first()
+    if model is None:
+        raise InvalidInput(f"Unknown model {model_name!r}.", model=["Unknown model."])
+    spec = _policy().target(model.name, target or "")
+    if spec is None:
+        raise InvalidInput(f"Unknown target {target!r} for model {model_name!r}.", target=["Unknown target."])
+    current, default = rollback_default_version(model, spec.name, spec.mlflow())
+    if to_version in (None, ""):
+        if default is None:
+            raise InvalidInput(
+                f"Nothing held {spec.name} before v{current}; name the version to roll back to.",
+                to_version=["No earlier holder."],
+            )
+        to_version = default
+    try:
+        to_version = int(to_version)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{to_version!r} is not a version number.", to_version=["Not a version number."]
+        ) from None
+    if current is not None and to_version == current:
+        raise InvalidInput(
+            f"v{to_version} already holds {spec.name}.", to_version=["Already holds the target."]
+        )
+    return promotion_request(
+        user=user,
+        model_name=model.name,
+        version=to_version,
+        target=spec.name,
+        justification=justification,
+        kind=Promotion.Kind.ROLLBACK,
+    )
+
+
+# --- gates --------------------------------------------------------------------------------------------
+def gate_input(p: Promotion):
+    from .gates import GateInput  # noqa: PLC0415
+
+    mv = p.version
+    model = p.model
+    holder = mirror_holder(model, p.mlflow_target)
+    holder_metrics = None
+    if holder is not None:
+        holder_mv = (
+            ModelVersion.objects.select_related("source_run").filter(model=model, version=holder).first()
+        )
+        if holder_mv is not None and holder_mv.source_run is not None:
+            holder_metrics = dict(holder_mv.source_run.metrics or {})
+        elif holder_mv is not None:
+            holder_metrics = {}
+    card = card_status(mv)
+    return GateInput(
+        model_name=model.name,
+        version=mv.version,
+        version_status=mv.status,
+        has_signature=(mv.signature is not None)
+        if mv.artifacts_read_at or mv.signature is not None
+        else None,
+        version_tags=dict(mv.tags or {}),
+        metrics=dict(mv.source_run.metrics or {}) if mv.source_run else {},
+        model_tags=dict(model.tags or {}),
+        holder_version=holder,
+        holder_metrics=holder_metrics,
+        card_score=card.get("score"),
+        card_missing=tuple(card.get("missing") or ()),
+        is_rollback=p.kind == Promotion.Kind.ROLLBACK,
+    )
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return str(value)
+
+
+def run_gates(*, promotion_id: int) -> Promotion | None:
+    """Evaluate the target's gates on the mirror; checking → awaiting_approval, or blocked when one fails."""
+    from .gates import evaluate_gate  # noqa: PLC0415
+    from .policy import GateSpec  # noqa: PLC0415
+
+    with transaction.atomic():
+        try:
+            p = _lock(promotion_id)
+        except NotFound:
+            return None
+        if p.state != S.CHECKING:
+            return p
+        spec = _policy().target(p.model.name, p.target)
+        specs = (
+            list(spec.gates)
+            if spec
+            else [GateSpec(type=g["type"], params=g.get("params") or {}) for g in p.gate_specs]
+        )
+        inp = gate_input(p)
+        now = timezone.now()
+        GateResult.objects.filter(promotion=p).delete()
+        rows = []
+        for i, g in enumerate(specs):
+            try:
+                outcome = evaluate_gate(g, inp)
+                status, observed, expected, detail = (
+                    outcome.status,
+                    outcome.observed,
+                    outcome.expected,
+                    outcome.detail,
+                )
+            except Exception as exc:  # a gate bug is an `error` result, never a silent pass
+                log.exception("gate %s failed on promotion %s", g.type, p.pk)
+                status, observed, expected, detail = (
+                    "error",
+                    None,
+                    None,
+                    f"The gate could not be evaluated: {exc}",
+                )
+            rows.append(
+                GateResult(
+                    promotion=p,
+                    position=i,
+                    name=g.type,
+                    params=dict(g.params),
+                    status=status,
+                    observed=_jsonable(observed),
+                    expected=_jsonable(expected),
+                    detail=detail or "",
+                    evaluated_at=now,
+                )
+            )
+        GateResult.objects.bulk_create(rows)
+        p.gate_specs = [g.as_dict() for g in specs]
+        p.save(update_fields=["gate_specs", "updated_at"])
+        results = [
+            {"name": r.name, "status": r.status, "observed": r.observed, "detail": r.detail} for r in rows
+        ]
+        _audit(
+            actor=None,
+            action="promotion.gates_evaluated",
+            promotion=p,
+            data={"gates": results, "holder_version": inp.holder_version},
+        )
+        ok = all(r.status in ("passed", "skipped") for r in rows)
+        if ok:
+            _set_state(p, S.AWAITING_APPROVAL, actor=None, action="promotion.awaiting_approval")
+            if _approve_count(p) >= p.required_approvals:
+                _mark_approved(p, actor=None)
+            else:
+                _notify("awaiting_approval", p.pk)
+        else:
+            failed = [r.name for r in rows if r.status not in ("passed", "skipped")]
+            _set_state(p, S.BLOCKED, actor=None, action="promotion.blocked", data={"failed_gates": failed})
+            _notify("decided", p.pk)
+    return p
+
+
+def recheck(*, promotion_id: int, user) -> Promotion:
+    with transaction.atomic():
+        p = _lock(promotion_id)
+        if not (user.is_staff or user.pk == p.requested_by_id or _may_request(user)):
+            raise NotAllowed("Only the requester, ml-engineers, reviewers or staff may re-run the gates.")
+        if p.state in (S.BLOCKED, S.AWAITING_APPROVAL):
+            _set_state(p, S.CHECKING, actor=user, action="promotion.recheck_requested")
+            _enqueue_gates(p)
+        elif p.state == S.FAILED:
+            item = OutboxItem.objects.filter(
+                promotion=p, kind=OutboxItem.Kind.APPLY, done_at__isnull=True
+            ).first()
+            if item is None:
+                raise Conflict("Nothing to retry.")
+            item.next_attempt_at = timezone.now()
+            item.save(update_fields=["next_attempt_at"])
+            _audit(actor=user, action="promotion.apply_retry_requested", promotion=p)
+            _enqueue_apply(item)
+        else:
+            raise Conflict(
+                f"The promotion is {p.state}; only blocked, awaiting or failed ones can be re-checked."
+            )
+    return p
+
+
+# --- signatures -------------------------------------------------------------------------------------
+def _approve_count(p: Promotion) -> int:
+    return Approval.objects.filter(promotion=p, decision=Approval.Decision.APPROVE).count()
+
+
+def _printed_name(user) -> str:
+    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
+    return full or user.get_username()
+
+
+def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, reauth: str) -> Approval:
+    card = card_status(p.version)
+    hashes = {
+        "version_content_hash": p.version.content_hash,
+        "card_revision": card.get("revision"),
+        "card_content_hash": card.get("content_hash"),
+        "gate_results_hash": _gates_hash(p),
+    }
+    try:
+        with transaction.atomic():
+            return Approval.objects.create(
+                promotion=p,
+                reviewer=user,
+                printed_name=_printed_name(user),
+                decision=decision,
+                meaning=meaning,
+                comment=comment,
+                signed_at=timezone.now(),
+                signed_hashes=hashes,
+                reauth=reauth,
+            )
+    except IntegrityError:
+        raise Conflict("You have already signed this promotion.") from None
+
+
+def _check_signable(p: Promotion, user, *, allowed_states) -> None:
+    if p.state not in allowed_states:
+        raise Conflict(f"The promotion is {p.state.replace('_', ' ')}, not awaiting approval.")
+    if Approval.objects.filter(promotion=p, reviewer=user).exists():
+        raise Conflict("You have already decided on this promotion.")
+    problem = eligibility_problem(p, user)
+    if problem:
+        raise NotAllowed(problem)
+
+
+def _validate_signature_input(meaning: str | None, comment: str | None) -> tuple[str, str]:
+    meaning = meaning or Approval.Meaning.APPROVAL
+    if meaning not in Approval.Meaning.values:
+        raise InvalidInput(
+            f"meaning must be one of {', '.join(Approval.Meaning.values)}.", meaning=["Not a valid meaning."]
+        )
+    comment = (comment or "").strip()
+    if len(comment) > 10_000:
+        raise InvalidInput("The comment is too long (10,000 characters at most).")
+    return meaning, comment
+
+
+def approval_grant(
+    *,
+    promotion_id: int,
+    user,
+    password: str | None = None,
+    login_at: float | None = None,
+    meaning: str | None = None,
+    comment: str | None = None,
+) -> Promotion:
+    meaning, comment = _validate_signature_input(meaning, comment)
+    reauth = _reauthenticate(user, password, login_at)
+    with transaction.atomic():
+        p = _lock(promotion_id)
+        _check_signable(p, user, allowed_states=(S.AWAITING_APPROVAL,))
+        a = _sign(
+            p, user, decision=Approval.Decision.APPROVE, meaning=meaning, comment=comment, reauth=reauth
+        )
+        count = _approve_count(p)
+        _audit(
+            actor=user,
+            action="promotion.signed",
+            promotion=p,
+            data={
+                "decision": "approve",
+                "printed_name": a.printed_name,
+                "meaning": meaning,
+                "comment": comment,
+                "signed_at": a.signed_at.isoformat(),
+                "signed_hashes": a.signed_hashes,
+                "reauth": reauth,
+                "approvals": count,
+                "required": p.required_approvals,
+            },
+        )
+        if count >= p.required_approvals:
+            _mark_approved(p, actor=user)
+    return p
+
+
+def _gates_all_passed(p: Promotion) -> bool:
+    statuses = list(GateResult.objects.filter(promotion=p).values_list("status", flat=True))
+    return all(s in ("passed", "skipped") for s in statuses)
+
+
+def _mark_approved(p: Promotion, *, actor) -> None:
+    """Quorum reached: approved + the outbox row, in the caller's transaction (the promotion row is locked)."""
+    if not _gates_all_passed(p):  # defence in depth: awaiting_approval already implies it
+        raise Conflict("A gate has not passed; the promotion cannot be approved.")
+    now = timezone.now()
+    _set_state(p, S.APPROVED, actor=actor, action="promotion.approved", decided_at=now)
+    item = OutboxItem.objects.create(
+        kind=OutboxItem.Kind.APPLY,
+        promotion=p,
+        model_name=p.model.name,
+        target=p.target,
+        mlflow_target=p.mlflow_target,
+        version=p.version.version,
+        next_attempt_at=now,
+    )
+    _audit(actor=actor, action="outbox.enqueued", promotion=p, data={"outbox_id": item.pk})
+    _enqueue_apply(item)
+    _notify("decided", p.pk)
+
+
+def approval_reject(
+    *,
+    promotion_id: int,
+    user,
+    password: str | None = None,
+    login_at: float | None = None,
+    comment: str | None = None,
+    meaning: str | None = None,
+) -> Promotion:
+    meaning, comment = _validate_signature_input(meaning or Approval.Meaning.REVIEW, comment)
+    reauth = _reauthenticate(user, password, login_at)
+    with transaction.atomic():
+        p = _lock(promotion_id)
+        _check_signable(p, user, allowed_states=(S.AWAITING_APPROVAL, S.BLOCKED, S.CHECKING))
+        a = _sign(p, user, decision=Approval.Decision.REJECT, meaning=meaning, comment=comment, reauth=reauth)
+        _audit(
+            actor=user,
+            action="promotion.signed",
+            promotion=p,
+            data={
+                "decision": "reject",
+                "printed_name": a.printed_name,
+                "meaning": meaning,
+                "comment": comment,
+                "signed_at": a.signed_at.isoformat(),
+                "signed_hashes": a.signed_hashes,
+                "reauth": reauth,
+            },
+        )
+        _set_state(
+            p,
+            S.REJECTED,
+            actor=user,
+            action="promotion.rejected",
+            decided_at=timezone.now(),
+            data={"comment": comment},
+        )
+        _notify("decided", p.pk)
+    return p
+
+
+def cancel(*, promotion_id: int, user, reason: str = "") -> Promotion:
+    with transaction.atomic():
+        p = _lock(promotion_id)
+        if not (user.is_staff or user.pk == p.requested_by_id):
+            raise NotAllowed("Only the requester or staff may cancel a promotion.")
+        if p.state not in (S.CHECKING, S.AWAITING_APPROVAL, S.BLOCKED, S.APPROVED, S.FAILED):
+            raise Conflict(f"The promotion is {p.state.replace('_', ' ')}; it can no longer be cancelled.")
+        now = timezone.now()
+        OutboxItem.objects.filter(promotion=p, done_at__isnull=True).update(done_at=now, outcome="cancelled")
+        _set_state(
+            p,
+            S.CANCELLED,
+            actor=user,
+            action="promotion.cancelled",
+            decided_at=now,
+            data={"reason": (reason or "")[:2000]},
+        )
+        _notify("decided", p.pk)
+    return p
+
+
+# --- the outbox apply -----------------------------------------------------------------------------------
+def _mlflow_holder(name: str, mlflow_target: dict, version: int) -> int | None:
+    """Read MLflow: the version holding an alias, or for a stage whether `version` is in it."""
+    if "alias" in mlflow_target:
+        return gateway.get_model(name).aliases.get(mlflow_target["alias"])
+    stage = gateway.get_version_stage(name, version)
+    return version if stage == mlflow_target.get("stage") else None
+
+
+def _write_mlflow(name: str, mlflow_target: dict, version: int) -> None:
+    if "alias" in mlflow_target:
+        gateway.set_alias(name, mlflow_target["alias"], version)
+    else:
+        gateway.transition_stage(name, version, mlflow_target["stage"], archive_existing=True)
+
+
+def apply(*, outbox_id: int, now: datetime | None = None) -> tuple[str, float | None]:
+    """Apply one outbox item to MLflow. Returns (outcome, retry_in_seconds): outcome is one of
+    applied | done | skipped | retry | failed. Idempotent: MLflow writes are "set to X", re-confirmed by a read."""
+    now = now or timezone.now()
+    # 1. claim the item (a lease so a second worker or the sweep does not take it at the same time)
+    with transaction.atomic():
+        item = OutboxItem.objects.select_for_update(skip_locked=True).filter(pk=outbox_id).first()
+        if item is None:
+            return "skipped", None  # another worker holds it right now
+        if item.done_at is not None:
+            return "done", None
+        if item.next_attempt_at > now + timedelta(seconds=0.5):
+            return "skipped", None  # leased or backing off; its own retry or the sweep will come back
+        p = None
+        if item.promotion_id:
+            p = _lock(item.promotion_id)
+            if p.state not in (S.APPROVED, S.APPLYING, S.FAILED):
+                item.done_at, item.outcome = now, "superseded"
+                item.save(update_fields=["done_at", "outcome"])
+                return "done", None
+            if p.state != S.APPLYING:
+                _set_state(
+                    p, S.APPLYING, actor=None, action="promotion.applying", data={"outbox_id": item.pk}
+                )
+        item.attempts += 1
+        item.next_attempt_at = now + APPLY_LEASE
+        item.save(update_fields=["attempts", "next_attempt_at"])
+        attempts = item.attempts
+    # 2. talk to MLflow outside any transaction (no row lock held across the network)
+    error = None
+    rejected = False
+    holder_before = None
+    try:
+        holder_before = _mlflow_holder(item.model_name, item.mlflow_target, item.version)
+        if holder_before != item.version:
+            _write_mlflow(item.model_name, item.mlflow_target, item.version)
+        confirmed = _mlflow_holder(item.model_name, item.mlflow_target, item.version)
+        if confirmed != item.version:
+            error = f"MLflow shows v{confirmed} after setting v{item.version}; retrying."
+    except MlflowUnavailable as exc:
+        error = f"MLflow unavailable: {exc}"
+    except (MlflowRejected, MlflowNotFound) as exc:
+        error, rejected = f"MLflow refused the change: {exc}", True
+    # 3. record the outcome
+    with transaction.atomic():
+        item = OutboxItem.objects.select_for_update().get(pk=outbox_id)
+        p = _lock(item.promotion_id) if item.promotion_id else None
+        if p is None:
+            model_id = (
+                RegisteredModel.objects.filter(name=item.model_name).values_list("pk", flat=True).first()
+            )
+            if model_id is not None:
+                _pin_mirror_rows(model_id)
+        if item.done_at is not None:
+            return "done", None
+        if error is None:
+            _finish(item, p, holder_before=holder_before)
+            return "applied", None
+        delay = _backoff(attempts)
+        item.last_error = error[:4000]
+        item.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        item.save(update_fields=["last_error", "next_attempt_at"])
+        if p is not None and rejected and p.state != S.FAILED:
+            _set_state(
+                p,
+                S.FAILED,
+                actor=None,
+                action="promotion.apply_failed",
+                error=error[:4000],
+                data={"error": error, "attempts": attempts},
+            )
+            _notify("decided", p.pk)
+        elif p is not None and not rejected:
+            p.error = error[:4000]
+            p.save(update_fields=["error", "updated_at"])
+            if attempts == 1 or attempts % 10 == 0:
+                _audit(
+                    actor=None,
+                    action="promotion.apply_retrying",
+                    promotion=p,
+                    data={"error": error, "attempts": attempts, "retry_in": delay},
+                )
+        elif item.drift_id:
+            _audit(
+                actor=None,
+                action="drift.revert_retrying",
+                object_type="drift",
+                object_id=item.drift_id,
+                data={"error": error, "attempts": attempts},
+            )
+        return ("failed" if rejected else "retry"), delay
+
+
+def _finish(item: OutboxItem, p: Promotion | None, *, holder_before: int | None) -> None:
+    now = timezone.now()
+    item.done_at, item.outcome, item.last_error = now, "applied", ""
+    item.save(update_fields=["done_at", "outcome", "last_error"])
+    model = RegisteredModel.objects.filter(name=item.model_name).first()
+    if model is not None:
+        _move_holding(model, item.target, item.version, now, promotion=p)
+        # Bring the mirror up to date now rather than at the next webhook or reconcile.
+        from registry_ui.sync import start_sync  # noqa: PLC0415
+
+        start_sync(kind="webhook", model_name=model.name, requested_by="approvals")
+    if p is not None:
+        fields = {"applied_at": now, "error": ""}
+        if holder_before is not None and holder_before != item.version:
+            fields["previous_version"] = holder_before
+        _set_state(
+            p,
+            S.APPLIED,
+            actor=None,
+            action="promotion.applied",
+            data={"outbox_id": item.pk, "previous_version": holder_before, "attempts": item.attempts},
+            **fields,
+        )
+        if model is not None:
+            DriftRecord.objects.filter(model=model, target=item.target, resolved_at__isnull=True).update(
+                resolved_at=now
+            )
+        _notify("applied", p.pk)
+    elif item.drift_id:
+        DriftRecord.objects.filter(pk=item.drift_id, resolved_at__isnull=True).update(resolved_at=now)
+        _audit(
+            actor=None,
+            action="drift.reverted",
+            object_type="drift",
+            object_id=item.drift_id,
+            data={"model": item.model_name, "target": item.target, "version": item.version},
+        )
+
+
+def _move_holding(model, target: str, version: int | None, at, *, promotion=None) -> None:
+    current = (
+        TargetHolding.objects.select_for_update()
+        .filter(model=model, target=target, held_to__isnull=True)
+        .first()
+    )
+    if current is not None:
+        if current.version == version and (
+            promotion is None or current.promotion_id == getattr(promotion, "pk", None)
+        ):
+            return
+        current.held_to = at
+        current.save(update_fields=["held_to"])
+    if version is not None:
+        TargetHolding.objects.create(
+            model=model, target=target, version=version, held_from=at, promotion=promotion
+        )
+
+
+def sweep_outbox(*, limit: int = 100) -> list[int]:
+    """Beat: re-enqueue due outbox items (retries of MLflow-down or refused applies; lost task messages)."""
+    from .selectors import pending_outbox  # noqa: PLC0415
+    from .tasks import apply_outbox_task  # noqa: PLC0415
+
+    ids = pending_outbox(timezone.now(), limit=limit)
+    for pk in ids:
+        apply_outbox_task.delay(pk)
+    return ids
+
+
+# --- drift ------------------------------------------------------------------------------------------------
+def _last_applied(model, target: str) -> Promotion | None:
+    return (
+        Promotion.objects.filter(model=model, target=target, state=S.APPLIED)
+        .order_by("-applied_at", "-id")
+        .first()
+    )
+
+
+def check_drift(*, model_names, sync_run_id: int | None = None) -> list[DriftRecord]:
+    """Compare each target's holder in the mirror with the last applied promotion; record what nothing explains."""
+    created: list[DriftRecord] = []
+    policy = _policy()
+    for model in RegisteredModel.objects.filter(name__in=list(model_names)):
+        for target in policy.targets_for(model.name).values():
+            record = _check_target(model, target, sync_run_id)
+            if record is not None:
+                created.append(record)
+    return created
+
+
+def _check_target(model, target, sync_run_id) -> DriftRecord | None:
+    with transaction.atomic():
+        RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()  # serialise checks per model
+        model.refresh_from_db()
+        last = _last_applied(model, target.name)
+        if last is None:
+            return None  # this app never applied the target: nothing to compare with
+        mlflow_target = target.mlflow()
+        holder = mirror_holder(model, mlflow_target)
+        now = timezone.now()
+        open_records = list(
+            DriftRecord.objects.select_for_update().filter(
+                model=model, target=target.name, resolved_at__isnull=True
+            )
+        )
+        approved = last.version.version
+        if holder == approved:
+            for r in open_records:
+                r.resolved_at = now
+                r.save(update_fields=["resolved_at"])
+                _audit(
+                    actor=None,
+                    action="drift.resolved",
+                    object_type="drift",
+                    object_id=r.pk,
+                    data={"model": model.name, "target": target.name, "version": holder},
+                )
+            return None
+        in_flight = Promotion.objects.filter(
+            model=model,
+            target=target.name,
+            state__in=(S.APPROVED, S.APPLYING, S.FAILED),
+            version__version=holder,
+        ).exists()
+        reverting = OutboxItem.objects.filter(
+            model_name=model.name, target=target.name, kind=OutboxItem.Kind.REVERT, done_at__isnull=True
+        ).exists()
+        if in_flight:
+            return None  # our own apply, seen by the sync before the worker marked it applied
+        if any(r.mlflow_version == holder for r in open_records):
+            return None  # already recorded
+        for r in open_records:  # it moved again: the earlier record is superseded by this one
+            r.resolved_at = now
+            r.save(update_fields=["resolved_at"])
+        record = DriftRecord.objects.create(
+            model=model,
+            target=target.name,
+            mlflow_version=holder,
+            approved_version=approved,
+            detected_at=now,
+            action=target.on_drift,
+            sync_run_id=sync_run_id,
+        )
+        _move_holding(model, target.name, holder, now)
+        _audit(
+            actor=None,
+            action="drift.detected",
+            object_type="drift",
+            object_id=record.pk,
+            data={
+                "model": model.name,
+                "target": target.name,
+                "mlflow": mlflow_target,
+                "mlflow_version": holder,
+                "approved_version": approved,
+                "promotion_id": last.pk,
+                "on_drift": target.on_drift,
+            },
+        )
+        if target.on_drift == "revert" and not reverting:
+            item = OutboxItem.objects.create(
+                kind=OutboxItem.Kind.REVERT,
+                drift=record,
+                model_name=model.name,
+                target=target.name,
+                mlflow_target=mlflow_target,
+                version=approved,
+                next_attempt_at=now,
+            )
+            _audit(
+                actor=None,
+                action="drift.revert_enqueued",
+                object_type="drift",
+                object_id=record.pk,
+                data={"model": model.name, "target": target.name, "version": approved, "outbox_id": item.pk},
+            )
+            _enqueue_apply(item)
+        return record
+
+
+def on_sync(*, sync_run_id=None, result=None, **_) -> None:
+    """after_sync hook: check drift on the models the sync touched (all models with applied promotions on a
+    full or reconcile run, so a missed webhook is caught within one reconcile)."""
+    names = set(getattr(result, "touched_models", None) or ())
+    if sync_run_id is not None:
+        from registry_ui.models import SyncRun  # noqa: PLC0415
+
+        kind, model_name = SyncRun.objects.filter(pk=sync_run_id).values_list(
+            "kind", "model_name"
+        ).first() or (
+            None,
+            "",
+        )
+        if model_name:
+            names.add(model_name)  # a targeted sync: check even when the mirror did not change
+        if kind in (SyncRun.Kind.FULL, SyncRun.Kind.RECONCILE):
+            names |= set(
+                Promotion.objects.filter(state=S.APPLIED)
+                .values_list("model__name", flat=True)
+                .distinct()[:10_000]
+            )
+    if names:
+        check_drift(model_names=sorted(names), sync_run_id=sync_run_id)

@@ -1,0 +1,34 @@
+"""Celery tasks of the promotion workflow: thin and idempotent — take ids, call one service."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+# A deadlock or serialization failure is PostgreSQL choosing a victim: running the (idempotent) task again is
+# the fix.
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "retry_backoff_max": 30, "max_retries": 8}
+
+
+@shared_task(acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY)
+def run_gates_task(promotion_id: int) -> None:
+    from .services import run_gates
+
+    run_gates(promotion_id=promotion_id)
+
+
+@shared_task(acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY)
+def apply_outbox_task(outbox_id: int) -> str:
+    """Apply one outbox item; while MLflow is down (or refuses) it re-enqueues itself with backoff.
+    The beat sweep (`sweep_outbox_task`) is the safety net for a lost message or a worker restart."""
+    from .services import apply
+
+    outcome, retry_in = apply(outbox_id=outbox_id)
+    if retry_in is not None:
+        apply_outbox_task.apply_async((outbox_id,), countdown=retry_in)
+    return outcome
+
+
+@shared_task(acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60)
+def sweep_outbox_task() -> int:
+    from .services import sweep_outbox
+
+    return len(sweep_outbox())

@@ -1,0 +1,287 @@
+"""Pages of the promotion workflow. Short functions: access helper → form data → one service or selector → render."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from registry_ui.access import access_model, access_version
+from registry_ui.errors import DomainError
+from registry_ui.views import paginate
+
+from . import access, selectors, services
+from .models import Approval, Promotion
+
+log = logging.getLogger(__name__)
+LIVE_STATES = ("checking", "approved", "applying")
+
+
+def _policy():
+    from .policy import get_policy  # noqa: PLC0415
+
+    return get_policy()
+
+
+@login_required
+def promotion_list(request):
+    params = request.GET
+    tab = params.get("tab") or "all"
+    qs = selectors.promotions_qs()
+    if tab == "inbox":
+        qs = qs.filter(pk__in=selectors.awaiting_for(request.user).values("pk"))
+    elif tab == "open":
+        qs = qs.filter(state__in=Promotion.OPEN_STATES)
+    state = params.get("state") if params.get("state") in Promotion.State.values else None
+    qs = selectors.filter_promotions(
+        qs,
+        state=state,
+        model=params.get("model") or None,
+        target=params.get("target") or None,
+        kind=params.get("kind") or None,
+    )
+    context = {
+        "page_obj": paginate(request, qs.order_by("-requested_at", "-id")),
+        "tab": tab,
+        "states": Promotion.State.values,
+        "targets": sorted(_policy().targets),
+        "inbox_count": selectors.awaiting_for(request.user).count(),
+        "filters": {
+            "state": state or "",
+            "model": params.get("model", ""),
+            "target": params.get("target", ""),
+        },
+        "active_nav": "promotions",
+    }
+    return render(request, "approvals/promotion_list.html", context)
+
+
+def _comparison(p: Promotion) -> dict:
+    """Candidate against the current holder: a metrics table, and a chart when the compare builders exist."""
+    holder_no = services.mirror_holder(p.model, p.mlflow_target)
+    if p.state == "applied":
+        holder_no = p.previous_version
+    holder = None
+    if holder_no is not None and holder_no != p.version.version:
+        holder = p.model.versions.select_related("source_run").filter(version=holder_no).first()
+    cand_metrics = dict(p.version.source_run.metrics) if p.version.source_run else {}
+    hold_metrics = dict(holder.source_run.metrics) if holder is not None and holder.source_run else {}
+    keys = sorted(set(cand_metrics) | set(hold_metrics))
+    primary = p.model.primary_metric
+    if primary in keys:
+        keys.remove(primary)
+        keys.insert(0, primary)
+    rows = [
+        {"key": k, "candidate": cand_metrics.get(k), "holder": hold_metrics.get(k), "primary": k == primary}
+        for k in keys[:100]
+    ]
+    chart = None
+    if rows:
+        try:
+            from registry_ui.compare.charts import metric_bars  # noqa: PLC0415
+
+            cand_label = f"v{p.version.version} (candidate)"
+            columns = [cand_label]
+            metrics = {r["key"]: {cand_label: r["candidate"]} for r in rows[:20]}
+            if holder is not None:
+                hold_label = f"v{holder.version} (holds {p.target})"
+                columns.append(hold_label)
+                for r in rows[:20]:
+                    metrics[r["key"]][hold_label] = r["holder"]
+            lower = [primary] if primary and p.model.primary_metric_goal == "minimize" else []
+            chart = metric_bars(
+                columns,
+                metrics,
+                normalise=len(metrics) > 1,
+                lower_is_better=lower,
+                title=f"v{p.version.version} against the holder of {p.target}",
+            )
+        except Exception:  # noqa: BLE001  (the table still shows the numbers)
+            log.exception("candidate/holder chart failed")
+            chart = None
+    return {"holder": holder, "rows": rows, "chart": chart}
+
+
+def _card_diff(p: Promotion) -> str | None:
+    """The card diff since the last approved version of this target (html from the cards feature), if any."""
+    try:
+        from registry_ui.cards.services import card_diff_between_versions_html  # noqa: PLC0415
+    except ImportError:
+        return None
+    last = (
+        Promotion.objects.filter(model=p.model, target=p.target, state="applied")
+        .exclude(version=p.version)
+        .select_related("version")
+        .order_by("-applied_at")
+        .first()
+    )
+    try:
+        return card_diff_between_versions_html(from_mv=last.version if last else None, to_mv=p.version)
+    except Exception:  # noqa: BLE001
+        log.exception("card diff failed for promotion %s", p.pk)
+        return None
+
+
+@login_required
+def promotion_detail(request, pk: int):
+    p = access.access_promotion(request.user, pk)
+    if request.htmx:
+        return promotion_gates(request, pk)
+    problem = services.eligibility_problem(p, request.user)
+    already = any(a.reviewer_id == request.user.pk for a in p.approvals.all())
+    context = {
+        "p": p,
+        "live": p.state in LIVE_STATES,
+        "can_sign": p.state in ("awaiting_approval",) and problem is None and not already,
+        "can_reject": p.state in ("awaiting_approval", "blocked", "checking")
+        and problem is None
+        and not already,
+        "sign_problem": problem,
+        "already_signed": already,
+        "can_cancel": p.state in ("checking", "awaiting_approval", "blocked", "approved", "failed")
+        and (request.user.is_staff or request.user.pk == p.requested_by_id),
+        "can_recheck": p.state in ("blocked", "awaiting_approval", "failed"),
+        "meanings": Approval.Meaning.choices,
+        "approve_count": sum(1 for a in p.approvals.all() if a.decision == "approve"),
+        "comparison": _comparison(p),
+        "card_diff": _card_diff(p),
+        "active_nav": "promotions",
+    }
+    return render(request, "approvals/promotion_detail.html", context)
+
+
+@login_required
+def promotion_gates(request, pk: int):
+    """htmx partial: the gates and the state, polled while the promotion is moving."""
+    p = access.access_promotion(request.user, pk)
+    return render(request, "approvals/_promotion_live.html", {"p": p, "live": p.state in LIVE_STATES})
+
+
+@login_required
+@require_POST
+def promotion_sign(request, pk: int):
+    p = access.access_promotion(request.user, pk)
+    data = request.POST
+    decision = data.get("decision")
+    kwargs = {
+        "promotion_id": p.pk,
+        "user": request.user,
+        "password": data.get("password") or None,
+        "login_at": request.session.get(services.SESSION_LOGIN_KEY),
+        "comment": data.get("comment", ""),
+        "meaning": data.get("meaning") or None,
+    }
+    try:
+        if decision == "reject":
+            services.approval_reject(**kwargs)
+            messages.success(request, "Rejected. Your signature is recorded.")
+        elif decision == "approve":
+            services.approval_grant(**kwargs)
+            messages.success(request, "Approved. Your signature is recorded.")
+        else:
+            messages.error(request, "Choose approve or reject.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("approvals:promotion-detail", pk=p.pk)
+
+
+@login_required
+@require_POST
+def promotion_cancel(request, pk: int):
+    p = access.access_promotion(request.user, pk)
+    try:
+        services.cancel(promotion_id=p.pk, user=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, "Promotion cancelled.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("approvals:promotion-detail", pk=p.pk)
+
+
+@login_required
+@require_POST
+def promotion_recheck(request, pk: int):
+    p = access.access_promotion(request.user, pk)
+    try:
+        services.recheck(promotion_id=p.pk, user=request.user)
+        messages.success(request, "Running again.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("approvals:promotion-detail", pk=p.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def promotion_request_view(request, name: str, version: int):
+    mv = access_version(request.user, name, version)
+    targets = _policy().targets_for(mv.model.name)
+    error = None
+    if request.method == "POST":
+        try:
+            p = services.promotion_request(
+                user=request.user,
+                model_name=mv.model.name,
+                version=mv.version,
+                target=request.POST.get("target", ""),
+                justification=request.POST.get("justification", ""),
+            )
+            messages.success(request, f"Promotion #{p.pk} requested; the gates are running.")
+            return redirect("approvals:promotion-detail", pk=p.pk)
+        except DomainError as exc:
+            error = str(exc)
+    context = {
+        "model": mv.model,
+        "mv": mv,
+        "targets": list(targets.values()),
+        "error": error,
+        "selected": request.POST.get("target") or request.GET.get("target") or "",
+    }
+    return render(request, "approvals/request.html", context, status=400 if error else 200)
+
+
+@login_required
+def model_history(request, name: str):
+    model = access_model(request.user, name)
+    targets = _policy().targets_for(model.name)
+    rows = selectors.history(model)
+    by_target: dict[str, list] = {t: [] for t in targets}
+    for r in rows:
+        by_target.setdefault(r["target"], []).append(r)
+    timelines = []
+    for target, entries in by_target.items():
+        spec = targets.get(target)
+        current = services.mirror_holder(model, spec.mlflow()) if spec else None
+        entries = list(reversed(entries))  # newest first
+        earlier = sorted({e["version"] for e in entries if e["version"] != current}, reverse=True)
+        timelines.append(
+            {"target": target, "spec": spec, "entries": entries, "current": current, "rollback_to": earlier}
+        )
+    context = {"model": model, "timelines": timelines, "drift": selectors.open_drift_for_model(model)}
+    return render(request, "approvals/model_history.html", context)
+
+
+@login_required
+@require_POST
+def rollback_request_view(request, name: str):
+    model = access_model(request.user, name)
+    try:
+        p = services.rollback_request(
+            user=request.user,
+            model_name=model.name,
+            target=request.POST.get("target", ""),
+            to_version=request.POST.get("to_version") or None,
+            justification=request.POST.get("justification", ""),
+        )
+        messages.success(request, f"Rollback #{p.pk} requested; it goes through the target's policy.")
+        return redirect("approvals:promotion-detail", pk=p.pk)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("approvals:model-history", name=model.name)
+
+
+@login_required
+def drift_list(request):
+    records = selectors.drift_list(open_only=request.GET.get("open") == "1", limit=500)
+    return render(request, "approvals/drift_list.html", {"records": records, "active_nav": "promotions"})
