@@ -322,3 +322,35 @@ class ModelHistoryView(APIView):
             if target not in known and not model.holdings.filter(target=target).exists():
                 raise InvalidInput(f"Unknown target {target!r}.", target=["Unknown target."])
         return Response(selectors.history(model, target))
+
+
+class EvidenceView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("target", str, required=True, description="A policy target, e.g. production"),
+            OpenApiParameter(
+                "formats",
+                str,
+                description="Card export formats, comma-separated (md,html,json,pdf); default md,html,json",
+            ),
+        ],
+        responses={(200, "application/zip"): OpenApiResponse(description="The evidence pack (zip)")},
+        description=(
+            "Auditors and staff: a zip of every version holding (or having held) the target, its card export, "
+            "its promotions with approvals and gate results, and the audit chain with its verification."
+        ),
+    )
+    def get(self, request):
+        from django.http import FileResponse
+
+        from .audit.access import require_exporter
+        from .evidence import build_evidence_pack, parse_formats
+
+        require_exporter(request.user)
+        formats = parse_formats(request.query_params.get("formats"))
+        pack, filename = build_evidence_pack(
+            target=(request.query_params.get("target") or "").strip(),
+            formats=formats,
+            actor=request.user.get_username(),
+        )
+        return FileResponse(pack, as_attachment=True, filename=filename, content_type="application/zip")

@@ -12,5 +12,6 @@ urlpatterns = [
     path("promotions/<int:pk>/recheck", api.PromotionRecheckView.as_view(), name="api-promotion-recheck"),
     path("rollbacks/", api.RollbackCreateView.as_view(), name="api-rollbacks"),
     path("drift/", api.DriftListView.as_view(), name="api-drift"),
+    path("evidence/", api.EvidenceView.as_view(), name="api-evidence"),
     path("models/<str:name>/history", api.ModelHistoryView.as_view(), name="api-model-history"),
 ]
