@@ -893,8 +893,17 @@ def check_drift(*, model_names, sync_run_id: int | None = None) -> list[DriftRec
     """Compare each target's holder in the mirror with the last applied promotion; record what nothing explains."""
     created: list[DriftRecord] = []
     policy = _policy()
-    for model in RegisteredModel.objects.filter(name__in=list(model_names)):
+    names = list(model_names)
+    # Only targets this app ever applied can drift; one query instead of a locking check per model × target.
+    applied = set(
+        Promotion.objects.filter(state=Promotion.State.APPLIED, model__name__in=names)
+        .values_list("model__name", "target")
+        .distinct()
+    )
+    for model in RegisteredModel.objects.filter(name__in=names):
         for target in policy.targets_for(model.name).values():
+            if (model.name, target.name) not in applied:
+                continue
             record = _check_target(model, target, sync_run_id)
             if record is not None:
                 created.append(record)

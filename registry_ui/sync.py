@@ -319,14 +319,18 @@ def execute_sync(sync_run_id: int, progress: ProgressSink | None = None) -> Sync
     return SyncRun.objects.get(pk=sync_run_id)
 
 
+ARTIFACT_BATCH = 200
+
+
 def _after_sync_success(sync_run_id: int, result: ApplyResult) -> None:
     """Follow-up work for what the sync changed: artifact facts of new versions, and the hooks of other
     apps (drift detection, card drafting) registered in `registry_ui.hooks`."""
     from . import hooks
     from .tasks import read_version_artifacts_task
 
-    for pk in result.new_version_ids:
-        read_version_artifacts_task.delay(pk)
+    ids = result.new_version_ids
+    for start in range(0, len(ids), ARTIFACT_BATCH):
+        read_version_artifacts_task.delay(ids[start : start + ARTIFACT_BATCH])
     hooks.run_after_sync(sync_run_id=sync_run_id, result=result)
 
 

@@ -44,10 +44,15 @@ def reconcile_registry() -> None:
     time_limit=15 * 60,
     soft_time_limit=14 * 60,
 )
-def read_version_artifacts_task(model_version_id: int) -> None:
+def read_version_artifacts_task(model_version_ids: list[int] | int) -> None:
+    """Read the artifact facts of a batch of new versions (one message per ARTIFACT_BATCH, not per version:
+    a first full sync of thousands of versions would otherwise spend seconds just enqueueing).
+    Idempotent: a version already read is skipped, so a retry after MLflow came back redoes only the rest."""
     from .services import read_version_artifacts
 
-    try:
-        read_version_artifacts(model_version_id=model_version_id)
-    except MlflowNotFound:
-        return  # deleted meanwhile; the reconcile marks it
+    ids = [model_version_ids] if isinstance(model_version_ids, int) else list(model_version_ids)
+    for pk in ids:
+        try:
+            read_version_artifacts(model_version_id=pk)
+        except MlflowNotFound:
+            continue  # deleted meanwhile; the reconcile marks it

@@ -149,16 +149,3 @@ def celery_worker_process(transactional_db, settings, tmp_path):
     except subprocess.TimeoutExpired:
         proc.kill()
     app.conf.task_default_queue = "celery"
-    _close_other_connections()
-
-
-def _close_other_connections() -> None:
-    """Drop what the worker (or the live server's threads) left open so the test database can be dropped."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
