@@ -576,6 +576,19 @@ def _validate_signature_input(meaning: str | None, comment: str | None) -> tuple
     return meaning, comment
 
 
+def _signature_data(a: Approval) -> dict:
+    """What the audit chain records of one electronic signature."""
+    return {
+        "decision": a.decision,
+        "printed_name": a.printed_name,
+        "meaning": a.meaning,
+        "comment": a.comment,
+        "signed_at": a.signed_at.isoformat(),
+        "signed_hashes": a.signed_hashes,
+        "reauth": a.reauth,
+    }
+
+
 def approval_grant(
     *,
     promotion_id: int,
@@ -598,17 +611,7 @@ def approval_grant(
             actor=user,
             action="promotion.signed",
             promotion=p,
-            data={
-                "decision": "approve",
-                "printed_name": a.printed_name,
-                "meaning": meaning,
-                "comment": comment,
-                "signed_at": a.signed_at.isoformat(),
-                "signed_hashes": a.signed_hashes,
-                "reauth": reauth,
-                "approvals": count,
-                "required": p.required_approvals,
-            },
+            data={**_signature_data(a), "approvals": count, "required": p.required_approvals},
         )
         if count >= p.required_approvals:
             _mark_approved(p, actor=user)
@@ -659,15 +662,7 @@ def approval_reject(
             actor=user,
             action="promotion.signed",
             promotion=p,
-            data={
-                "decision": "reject",
-                "printed_name": a.printed_name,
-                "meaning": meaning,
-                "comment": comment,
-                "signed_at": a.signed_at.isoformat(),
-                "signed_hashes": a.signed_hashes,
-                "reauth": reauth,
-            },
+            data=_signature_data(a),
         )
         _set_state(
             p,
