@@ -280,3 +280,24 @@ def test_target_holders_follow_the_policys_alias_and_stage_targets(monkeypatch):
     holders = selectors.target_holders(versions[3])
     assert [(h["name"], h["version"]) for h in holders] == [("production", 2), ("staging", 3)]
     assert holders[1]["via"] == "stage Staging"
+
+
+@pytest.mark.parametrize(
+    "metric,lower",
+    [
+        ("rmse", True),
+        ("test_rmse", True),
+        ("train_loss", True),
+        ("val_loss", True),
+        ("loss", True),
+        ("mae.val", True),
+        ("val.mae", True),
+        ("test_f1", False),
+        ("glossary_score", False),
+        ("r2", False),
+    ],
+)
+def test_loss_and_error_metrics_are_lower_is_better_by_name(metric, lower):
+    from registry_ui.compare.selectors import lower_is_better
+
+    assert lower_is_better(metric) is lower

@@ -135,8 +135,17 @@ def lower_is_better(metric: str, models: Iterable[RegisteredModel] = ()) -> bool
     for model in models:
         if model.primary_metric == metric:
             return model.primary_metric_goal == "minimize"
-    lowered = {name.lower() for name in settings.LOWER_IS_BETTER_METRICS}
-    return metric.lower() in lowered
+    # A listed name matches whole metric names and their prefixed/suffixed forms ("loss" matches
+    # "train_loss" and "val_loss", "rmse" matches "test_rmse"), not arbitrary substrings.
+    name = metric.lower()
+    for listed in (n.lower() for n in settings.LOWER_IS_BETTER_METRICS):
+        if (
+            name == listed
+            or name.endswith(("_" + listed, "." + listed))
+            or name.startswith((listed + "_", listed + "."))
+        ):
+            return True
+    return False
 
 
 # --- the comparison --------------------------------------------------------------------------------
