@@ -95,22 +95,9 @@ def main() -> None:
         client = mlflow_client(server.uri)
 
         worker_log = tmp / "worker.log"
-        worker_cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "registry_ui",
-            "worker",
-            "--pool=threads",
-            "--concurrency=4",
-            "-Q",
-            env["CELERY_DEFAULT_QUEUE"],
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ]
+        from registry_ui.celery import worker_command
+
+        worker_cmd = worker_command(queue=env["CELERY_DEFAULT_QUEUE"], isolated=True)
         with child(worker_cmd, env, worker_log, lambda: "ready." in worker_log.read_text(), "celery worker"):
             apply_latencies: list[float] = []
             gate_latencies: list[float] = []

@@ -133,22 +133,9 @@ def main() -> None:
             "-",
         ]
         worker_log = tmp / "worker.log"
-        worker_cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "registry_ui",
-            "worker",
-            "--pool=threads",
-            "--concurrency=4",
-            "-Q",
-            queue,
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ]
+        from registry_ui.celery import worker_command
+
+        worker_cmd = worker_command(queue=queue, isolated=True)
         with (
             child(web_cmd, env, tmp / "web.log", lambda: http_ok(f"{base}/healthz"), "gunicorn"),
             child(worker_cmd, env, worker_log, lambda: "ready." in worker_log.read_text(), "celery worker"),

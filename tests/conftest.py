@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -112,23 +111,10 @@ def celery_worker_process(transactional_db, settings, tmp_path):
 
     app.conf.task_default_queue = queue
     log = (tmp_path / "worker.log").open("w")
+    from registry_ui.celery import worker_command
+
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "registry_ui",
-            "worker",
-            "--pool=threads",
-            "--concurrency=4",
-            "-Q",
-            queue,
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        worker_command(queue=queue, isolated=True),
         cwd=REPO,
         env=env,
         stdout=log,

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from registry_ui.celery import worker_command
 from registry_ui.mlflow_process import MlflowServer
 
 
@@ -75,22 +76,7 @@ class Command(BaseCommand):
                 env,
                 base,
             )
-            self._spawn(
-                "worker",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "registry_ui",
-                    "worker",
-                    "--pool=threads",
-                    "--concurrency=4",
-                    "--loglevel=INFO",
-                ],
-                env,
-                base,
-            )
+            self._spawn("worker", worker_command(), env, base)
             self._spawn(
                 "beat",
                 [
