@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Max, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from .errors import InvalidInput
+from .jsonkeys import DictKeyText
 from .models import ModelVersion, RegisteredModel, SyncRun, WebhookDelivery
 
 MODEL_SORTS = {
@@ -59,7 +59,7 @@ def model_list(filters: ModelFilters) -> QuerySet[RegisteredModel]:
     if filters.tag_key:
         qs = qs.filter(tags__has_key=filters.tag_key)
         if filters.tag_value is not None:
-            qs = qs.annotate(_tag=KeyTextTransform(filters.tag_key, "tags")).filter(_tag=filters.tag_value)
+            qs = qs.annotate(_tag=DictKeyText(filters.tag_key, "tags")).filter(_tag=filters.tag_value)
     if filters.alias:
         qs = qs.filter(aliases__has_key=filters.alias)
     order = MODEL_SORTS[filters.sort]

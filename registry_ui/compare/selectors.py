@@ -17,9 +17,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Func, JSONField, Q, Value
-from django.db.models.fields.json import KeyTransform
 
 from registry_ui.errors import InvalidInput, MlflowNotFound, MlflowRejected, MlflowUnavailable
+from registry_ui.jsonkeys import DictKey
 from registry_ui.models import MetricHistory, ModelVersion, RegisteredModel
 
 from . import charts
@@ -369,7 +369,7 @@ def trend_points(model: RegisteredModel, metric: str) -> list[dict]:
         ModelVersion.objects.live()
         .filter(model=model)
         .order_by("version")
-        .annotate(_value=KeyTransform(metric, "source_run__metrics"))
+        .annotate(_value=DictKey(metric, "source_run__metrics"))
         .values_list("version", "aliases", "_value")
     )
     points = [{"version": v, "value": charts.number(value), "aliases": list(a or [])} for v, a, value in rows]
@@ -395,7 +395,7 @@ def parallel_rows(model: RegisteredModel, metric: str, max_params: int = 8) -> t
         for v, p, value in ModelVersion.objects.live()
         .filter(model=model, source_run__isnull=False)
         .order_by("version")
-        .annotate(_value=KeyTransform(metric, "source_run__metrics"))
+        .annotate(_value=DictKey(metric, "source_run__metrics"))
         .values_list("version", "source_run__params", "_value")
     ]
     rows = [r for r in rows if r["value"] is not None]
