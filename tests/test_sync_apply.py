@@ -144,3 +144,17 @@ def test_non_finite_metrics_from_mlflow_are_mirrored_as_null():
     v = mlflow_version(version=1, run_id="r-nan")
     apply_snapshot(snapshot([mlflow_model()], [v], runs={"r-nan": run}))
     assert Run.objects.get(run_id="r-nan").metrics == {"loss": None, "acc": 0.5, "big": None}
+
+
+def test_a_failed_sync_is_recorded_on_the_audit_chain(settings):
+    from approvals.audit.models import AuditEvent
+    from registry_ui.models import SyncRun
+    from registry_ui.sync import execute_sync
+
+    settings.MLFLOW_TRACKING_URI = "http://127.0.0.1:9"
+    settings.MLFLOW_MAX_RETRIES = 0
+    run = execute_sync(SyncRun.objects.create(kind="reconcile").pk)
+    assert run.status == "failed"
+    event = AuditEvent.objects.get(action="sync.failed")
+    assert (event.object_type, event.object_id, event.data["kind"]) == ("sync_run", str(run.pk), "reconcile")
+    assert "unreachable" in event.data["error"]
