@@ -180,26 +180,18 @@ def _pg_lock_and_read_head(cursor) -> tuple[int | None, str, int]:
 def _new_event(*, seq, prev_hash, actor, action, object_type, object_id, data) -> AuditEvent:
     # timezone.now() is UTC with microseconds, which is what both databases keep.
     at = timezone.now()
-    event = AuditEvent(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data=data,
-        prev_hash=prev_hash,
-    )
-    event.hash = compute_hash(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data=data,
-        prev_hash=prev_hash,
-    )
+    fields = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "data": data,
+        "prev_hash": prev_hash,
+    }
+    event = AuditEvent(**fields)
+    event.hash = compute_hash(**fields)
     return event
 
 
