@@ -82,6 +82,7 @@ def _comparison(p: Promotion) -> dict:
     if rows:
         try:
             from registry_ui.compare.charts import metric_bars  # noqa: PLC0415
+            from registry_ui.compare.goals import lower_is_better_metrics  # noqa: PLC0415
 
             cand_label = f"v{p.version.version} (candidate)"
             columns = [cand_label]
@@ -91,7 +92,7 @@ def _comparison(p: Promotion) -> dict:
                 columns.append(hold_label)
                 for r in rows[:20]:
                     metrics[r["key"]][hold_label] = r["holder"]
-            lower = [primary] if primary and p.model.primary_metric_goal == "minimize" else []
+            lower = lower_is_better_metrics(metrics, [p.model])
             chart = metric_bars(
                 columns,
                 metrics,

@@ -298,6 +298,6 @@ def test_target_holders_follow_the_policys_alias_and_stage_targets(monkeypatch):
     ],
 )
 def test_loss_and_error_metrics_are_lower_is_better_by_name(metric, lower):
-    from registry_ui.compare.selectors import lower_is_better
+    from registry_ui.compare.goals import lower_is_better
 
     assert lower_is_better(metric) is lower

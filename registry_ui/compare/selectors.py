@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Func, JSONField, Q, Value
@@ -23,6 +22,7 @@ from registry_ui.jsonkeys import DictKey
 from registry_ui.models import MetricHistory, ModelVersion, RegisteredModel
 
 from . import charts
+from .goals import metric_goals
 
 logger = logging.getLogger(__name__)
 
@@ -127,25 +127,6 @@ def resolve(refs: list[Ref]) -> list[ModelVersion]:
 
 def selection(params) -> list[ModelVersion]:
     return resolve(parse_selection(params))
-
-
-# --- goals -----------------------------------------------------------------------------------------
-def lower_is_better(metric: str, models: Iterable[RegisteredModel] = ()) -> bool:
-    """A model's primary-metric tags decide for its primary metric; otherwise the settings' name list."""
-    for model in models:
-        if model.primary_metric == metric:
-            return model.primary_metric_goal == "minimize"
-    # A listed name matches whole metric names and their prefixed/suffixed forms ("loss" matches
-    # "train_loss" and "val_loss", "rmse" matches "test_rmse"), not arbitrary substrings.
-    name = metric.lower()
-    for listed in (n.lower() for n in settings.LOWER_IS_BETTER_METRICS):
-        if (
-            name == listed
-            or name.endswith(("_" + listed, "." + listed))
-            or name.startswith((listed + "_", listed + "."))
-        ):
-            return True
-    return False
 
 
 # --- the comparison --------------------------------------------------------------------------------
@@ -270,7 +251,7 @@ def comparison(
     params = _rows(labels, [dict(r.params) if r else {} for r in runs])
     tags = _rows(labels, [dict(mv.tags) for mv in versions])
 
-    goals = {k: ("minimize" if lower_is_better(k, models) else "maximize") for k in metrics}
+    goals = metric_goals(metrics, models)
     best: dict[str, list[str]] = {}
     deltas: dict[str, dict[str, float | None]] = {}
     for key, row in metrics.items():
