@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
@@ -119,9 +121,21 @@ class SyncRunSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
+class EpochMillisField(serializers.Field):
+    """MLflow's epoch milliseconds (what the mirror caches) as an ISO-8601 UTC string, like every API
+    timestamp."""
+
+    def to_representation(self, value):
+        if value is None or isinstance(value, bool):
+            return None
+        at = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(milliseconds=int(value))
+        return at.isoformat().replace("+00:00", "Z")
+
+
 class MetricPointSerializer(serializers.Serializer):
     step = serializers.IntegerField()
-    timestamp = serializers.IntegerField()
+    timestamp = EpochMillisField()
     value = serializers.FloatField()
 
 
@@ -177,7 +191,7 @@ class MetricHistoryView(APIView):
             return Response(
                 {"detail": f"MLflow is unavailable and the history is not cached: {exc}"}, status=503
             )
-        return Response(points)
+        return Response(MetricPointSerializer(points, many=True).data)
 
 
 class SyncView(APIView):
