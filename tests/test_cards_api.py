@@ -267,6 +267,21 @@ def test_diff_between_revisions(editor, mirror):
     assert editor.get(URL.format(v=1) + "/diff?from=x&to=2").status_code == 400
 
 
+def test_diff_as_a_unified_text_diff(editor, mirror):
+    md = editor.get(URL.format(v=1)).json()["markdown"]
+    put(editor, 1, md.replace(HUMAN_SECTIONS["factors"][1], "Region <b>and</b> tenure."))
+    r = editor.get(URL.format(v=1) + "/diff?from=1&to=2&format=unified")
+    assert r.status_code == 200
+    assert r["Content-Type"] == "text/plain; charset=utf-8"
+    text = r.content.decode()
+    assert text.startswith("--- revision 1\n+++ revision 2\n@@ ")
+    assert "\n-" + HUMAN_SECTIONS["factors"][1] in text
+    assert "\n+Region <b>and</b> tenure." in text  # plain text: nothing to escape
+    assert editor.get(URL.format(v=1) + "/diff?from=1&to=2").json()["html"]  # the default is unchanged
+    assert editor.get(URL.format(v=1) + "/diff?from=1&to=9&format=unified").status_code == 404
+    assert editor.get(URL.format(v=1) + "/diff?from=1&to=2&format=pdf").status_code == 400
+
+
 def test_unknown_export_format_is_400_listing_formats(api, mirror):
     r = api.get(URL.format(v=1) + "/export?format=docx")
     assert r.status_code == 400

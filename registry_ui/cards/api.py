@@ -192,26 +192,48 @@ def _int_param(request, key: str) -> int | None:
         raise InvalidInput(f"{key} must be a revision number.", field=key) from None
 
 
+DIFF_FORMATS = ("json", "unified")
+
+
 class DiffView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("from", int), OpenApiParameter("to", int)],
-        responses=inline_serializer(
-            "CardDiff",
-            {
-                "from": serializers.IntegerField(),
-                "to": serializers.IntegerField(),
-                "html": serializers.CharField(),
-            },
-        ),
-        summary="Side-by-side red-line diff of two revisions (sanitised HTML table)",
+        parameters=[
+            OpenApiParameter("from", int),
+            OpenApiParameter("to", int),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(DIFF_FORMATS),
+                description="`unified`: a text/plain unified diff instead of the JSON with `html`.",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                "CardDiff",
+                {
+                    "from": serializers.IntegerField(),
+                    "to": serializers.IntegerField(),
+                    "html": serializers.CharField(),
+                },
+            ),
+            (200, "text/plain"): OpenApiTypes.STR,
+        },
+        summary="Diff of two revisions: a side-by-side red-line (sanitised HTML table) or a unified text diff",
     )
     def get(self, request, name: str, version: int):
         mv = access.access_card(request.user, name, version)
+        fmt = request.query_params.get("format") or "json"
+        if fmt not in DIFF_FORMATS:
+            raise InvalidInput(f"format must be one of: {', '.join(DIFF_FORMATS)}.", field="format")
         latest = services.ensure_card(mv=mv).revision
         to = _int_param(request, "to") or latest
         frm = _int_param(request, "from")
         if frm is None:
             frm = max(1, to - 1)
+        if fmt == "unified":
+            return HttpResponse(
+                services.card_diff_unified(mv, frm, to), content_type="text/plain; charset=utf-8"
+            )
         return Response({"from": frm, "to": to, "html": services.card_diff_html(mv, frm, to)})
 
 

@@ -218,8 +218,7 @@ def diff_table_html(from_text: str, to_text: str, *, from_label: str, to_label: 
     )
 
 
-def card_diff_html(mv: ModelVersion, from_revision: int, to_revision: int) -> str:
-    """Red-line diff of two revisions of one version's card; NotFound for an unknown revision."""
+def _revision_texts(mv: ModelVersion, from_revision: int, to_revision: int) -> dict[int, str]:
     texts = dict(
         selectors.CardRevision.objects.filter(
             version=mv, revision__in=[from_revision, to_revision]
@@ -228,6 +227,28 @@ def card_diff_html(mv: ModelVersion, from_revision: int, to_revision: int) -> st
     for n in (from_revision, to_revision):
         if n not in texts:
             raise NotFound(f"Card revision {n} of {mv.model.name} v{mv.version} does not exist.")
+    return texts
+
+
+def card_diff_unified(mv: ModelVersion, from_revision: int, to_revision: int) -> str:
+    """Unified text diff (`diff -u` style, 3 lines of context) of two revisions of one version's card;
+    NotFound for an unknown revision. Empty when they are the same."""
+    texts = _revision_texts(mv, from_revision, to_revision)
+    lines = difflib.unified_diff(
+        texts[from_revision].splitlines(keepends=True),
+        texts[to_revision].splitlines(keepends=True),
+        fromfile=f"revision {from_revision}",
+        tofile=f"revision {to_revision}",
+    )
+    # A last line without its newline would run into the next one (`diff` prints a marker instead).
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def card_diff_html(mv: ModelVersion, from_revision: int, to_revision: int) -> str:
+    """Red-line diff of two revisions of one version's card; NotFound for an unknown revision."""
+    texts = _revision_texts(mv, from_revision, to_revision)
     return diff_table_html(
         texts[from_revision],
         texts[to_revision],
