@@ -85,6 +85,16 @@ def test_csv_download_has_the_table(browser_client):
     assert ["metric", "acc", "0.6", "0.7"] in rows
 
 
+def test_csv_writes_empty_cells_for_missing_values_never_none(browser_client):
+    seed(n=2, metrics=lambda v: {"acc": 0.5} if v == 1 else {"loss": 0.2}, params=lambda v: {f"p{v}": "x"})
+    response = browser_client.get("/compare/csv?model=churn&versions=1,2")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert ["version", "stage", "", ""] in rows  # MLflow's stage "None" means no stage
+    assert ["metric", "acc", "0.5", ""] in rows and ["metric", "loss", "", "0.2"] in rows
+    assert ["param", "p1", "x", ""] in rows
+    assert not [row for row in rows if "None" in row], rows
+
+
 def test_version_page_offers_to_compare_with_the_alias_holder(browser_client):
     seed(n=3, aliases={"champion": 1})
     html = browser_client.get("/models/churn/versions/3/").content.decode()

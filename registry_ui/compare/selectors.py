@@ -535,7 +535,9 @@ def csv_rows(data: dict) -> list[list[str]]:
     labels = [v["ref"] for v in data["versions"]]
     rows = [["section", "key", *labels]]
     for field in ("stage", "aliases", "status", "creator", "run_id", "content_hash"):
-        rows.append(["version", field, *[_csv_value(v[field]) for v in data["versions"]]])
+        # MLflow's stage of an unstaged version is the text "None": a missing value, so an empty cell.
+        values = [None if field == "stage" and v[field] == "None" else v[field] for v in data["versions"]]
+        rows.append(["version", field, *[_csv_value(v) for v in values]])
     for key, row in data["metrics"].items():
         rows.append(["metric", key, *[_csv_value(row[lab]) for lab in labels]])
     for section, name in (("params", "param"), ("tags", "tag"), ("datasets", "dataset")):
