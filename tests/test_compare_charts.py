@@ -116,6 +116,19 @@ def test_trend_plots_every_version_in_order_and_marks_alias_holders():
     assert fig["layout"]["xaxis"]["title"]["text"] == "version"
 
 
+@pytest.mark.parametrize(
+    "versions, dtick", [([1, 2, 3], 1), ([1, 12], 2), (list(range(1, 501)), 50), ([7], 1)]
+)
+def test_trend_axis_ticks_only_on_whole_version_numbers(versions, dtick):
+    fig = charts.trend([{"version": v, "value": 0.5, "aliases": []} for v in versions], "accuracy")
+    xaxis = fig["layout"]["xaxis"]
+    # A linear tick mode from a whole number with a whole step: never a tick at version 1.5.
+    assert xaxis["tickmode"] == "linear"
+    assert xaxis["tick0"] == 0
+    assert xaxis["dtick"] == dtick and isinstance(xaxis["dtick"], int)
+    assert xaxis["tickformat"] == "d"
+
+
 def test_parallel_coordinates_have_a_dimension_per_param_and_the_metric_last():
     rows = [
         {"version": 1, "params": {"C": "0.1", "solver": "lbfgs"}, "value": 0.8},

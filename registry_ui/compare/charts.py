@@ -7,6 +7,7 @@ never a zero. Non-finite numbers (MLflow allows NaN and inf) become `None` too, 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -340,12 +341,29 @@ def trend(points: list[dict], metric: str) -> dict:
                 "hovertemplate": f"v%{{x}} (%{{text}})<br>{metric}: %{{y:.6g}}<extra></extra>",
             }
         )
+    versions = [p["version"] for p in with_value]
     return _figure(
         data,
         f"{metric} across versions",
-        {"title": {"text": "version"}, "tickformat": "d"},
+        {
+            "title": {"text": "version"},
+            # Versions are whole numbers: ticks from 0 in a whole step, never at 1.5 (which "d" would
+            # print as a second "2").
+            "tickmode": "linear",
+            "tick0": 0,
+            "dtick": integer_tick_step(max(versions) - min(versions) if versions else 0),
+            "tickformat": "d",
+        },
         {"title": {"text": axis_title(metric)}},
     )
+
+
+def integer_tick_step(span: float, max_ticks: int = 10) -> int:
+    """The smallest step of 1, 2 or 5 times a power of ten giving at most about `max_ticks` ticks."""
+    step, factors = 1, itertools.cycle((2, 2.5, 2))  # 1, 2, 5, 10, 20, 50, 100 ...
+    while span / step > max_ticks:
+        step = round(step * next(factors))
+    return step
 
 
 # --- parallel coordinates --------------------------------------------------------------------------
