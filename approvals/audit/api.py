@@ -49,6 +49,11 @@ class VerifySerializer(serializers.Serializer):
             OpenApiTypes.DATETIME,
             description="ISO-8601 date or date-time (UTC if no offset); 400 when invalid",
         ),
+        OpenApiParameter(
+            "until",
+            OpenApiTypes.DATETIME,
+            description="Events before this ISO-8601 date-time (a bare date includes that day); 400 when invalid",
+        ),
     ],
 )
 class AuditEventListView(ListAPIView):

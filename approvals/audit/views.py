@@ -7,9 +7,8 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
-from registry_ui.errors import InvalidInput
-
 from . import access, selectors, services
+from .forms import AuditFilterForm
 
 PAGE_SIZE = 50
 
@@ -27,19 +26,20 @@ def _page(request, queryset):
 @login_required
 def audit_list(request):
     access.require_reader(request.user)
+    form = AuditFilterForm(request.GET)
     context = {
         "can_export": access.can_export(request.user),
         "active_nav": "audit",
         "actions": selectors.action_names(),
+        "head": selectors.head(),
+        "form": form,
     }
-    try:
-        filters = selectors.AuditFilters.parse(request.GET)
-    except InvalidInput as exc:
-        context.update(
-            error=str(exc), filters=selectors.AuditFilters(since_text=request.GET.get("since", ""))
-        )
+    if not form.is_valid():
+        # Nothing is listed under filters that could not be read: a 400 that says why, not an empty chain.
         return render(request, "audit/list.html", context, status=400)
-    context.update(filters=filters, page_obj=_page(request, selectors.events(filters)), head=selectors.head())
+    filters = form.filters
+    events = selectors.events(filters, newest_first=form.newest_first)
+    context.update(filters=filters, newest_first=form.newest_first, page_obj=_page(request, events))
     return render(request, "audit/list.html", context)
 
 
