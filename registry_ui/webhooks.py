@@ -1,7 +1,8 @@
 """MLflow webhook receiver: verify, record the delivery, enqueue a targeted sync — nothing more.
 
 Checked in this order (API.md): signature (401), timestamp skew (400), body (400). A repeated delivery id
-is accepted once and ignored after. Events the app does not use (prompts, budgets) are recorded and ignored.
+is accepted once and ignored after; an id counts as seen only once its delivery was stored. Events the
+app does not use (prompts, budgets) are recorded and ignored.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import time
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -102,8 +103,12 @@ def mlflow_webhook(request: HttpRequest) -> JsonResponse:
                 )
                 delivery.outcome = WebhookDelivery.Outcome.ACCEPTED
                 delivery.save(update_fields=["sync_run", "outcome"])
-    except IntegrityError:  # the same delivery id raced in on another request
-        return JsonResponse({"status": "duplicate", "delivery_id": delivery_id})
+    except (IntegrityError, DataError):
+        # Seen means stored: a row the database refused (NaN, Infinity or \u0000 in the JSON) leaves the id
+        # unseen, so the sender's retry of a good body is processed instead of being called a duplicate.
+        if WebhookDelivery.objects.filter(delivery_id=delivery_id).exists():  # raced in on another request
+            return JsonResponse({"status": "duplicate", "delivery_id": delivery_id})
+        return _error(400, "Body holds values the store cannot keep (NaN, Infinity or \\u0000).")
     return JsonResponse({"status": delivery.outcome, "delivery_id": delivery_id})
 
 
