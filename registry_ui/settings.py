@@ -4,6 +4,7 @@ Local defaults need no server: SQLite for the database and a SQLite file as the 
 Production (DEBUG off) refuses to start on insecure values.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -257,5 +258,30 @@ LOGGING = {
     },
 }
 
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# The embedded database and broker hold sessions, password hashes and the audit chain: owner-only files in an
+# owner-only directory, whatever the umask (SQLite gives its -wal/-shm files the database file's mode).
+def _owner_only_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid():  # never chmod a shared directory someone pointed VAR_DIR at
+        path.chmod(0o700)
+
+
+def _owner_only_file(path: Path) -> None:
+    if not path.parent.is_dir():
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # an empty file is an empty SQLite database
+    for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if existing.exists() and existing.stat().st_uid == os.getuid():
+            existing.chmod(0o600)
+
+
+_owner_only_dir(VAR_DIR)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and DATABASES["default"]["NAME"] not in (
+    "",
+    ":memory:",
+):
+    _owner_only_file(Path(DATABASES["default"]["NAME"]))
+if CELERY_BROKER_URL.startswith("sqla+sqlite:///"):
+    _owner_only_file(Path(CELERY_BROKER_URL.removeprefix("sqla+sqlite:///")))
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
