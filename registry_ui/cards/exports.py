@@ -34,7 +34,8 @@ FORMATS = {
 }
 MCT_SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "model_card.schema.json"
 EXPORT_CSS_PATH = Path(__file__).resolve().parent / "export.css"
-# The standalone HTML export embeds its stylesheet and images; it is served with this policy of its own.
+# The standalone HTML export embeds its stylesheet and images; it is served with this policy of its own, and
+# carries it in a <meta> too, so a copy opened from disk (no header) still loads no remote image.
 EXPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 )
@@ -153,6 +154,7 @@ def export_html(mv, rev: CardRevision, record: dict, *, facts: dict | None = Non
             "front_rows": front_matter_rows(rev.front_matter or {}),
             "charts": images,
             "css": EXPORT_CSS_PATH.read_text(),
+            "csp": EXPORT_CSP,
             "score_percent": round(100 * rev.score),
         },
     )
