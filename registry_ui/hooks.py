@@ -9,6 +9,7 @@ log = logging.getLogger(__name__)
 
 _after_sync: list[Callable] = []
 _after_sync_failure: list[Callable] = []
+_after_artifacts_read: list[Callable] = []
 
 
 def after_sync(fn: Callable) -> Callable:
@@ -23,6 +24,22 @@ def after_sync_failure(fn: Callable) -> Callable:
     if fn not in _after_sync_failure:
         _after_sync_failure.append(fn)
     return fn
+
+
+def after_artifacts_read(fn: Callable) -> Callable:
+    """Register fn(version_ids=[...]) to run once a version's artifact facts (content hash, signature, flavors)
+    have been read into the mirror: what waited for them (gates, drafted cards) can catch up."""
+    if fn not in _after_artifacts_read:
+        _after_artifacts_read.append(fn)
+    return fn
+
+
+def run_after_artifacts_read(**kwargs) -> None:
+    for fn in list(_after_artifacts_read):
+        try:
+            fn(**kwargs)
+        except Exception:
+            log.exception("after_artifacts_read hook %s failed", fn)
 
 
 def run_after_sync(**kwargs) -> None:

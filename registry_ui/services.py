@@ -14,7 +14,7 @@ def read_version_artifacts(*, model_version_id: int) -> ModelVersion | None:
         return version
     facts = gateway.read_version_artifacts(version.model.name, version.version)
     with transaction.atomic():
-        ModelVersion.objects.filter(pk=model_version_id, artifacts_read_at__isnull=True).update(
+        written = ModelVersion.objects.filter(pk=model_version_id, artifacts_read_at__isnull=True).update(
             content_hash=facts.content_hash,
             signature=facts.signature,
             flavors=facts.flavors,
@@ -22,6 +22,10 @@ def read_version_artifacts(*, model_version_id: int) -> ModelVersion | None:
             artifacts_read_at=timezone.now(),
         )
     version.refresh_from_db()
+    if written:
+        from . import hooks  # noqa: PLC0415
+
+        hooks.run_after_artifacts_read(version_ids=[version.pk])
     return version
 
 
