@@ -12,6 +12,12 @@ def draft_new_version_cards(*, sync_run_id=None, result=None, **_) -> None:
         draft_cards_task.delay(ids[start : start + DRAFT_CHUNK])
 
 
+def refresh_cards_after_artifacts_read(*, version_ids=(), **_) -> None:
+    from .services import refresh_generated_sections  # noqa: PLC0415
+
+    refresh_generated_sections(version_ids=version_ids)
+
+
 class CardsConfig(AppConfig):
     name = "registry_ui.cards"
     label = "cards"
@@ -21,3 +27,4 @@ class CardsConfig(AppConfig):
         from registry_ui import hooks  # noqa: PLC0415
 
         hooks.after_sync(draft_new_version_cards)
+        hooks.after_artifacts_read(refresh_cards_after_artifacts_read)

@@ -90,20 +90,24 @@ def _header(f: dict) -> str:
     return "\n".join(lines)
 
 
+NOT_READ = "not read from MLflow yet"
+
+
 def _model_details(f: dict) -> str:
     m, v, run = f["model"], f["version"], f.get("run") or {}
+    unread = v.get("artifacts_read") is False
     rows = [
         ["Model", m["name"]],
         ["Version", v["version"]],
         ["Creator", v.get("creator")],
         ["Created", v.get("creation_timestamp")],
         ["Status", v.get("status")],
-        ["Flavors", ", ".join(v.get("flavors") or [])],
+        ["Flavors", NOT_READ if unread else ", ".join(v.get("flavors") or [])],
         ["Source", v.get("source")],
         ["Source run", v.get("run_id")],
         ["Run name", run.get("run_name")],
         ["Experiment", run.get("experiment_id")],
-        ["Artifact content hash", v.get("content_hash")],
+        ["Artifact content hash", NOT_READ if unread else v.get("content_hash")],
     ]
     tags = {k: val for k, val in (v.get("tags") or {}).items() if not k.startswith("mlflow.")}
     rows += [[f"Tag `{cell(k)}`", val] for k, val in sorted(tags.items())]
@@ -207,6 +211,8 @@ def _spec_rows(columns: list) -> list[list[Any]]:
 
 def _signature(f: dict) -> str:
     sig = f["version"].get("signature")
+    if not sig and f["version"].get("artifacts_read") is False:
+        return "_The version's artifacts have not been read from MLflow yet; this section is filled in when they are._"
     if not sig:
         return "_The model was logged without a signature._"
     parts = []
@@ -255,6 +261,26 @@ def default_front_matter(facts: dict) -> dict:
             break
     front["tags"] = ["mlflow"]
     return front
+
+
+def fill_front_matter(markdown: str, facts: dict) -> str:
+    """Add the `library_name` a draft could not know before the flavors were read, when the front matter has
+    none; one line inserted after the opening fence, everything else kept byte for byte."""
+    library = default_front_matter(facts).get("library_name")
+    try:
+        front, _, _ = split_front_matter(markdown)
+    except ValueError:
+        return markdown
+    if not library or front is None:
+        return markdown
+    try:
+        parsed = yaml.safe_load(front) or {}
+    except yaml.YAMLError:
+        return markdown
+    if not isinstance(parsed, dict) or "library_name" in parsed:
+        return markdown
+    first, _, rest = markdown.partition("\n")
+    return f"{first}\nlibrary_name: {library}\n{rest}"
 
 
 def draft_card(facts: dict) -> str:

@@ -158,6 +158,8 @@ def version_facts(mv: ModelVersion) -> dict:
             "flavors": list(mv.flavors or []),
             "content_hash": mv.content_hash,
             "signature": mv.signature,
+            # False until the artifact facts (signature, flavors, content hash) are read: unknown, not absent.
+            "artifacts_read": mv.artifacts_read_at is not None,
         },
         "run": None,
         "histories": {},

@@ -181,6 +181,37 @@ def regenerate_card(*, mv: ModelVersion, author, base_revision: int) -> CardRevi
     )
 
 
+def refresh_generated_sections(*, version_ids, **_) -> int:
+    """after_artifacts_read hook: a card drafted before the version's artifacts were read states them as unknown;
+    now that they are known, refresh the generated sections (and a missing `library_name`) as a new revision by
+    `system`. Human sections are untouched; a version without a card yet is drafted later with the facts."""
+    refreshed = 0
+    versions = ModelVersion.objects.select_related("model", "source_run").filter(pk__in=list(version_ids))
+    for mv in versions:
+        for _attempt in range(3):
+            current = selectors.latest_revision(mv)
+            if current is None:
+                break
+            facts = selectors.version_facts(mv)
+            markdown = generation.fill_front_matter(generation.regenerate(current.markdown, facts), facts)
+            if markdown == current.markdown:
+                break
+            try:
+                save_card(
+                    mv=mv,
+                    markdown=markdown,
+                    author=None,
+                    base_revision=current.revision,
+                    comment="Regenerated the generated sections: the version's artifacts were read "
+                    "(signature, flavors, content hash)",
+                )
+                refreshed += 1
+                break
+            except PreconditionFailed:  # someone saved meanwhile: refresh on top of their revision
+                continue
+    return refreshed
+
+
 def draft_cards(*, version_ids: list[int]) -> int:
     """Draft the cards of versions new to the mirror, oldest first so each can carry the previous one forward."""
     drafted = 0
