@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry_ui.access import access_model
-from registry_ui.errors import InvalidInput
+from registry_ui.errors import InvalidInput, NotFound
 
 from . import access, selectors, services
 from .models import Approval, Promotion
@@ -98,6 +103,9 @@ class HoldingSerializer(serializers.Serializer):
     from_ = serializers.DateTimeField()
     to = serializers.DateTimeField(allow_null=True)
     promotion_id = serializers.IntegerField(allow_null=True)
+    source = serializers.ChoiceField(choices=["promotion", "observed", "drift"])
+    adopted_by = serializers.CharField(allow_null=True)
+    adopted_at = serializers.DateTimeField(allow_null=True)
 
     def get_fields(self):
         fields = super().get_fields()
@@ -306,10 +314,44 @@ class DriftListView(APIView):
         )
 
 
+def parse_at(value: str):
+    """An ISO-8601 time (a date alone means its midnight UTC; no offset means UTC); InvalidInput otherwise."""
+    from datetime import UTC, datetime, time  # noqa: PLC0415
+
+    from django.utils.dateparse import parse_date, parse_datetime  # noqa: PLC0415
+
+    text = (value or "").strip().replace(" ", "+")  # an unencoded "+00:00" arrives as " 00:00"
+    try:
+        at = parse_datetime(text)
+        if at is None:
+            day = parse_date(text)
+            at = datetime.combine(day, time()) if day is not None else None
+    except ValueError:
+        at = None
+    if at is None:
+        raise InvalidInput(f"{value!r} is not an ISO-8601 time.", at=["Not an ISO-8601 time."])
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 class ModelHistoryView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("target", str, description="target name, e.g. production")],
-        responses=HoldingSerializer(many=True),
+        parameters=[
+            OpenApiParameter("target", str, description="target name, e.g. production"),
+            OpenApiParameter(
+                "at",
+                str,
+                description="ISO-8601 time (needs target): the one entry holding the target then, 404 when none",
+            ),
+        ],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="HistoryAnswer",
+                serializers=[HoldingSerializer(many=True), HoldingSerializer()],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            404: OpenApiResponse(description="unknown model, or nothing held the target at `at`"),
+        },
         operation_id="models_history",
     )
     def get(self, request, name):
@@ -321,6 +363,14 @@ class ModelHistoryView(APIView):
             known = set(get_policy().targets_for(model.name))
             if target not in known and not model.holdings.filter(target=target).exists():
                 raise InvalidInput(f"Unknown target {target!r}.", target=["Unknown target."])
+        if "at" in request.query_params:
+            at = parse_at(request.query_params["at"])
+            if not target:
+                raise InvalidInput("`at` needs a target.", target=["Required with at."])
+            entry = selectors.history_at(model, target, at)
+            if entry is None:
+                raise NotFound(f"Nothing held {target} of {model.name} at {at.isoformat()}.")
+            return Response(entry)
         return Response(selectors.history(model, target))
 
 

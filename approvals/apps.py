@@ -14,6 +14,7 @@ class ApprovalsConfig(AppConfig):
 
         policy.validate_on_startup()
         hooks.after_sync(services.on_sync)
+        hooks.after_artifacts_read(services.on_artifacts_read)
         user_logged_in.connect(_remember_login_time, dispatch_uid="approvals_login_at")
 
 

@@ -21,6 +21,8 @@ PASSED = "passed"
 FAILED = "failed"
 ERROR = "error"
 SKIPPED = "skipped"
+# Not decided: an input has not arrived in the mirror yet. The gate run waits (bounded) and evaluates again.
+PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class GateInput:
 
 @dataclass(frozen=True)
 class GateOutcome:
-    status: str  # passed | failed | error | skipped
+    status: str  # passed | failed | error | skipped | pending (waiting for data)
     observed: str
     expected: str
     detail: str
@@ -144,12 +146,13 @@ def version_ready(inp: GateInput, params: dict) -> GateOutcome:
 @gate("signature_present")
 def signature_present(inp: GateInput, params: dict) -> GateOutcome:
     if inp.has_signature is None:
-        # Failing (not passing on trust) keeps the gate honest; a recheck after the artifacts are read passes it.
+        # Unknown is not failed: the gate run waits for the artifacts (bounded) and evaluates again.
         return GateOutcome(
-            FAILED,
+            PENDING,
             "not read yet",
             "a model signature",
-            "The version's artifacts have not been read yet, so its signature is unknown; recheck after the next sync.",
+            "The version's artifacts have not been read from MLflow yet, so its signature is unknown; "
+            "waiting for them.",
         )
     if inp.has_signature:
         return GateOutcome(

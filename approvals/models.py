@@ -47,6 +47,8 @@ class Promotion(models.Model):
     required_approvals = models.PositiveSmallIntegerField(default=1)
     approver_groups = models.JSONField(default=list)
     gate_specs = models.JSONField(default=list)  # [{type, params}] snapshot of the policy at request time
+    # When the current gate run began (request or recheck): a gate waiting for data gives up a bounded time after.
+    checking_since = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)  # approved / rejected / cancelled
     applied_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
@@ -210,7 +212,17 @@ class DriftRecord(models.Model):
 
 
 class TargetHolding(models.Model):
-    """Who held target T of a model from when to when — the answer to "what was in production at time T"."""
+    """Who held target T of a model from when to when — the answer to "what was in production at time T".
+
+    Every holder the mirror observed is a row, from the first sync on: put there by an applied promotion of this
+    app (`promotion`), seen in MLflow while this app governed nothing there yet (`observed`), or seen in MLflow
+    against the last applied promotion (`drift`). Staff may adopt an observed holder: drift is then measured
+    against it, as against an applied promotion."""
+
+    class Source(models.TextChoices):
+        PROMOTION = "promotion"
+        OBSERVED = "observed"
+        DRIFT = "drift"
 
     model = models.ForeignKey(
         "registry_ui.RegisteredModel", on_delete=models.PROTECT, related_name="holdings"
@@ -222,6 +234,11 @@ class TargetHolding(models.Model):
     promotion = models.ForeignKey(
         Promotion, null=True, blank=True, on_delete=models.PROTECT, related_name="holdings"
     )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.OBSERVED)
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    adopted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["model", "target", "held_from", "id"]
@@ -230,6 +247,7 @@ class TargetHolding(models.Model):
                 fields=["model", "target"], condition=Q(held_to__isnull=True), name="one_current_holder"
             )
         ]
+        indexes = [models.Index(fields=["model", "target", "held_from"], name="holding_from")]
 
     def __str__(self):
         return f"{self.model.name}/{self.target}: v{self.version} from {self.held_from:%Y-%m-%d %H:%M}"

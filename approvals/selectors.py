@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from .models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
 
@@ -136,20 +136,36 @@ def filter_promotions(qs: QuerySet[Promotion], *, state=None, model=None, target
     return qs
 
 
+def holding_dict(h: TargetHolding) -> dict:
+    return {
+        "target": h.target,
+        "version": h.version,
+        "from": _iso(h.held_from),
+        "to": _iso(h.held_to),
+        "promotion_id": h.promotion_id,
+        "source": h.source,
+        "adopted_by": h.adopted_by.get_username() if h.adopted_by_id else None,
+        "adopted_at": _iso(h.adopted_at),
+    }
+
+
 def history(model, target: str | None = None) -> list[dict]:
-    qs = TargetHolding.objects.filter(model=model)
+    qs = TargetHolding.objects.filter(model=model).select_related("adopted_by")
     if target:
         qs = qs.filter(target=target)
-    return [
-        {
-            "target": h.target,
-            "version": h.version,
-            "from": _iso(h.held_from),
-            "to": _iso(h.held_to),
-            "promotion_id": h.promotion_id,
-        }
-        for h in qs.order_by("held_from", "id")[:5000]
-    ]
+    return [holding_dict(h) for h in qs.order_by("held_from", "id")[:5000]]
+
+
+def history_at(model, target: str, at) -> dict | None:
+    """The one entry holding the target at `at` (held_from <= at < held_to), or None when nothing held it."""
+    h = (
+        TargetHolding.objects.filter(model=model, target=target, held_from__lte=at)
+        .filter(Q(held_to__isnull=True) | Q(held_to__gt=at))
+        .select_related("adopted_by")
+        .order_by("-held_from", "-id")
+        .first()
+    )
+    return holding_dict(h) if h is not None else None
 
 
 def current_holding(model, target: str) -> TargetHolding | None:

@@ -269,10 +269,10 @@ def promotion_request(
     try:
         with transaction.atomic():
             _pin_mirror_rows(model.pk, mv.pk)
-            if Promotion.objects.filter(
-                model=model, version=mv, target=spec.name, state__in=Promotion.OPEN_STATES
-            ).exists():
-                raise Conflict(f"An open promotion of {model.name} v{number} to {spec.name} already exists.")
+            _refuse_open_duplicate(model, mv, spec.name)
+            if mirror_holder(model, mlflow_target) == number:
+                raise _already_holds(model, spec.name, number)
+            now = timezone.now()
             p = Promotion.objects.create(
                 kind=kind,
                 model=model,
@@ -282,7 +282,8 @@ def promotion_request(
                 state=S.CHECKING,
                 justification=justification,
                 requested_by=user,
-                requested_at=timezone.now(),
+                requested_at=now,
+                checking_since=now,
                 previous_version=mirror_holder(model, mlflow_target),
                 required_approvals=required,
                 approver_groups=list(spec.approver_groups),
@@ -307,10 +308,55 @@ def promotion_request(
             _enqueue_gates(p)
     except IntegrityError:
         # Two identical requests at the same moment: the partial unique index lets one through.
+        _refuse_open_duplicate(model, mv, spec.name)
         raise Conflict(
             f"An open promotion of {model.name} v{number} to {spec.name} already exists."
         ) from None
     return p
+
+
+def _refuse_open_duplicate(model, mv, target: str) -> None:
+    """409 naming (and linking) the open promotion of the same model, version and target, if there is one."""
+    other = (
+        Promotion.objects.filter(model=model, version=mv, target=target, state__in=Promotion.OPEN_STATES)
+        .values_list("pk", "state")
+        .first()
+    )
+    if other is not None:
+        raise Conflict(
+            f"An open promotion of {model.name} v{mv.version} to {target} already exists "
+            f"(#{other[0]}, {other[1].replace('_', ' ')}).",
+            promotion_id=other[0],
+        )
+
+
+def _already_holds(model, target: str, version: int) -> Conflict:
+    """A promotion to the version that already holds the target would change nothing: say who holds it."""
+    holding = (
+        TargetHolding.objects.filter(model=model, target=target, held_to__isnull=True, version=version)
+        .values("held_from", "source", "promotion_id")
+        .first()
+    )
+    extra: dict = {"holder_version": version, "source": None, "held_since": None, "promotion_id": None}
+    how = "set in MLflow"
+    if holding is not None:
+        extra.update(
+            source=holding["source"],
+            held_since=holding["held_from"].isoformat(),
+            promotion_id=holding["promotion_id"],
+        )
+        since = f" since {holding['held_from']:%Y-%m-%d %H:%M} UTC"
+        if holding["promotion_id"]:
+            how = f"promotion #{holding['promotion_id']}{since}"
+        elif holding["source"] == TargetHolding.Source.DRIFT:
+            how = f"moved in MLflow outside this app (drift){since}"
+        else:
+            how = f"observed in MLflow{since}"
+    return Conflict(
+        f"v{version} already holds {target} ({how}); promoting it again would change nothing. "
+        "To put a holder set outside this app under governance, staff can adopt it on the model's history page.",
+        **extra,
+    )
 
 
 def rollback_default_version(
@@ -416,11 +462,70 @@ def _jsonable(value):
         return str(value)
 
 
+def _read_missing_artifacts(promotion_id: int) -> None:
+    """A gate run does not wait for the batch read when it can read the version's artifacts itself (through the
+    gateway, outside any transaction). MLflow trouble is not fatal here: the gates then wait for the data."""
+    row = (
+        Promotion.objects.filter(pk=promotion_id, state=S.CHECKING, version__artifacts_read_at__isnull=True)
+        .values_list("version_id", flat=True)
+        .first()
+    )
+    if row is None:
+        return
+    from registry_ui.services import read_version_artifacts  # noqa: PLC0415
+
+    try:
+        read_version_artifacts(model_version_id=row)
+    except (MlflowUnavailable, MlflowNotFound, MlflowRejected) as exc:
+        log.info("promotion %s: the version's artifacts could not be read yet: %s", promotion_id, exc)
+
+
+def _data_wait(p: Promotion, rows: list, now: datetime) -> float | None:
+    """Seconds still to wait for gates whose data has not arrived, or None when the run decides now: no gate is
+    pending, another gate already failed, or the bounded wait is over (then the pending gates fail, saying why)."""
+    from django.conf import settings  # noqa: PLC0415
+
+    pending = [r for r in rows if r.status == "pending"]
+    if not pending or any(r.status not in ("passed", "skipped", "pending") for r in rows):
+        return None
+    limit = float(settings.GATE_DATA_WAIT_SECONDS)
+    since = p.checking_since or p.requested_at
+    left = limit - (now - since).total_seconds()
+    if left > 0:
+        for r in pending:
+            r.detail = (
+                f"{r.detail} Waiting since {since:%H:%M:%S} UTC; "
+                f"the gate fails if the data has not arrived after {limit:.0f} s."
+            )
+        return left
+    for r in pending:
+        r.status = "failed"
+        r.detail = (
+            f"{r.detail} It still had not arrived {limit:.0f} s after the gates started (since {since:%H:%M:%S} "
+            "UTC): MLflow may be unreachable or the artifacts unreadable. The gate fails rather than pass on "
+            "trust; re-check once the version page shows its content hash."
+        )
+    return None
+
+
+def on_artifacts_read(*, version_ids, **_) -> None:
+    """after_artifacts_read hook: promotions of these versions still waiting in `checking` run their gates again."""
+    for pk in Promotion.objects.filter(version_id__in=list(version_ids), state=S.CHECKING).values_list(
+        "pk", flat=True
+    )[:1000]:
+        from .tasks import run_gates_task  # noqa: PLC0415
+
+        run_gates_task.delay_on_commit(pk)
+
+
 def run_gates(*, promotion_id: int) -> Promotion | None:
-    """Evaluate the target's gates on the mirror; checking → awaiting_approval, or blocked when one fails."""
+    """Evaluate the target's gates on the mirror; checking → awaiting_approval, or blocked when one fails.
+    A gate whose input has not arrived yet is `pending`: the promotion stays `checking` (bounded by
+    GATE_DATA_WAIT_SECONDS) and runs again when the version's artifacts are read, or at the end of the wait."""
     from .gates import evaluate_gate  # noqa: PLC0415
     from .policy import GateSpec  # noqa: PLC0415
 
+    _read_missing_artifacts(promotion_id)
     with transaction.atomic():
         try:
             p = _lock(promotion_id)
@@ -436,7 +541,6 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
         )
         inp = gate_input(p)
         now = timezone.now()
-        GateResult.objects.filter(promotion=p).delete()
         rows = []
         for i, g in enumerate(specs):
             try:
@@ -468,6 +572,12 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
                     evaluated_at=now,
                 )
             )
+        # Already waiting in this round of checks (rows are created `pending` before any evaluation)?
+        waiting_before = GateResult.objects.filter(
+            promotion=p, status="pending", evaluated_at__gte=p.checking_since or p.requested_at
+        ).exists()
+        GateResult.objects.filter(promotion=p).delete()
+        wait = _data_wait(p, rows, now)
         GateResult.objects.bulk_create(rows)
         p.gate_specs = [g.as_dict() for g in specs]
         p.save(update_fields=["gate_specs", "updated_at"])
@@ -480,6 +590,19 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
             promotion=p,
             data={"gates": results, "holder_version": inp.holder_version},
         )
+        if wait is not None:
+            if not waiting_before:  # the first wait: come back at its end, whatever happens meanwhile
+                _audit(
+                    actor=None,
+                    action="promotion.gates_waiting",
+                    promotion=p,
+                    data={"pending": [r.name for r in rows if r.status == "pending"], "wait_seconds": wait},
+                )
+                from .tasks import run_gates_task  # noqa: PLC0415
+
+                pk = p.pk
+                transaction.on_commit(lambda: run_gates_task.apply_async((pk,), countdown=wait + 1))
+            return p
         ok = all(r.status in ("passed", "skipped") for r in rows)
         if ok:
             _set_state(p, S.AWAITING_APPROVAL, actor=None, action="promotion.awaiting_approval")
@@ -500,7 +623,9 @@ def recheck(*, promotion_id: int, user) -> Promotion:
         if not (user.is_staff or user.pk == p.requested_by_id or _may_request(user)):
             raise NotAllowed("Only the requester, ml-engineers, reviewers or staff may re-run the gates.")
         if p.state in (S.BLOCKED, S.AWAITING_APPROVAL):
-            _set_state(p, S.CHECKING, actor=user, action="promotion.recheck_requested")
+            _set_state(
+                p, S.CHECKING, actor=user, action="promotion.recheck_requested", checking_since=timezone.now()
+            )
             _enqueue_gates(p)
         elif p.state == S.FAILED:
             item = OutboxItem.objects.filter(
@@ -812,7 +937,13 @@ def _finish(item: OutboxItem, p: Promotion | None, *, holder_before: int | None)
     item.save(update_fields=["done_at", "outcome", "last_error"])
     model = RegisteredModel.objects.filter(name=item.model_name).first()
     if model is not None:
-        _move_holding(model, item.target, item.version, now, promotion=p)
+        # A drift revert puts back the approved holder: the holding names the promotion that approved it.
+        approved_by = p
+        if p is None:
+            baseline = _baseline(model, item.target)
+            if baseline is not None and baseline[0] == item.version:
+                approved_by = baseline[1]
+        _move_holding(model, item.target, item.version, now, promotion=approved_by)
         # Bring the mirror up to date now rather than at the next webhook or reconcile.
         from registry_ui.sync import start_sync  # noqa: PLC0415
 
@@ -830,8 +961,13 @@ def _finish(item: OutboxItem, p: Promotion | None, *, holder_before: int | None)
             **fields,
         )
         if model is not None:
-            DriftRecord.objects.filter(model=model, target=item.target, resolved_at__isnull=True).update(
-                resolved_at=now
+            _resolve_drift(
+                DriftRecord.objects.select_for_update().filter(
+                    model=model, target=item.target, resolved_at__isnull=True
+                ),
+                now,
+                reason=f"promotion #{p.pk} applied v{item.version}",
+                version=item.version,
             )
         _notify("applied", p.pk)
     elif item.drift_id:
@@ -845,7 +981,11 @@ def _finish(item: OutboxItem, p: Promotion | None, *, holder_before: int | None)
         )
 
 
-def _move_holding(model, target: str, version: int | None, at, *, promotion=None) -> None:
+def _move_holding(model, target: str, version: int | None, at, *, promotion=None, source=None) -> None:
+    """Close the target's open holding and open one for `version` (None: nothing holds the target now).
+    `source` defaults to `promotion` when a promotion put it there, else `observed`."""
+    if source is None:
+        source = TargetHolding.Source.PROMOTION if promotion is not None else TargetHolding.Source.OBSERVED
     current = (
         TargetHolding.objects.select_for_update()
         .filter(model=model, target=target, held_to__isnull=True)
@@ -860,7 +1000,7 @@ def _move_holding(model, target: str, version: int | None, at, *, promotion=None
         current.save(update_fields=["held_to"])
     if version is not None:
         TargetHolding.objects.create(
-            model=model, target=target, version=version, held_from=at, promotion=promotion
+            model=model, target=target, version=version, held_from=at, promotion=promotion, source=source
         )
 
 
@@ -884,17 +1024,67 @@ def _last_applied(model, target: str) -> Promotion | None:
     )
 
 
-def check_drift(*, model_names, sync_run_id: int | None = None) -> list[DriftRecord]:
-    """Compare each target's holder in the mirror with the last applied promotion; record what nothing explains."""
-    created: list[DriftRecord] = []
-    policy = _policy()
-    names = list(model_names)
-    # Only targets this app ever applied can drift; one query instead of a locking check per model × target.
+def _baseline(model, target: str) -> tuple[int, Promotion | None] | None:
+    """What MLflow should show for a governed target: the version of the last applied promotion, or of a later
+    staff adoption (with None for the promotion). None when this app governs nothing there yet."""
+    last = _last_applied(model, target)
+    adopted = (
+        TargetHolding.objects.filter(model=model, target=target, adopted_at__isnull=False)
+        .order_by("-adopted_at", "-id")
+        .first()
+    )
+    if adopted is not None and (
+        last is None or last.applied_at is None or adopted.adopted_at > last.applied_at
+    ):
+        return adopted.version, None
+    if last is None:
+        return None
+    return last.version.version, last
+
+
+def _resolve_drift(records, now, *, reason: str, version: int | None) -> None:
+    """Mark open drift records resolved, each on the audit chain (a resolution is a state change too)."""
+    for r in records:
+        r.resolved_at = now
+        r.save(update_fields=["resolved_at"])
+        _audit(
+            actor=None,
+            action="drift.resolved",
+            object_type="drift",
+            object_id=r.pk,
+            data={
+                "model": r.model.name,
+                "target": r.target,
+                "version": version,
+                "mlflow_version": r.mlflow_version,
+                "approved_version": r.approved_version,
+                "reason": reason,
+            },
+        )
+
+
+def _governed_targets(names) -> set[tuple[str, str]]:
+    """(model name, target) pairs this app governs: an applied promotion or a staff adoption."""
     applied = set(
         Promotion.objects.filter(state=Promotion.State.APPLIED, model__name__in=names)
         .values_list("model__name", "target")
         .distinct()
     )
+    adopted = set(
+        TargetHolding.objects.filter(adopted_at__isnull=False, model__name__in=names)
+        .values_list("model__name", "target")
+        .distinct()
+    )
+    return applied | adopted
+
+
+def check_drift(*, model_names, sync_run_id: int | None = None) -> list[DriftRecord]:
+    """Compare each target's holder in the mirror with the last applied promotion; record what nothing explains."""
+    created: list[DriftRecord] = []
+    policy = _policy()
+    names = list(model_names)
+    # Only targets this app governs can drift; one query instead of a locking check per model × target.
+    applied = _governed_targets(names)
     for model in RegisteredModel.objects.filter(name__in=names):
         for target in policy.targets_for(model.name).values():
             if (model.name, target.name) not in applied:
@@ -909,9 +1099,10 @@ def _check_target(model, target, sync_run_id) -> DriftRecord | None:
     with transaction.atomic():
         RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()  # serialise checks per model
         model.refresh_from_db()
-        last = _last_applied(model, target.name)
-        if last is None:
-            return None  # this app never applied the target: nothing to compare with
+        baseline = _baseline(model, target.name)
+        if baseline is None:
+            return None  # this app governs nothing there: nothing to compare with
+        approved, last = baseline
         mlflow_target = target.mlflow()
         holder = mirror_holder(model, mlflow_target)
         now = timezone.now()
@@ -920,18 +1111,12 @@ def _check_target(model, target, sync_run_id) -> DriftRecord | None:
                 model=model, target=target.name, resolved_at__isnull=True
             )
         )
-        approved = last.version.version
         if holder == approved:
-            for r in open_records:
-                r.resolved_at = now
-                r.save(update_fields=["resolved_at"])
-                _audit(
-                    actor=None,
-                    action="drift.resolved",
-                    object_type="drift",
-                    object_id=r.pk,
-                    data={"model": model.name, "target": target.name, "version": holder},
-                )
+            _resolve_drift(
+                open_records, now, reason="MLflow matches the approved holder again", version=holder
+            )
+            if open_records:  # the approved version holds the target again
+                _move_holding(model, target.name, holder, now, promotion=last)
             return None
         in_flight = Promotion.objects.filter(
             model=model,
@@ -946,9 +1131,10 @@ def _check_target(model, target, sync_run_id) -> DriftRecord | None:
             return None  # our own apply, seen by the sync before the worker marked it applied
         if any(r.mlflow_version == holder for r in open_records):
             return None  # already recorded
-        for r in open_records:  # it moved again: the earlier record is superseded by this one
-            r.resolved_at = now
-            r.save(update_fields=["resolved_at"])
+        # It moved again: the earlier record is superseded by this one.
+        _resolve_drift(
+            open_records, now, reason=f"superseded: MLflow moved again, to v{holder}", version=holder
+        )
         record = DriftRecord.objects.create(
             model=model,
             target=target.name,
@@ -958,7 +1144,7 @@ def _check_target(model, target, sync_run_id) -> DriftRecord | None:
             action=target.on_drift,
             sync_run_id=sync_run_id,
         )
-        _move_holding(model, target.name, holder, now)
+        _move_holding(model, target.name, holder, now, source=TargetHolding.Source.DRIFT)
         _audit(
             actor=None,
             action="drift.detected",
@@ -970,7 +1156,7 @@ def _check_target(model, target, sync_run_id) -> DriftRecord | None:
                 "mlflow": mlflow_target,
                 "mlflow_version": holder,
                 "approved_version": approved,
-                "promotion_id": last.pk,
+                "promotion_id": last.pk if last is not None else None,
                 "on_drift": target.on_drift,
             },
         )
@@ -999,6 +1185,7 @@ def on_sync(*, sync_run_id=None, result=None, **_) -> None:
     """after_sync hook: check drift on the models the sync touched (all models with applied promotions on a
     full or reconcile run, so a missed webhook is caught within one reconcile)."""
     names = set(getattr(result, "touched_models", None) or ())
+    kind = None
     if sync_run_id is not None:
         from registry_ui.models import SyncRun  # noqa: PLC0415
 
@@ -1018,3 +1205,7 @@ def on_sync(*, sync_run_id=None, result=None, **_) -> None:
             )
     if names:
         check_drift(model_names=sorted(names), sync_run_id=sync_run_id)
+    from .holdings import record_observed_holders  # noqa: PLC0415
+
+    full = kind in ("full", "reconcile")
+    record_observed_holders(model_names=None if full else sorted(names), sync_run_id=sync_run_id)

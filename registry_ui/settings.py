@@ -135,6 +135,8 @@ MIRROR_STALE_AFTER_SECONDS = env.int(
 
 # --- Governance ---------------------------------------------------------------------------------
 POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
+# A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
+GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
 CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=1024 * 1024)
 # Metric names where lower is better when a model does not say (comparison highlighting).
 LOWER_IS_BETTER_METRICS = env.list(

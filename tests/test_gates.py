@@ -45,9 +45,9 @@ def test_version_ready_passes_only_when_mlflow_says_ready(status, expected):
 
 @pytest.mark.parametrize(
     ("has_signature", "expected", "observed"),
-    [(True, "passed", "present"), (False, "failed", "absent"), (None, "failed", "not read yet")],
+    [(True, "passed", "present"), (False, "failed", "absent"), (None, "pending", "not read yet")],
 )
-def test_signature_present_fails_when_absent_or_not_read_yet(has_signature, expected, observed):
+def test_signature_present_fails_when_absent_and_waits_when_not_read_yet(has_signature, expected, observed):
     outcome = run("signature_present", has_signature=has_signature)
     assert (outcome.status, outcome.observed) == (expected, observed)
 

@@ -1,0 +1,192 @@
+"""Target history beyond this app's own promotions: holders observed in MLflow, and staff adoption of them.
+
+Every sync (the first included) records each holder the mirror shows that the history does not have yet
+(`observed`), so "what held production at time T" has an answer from the first sync on, not only from the
+first applied promotion. Drift (`drift`) and applied promotions (`promotion`) are recorded by `services`.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from registry_ui.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from registry_ui.models import ModelVersion, RegisteredModel
+
+from .models import DriftRecord, Promotion, TargetHolding
+from .services import _audit, _baseline, _move_holding, _policy, _resolve_drift, mirror_holder
+
+S = Promotion.State
+
+
+def _mirror_holders(models, policy) -> dict[tuple[int, str], int | None]:
+    """{(model pk, target): version holding it in the mirror} for every target of these models (2 queries)."""
+    specs = {m.pk: policy.targets_for(m.name) for m in models}
+    stages = {t.mlflow()["stage"] for ts in specs.values() for t in ts.values() if "stage" in t.mlflow()}
+    by_stage: dict[tuple[int, str], int] = {}
+    if stages:
+        rows = (
+            ModelVersion.objects.live()
+            .filter(model_id__in=list(specs), stage__in=stages)
+            .values("model_id", "stage")
+            .annotate(top=Max("version"))
+        )
+        by_stage = {(r["model_id"], r["stage"]): r["top"] for r in rows}
+    out: dict[tuple[int, str], int | None] = {}
+    for m in models:
+        for name, t in specs[m.pk].items():
+            mt = t.mlflow()
+            if "alias" in mt:
+                value = (m.aliases or {}).get(mt["alias"])
+                out[(m.pk, name)] = int(value) if value is not None else None
+            else:
+                out[(m.pk, name)] = by_stage.get((m.pk, mt.get("stage")))
+    return out
+
+
+def record_observed_holders(*, model_names=None, sync_run_id: int | None = None) -> int:
+    """After every sync (the first included): each target holder the mirror shows that the history does not have
+    yet is recorded with source `observed`, and audited. Targets this app governs are drift's business; our own
+    applies in flight are the outbox's. None for model_names: every model (a full sync or a reconcile)."""
+    qs = RegisteredModel.objects.live().only("pk", "name", "aliases")
+    if model_names is not None:
+        if not model_names:
+            return 0
+        qs = qs.filter(name__in=list(model_names))
+    models = list(qs[:100_000])
+    if not models:
+        return 0
+    policy = _policy()
+    holders = _mirror_holders(models, policy)
+    ids = [m.pk for m in models]
+    governed = set(
+        Promotion.objects.filter(state=S.APPLIED, model_id__in=ids)
+        .values_list("model_id", "target")
+        .distinct()
+    ) | set(
+        TargetHolding.objects.filter(adopted_at__isnull=False, model_id__in=ids)
+        .values_list("model_id", "target")
+        .distinct()
+    )
+    in_flight = set(
+        Promotion.objects.filter(model_id__in=ids, state__in=(S.APPROVED, S.APPLYING, S.FAILED)).values_list(
+            "model_id", "target", "version__version"
+        )
+    )
+    recorded = dict(
+        ((h.model_id, h.target), h.version)
+        for h in TargetHolding.objects.filter(model_id__in=ids, held_to__isnull=True).only(
+            "model_id", "target", "version"
+        )
+    )
+    by_pk = {m.pk: m for m in models}
+    changed = 0
+    for (model_pk, target), holder in holders.items():
+        if (model_pk, target) in governed or recorded.get((model_pk, target)) == holder:
+            continue
+        if holder is not None and (model_pk, target, holder) in in_flight:
+            continue
+        if _observe(by_pk[model_pk], target, sync_run_id):
+            changed += 1
+    return changed
+
+
+def _observe(model, target_name: str, sync_run_id) -> bool:
+    """Record one observed change, re-read under the model's row lock (concurrent syncs record it once)."""
+    try:
+        with transaction.atomic():
+            RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
+            model.refresh_from_db()
+            spec = _policy().target(model.name, target_name)
+            if spec is None or _baseline(model, target_name) is not None:
+                return False
+            holder = mirror_holder(model, spec.mlflow())
+            current = TargetHolding.objects.filter(
+                model=model, target=target_name, held_to__isnull=True
+            ).first()
+            previous = current.version if current is not None else None
+            if previous == holder:
+                return False
+            _move_holding(model, target_name, holder, timezone.now(), source=TargetHolding.Source.OBSERVED)
+            _audit(
+                actor=None,
+                action="holding.observed",
+                object_type="model",
+                object_id=model.name,
+                data={
+                    "model": model.name,
+                    "target": target_name,
+                    "mlflow": spec.mlflow(),
+                    "version": holder,
+                    "previous_version": previous,
+                    "sync_run_id": sync_run_id,
+                },
+            )
+            return True
+    except IntegrityError:  # another sync recorded the same holder at the same moment
+        return False
+
+
+def holder_adopt(*, user, model_name: str, target: str, justification: str = "") -> TargetHolding:
+    """Staff: put the holder set outside this app under governance. The holding is marked adopted (by whom, when,
+    why — on the audit chain); drift is measured against it from then on, as against an applied promotion."""
+    if not user.is_staff:
+        raise NotAllowed("Only staff may adopt a holder set outside this app.")
+    model = RegisteredModel.objects.live().filter(name=model_name or "").first()
+    if model is None:
+        raise NotFound(f"Unknown model {model_name!r}.")
+    spec = _policy().target(model.name, target or "")
+    if spec is None:
+        raise InvalidInput(f"Unknown target {target!r} for model {model.name!r}.", target=["Unknown target."])
+    justification = (justification or "").strip()
+    if not justification:
+        raise InvalidInput("Say why this holder is adopted.", justification=["Required."])
+    if len(justification) > 10_000:
+        raise InvalidInput("The justification is too long (10,000 characters at most).")
+    with transaction.atomic():
+        RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
+        model.refresh_from_db()
+        holder = mirror_holder(model, spec.mlflow())
+        if holder is None:
+            raise Conflict(f"Nothing holds {spec.name} in MLflow; there is nothing to adopt.")
+        baseline = _baseline(model, spec.name)
+        if baseline is not None and baseline[0] == holder:
+            how = f"promotion #{baseline[1].pk}" if baseline[1] is not None else "an earlier adoption"
+            raise Conflict(f"v{holder} already holds {spec.name} under governance ({how}).")
+        now = timezone.now()
+        current = (
+            TargetHolding.objects.select_for_update()
+            .filter(model=model, target=spec.name, held_to__isnull=True)
+            .first()
+        )
+        if current is None or current.version != holder:
+            _move_holding(model, spec.name, holder, now, source=TargetHolding.Source.OBSERVED)
+            current = TargetHolding.objects.get(model=model, target=spec.name, held_to__isnull=True)
+        current.adopted_by, current.adopted_at = user, now
+        current.save(update_fields=["adopted_by", "adopted_at"])
+        _audit(
+            actor=user,
+            action="holding.adopted",
+            object_type="model",
+            object_id=model.name,
+            data={
+                "model": model.name,
+                "target": spec.name,
+                "mlflow": spec.mlflow(),
+                "version": holder,
+                "source": current.source,
+                "held_from": current.held_from.isoformat(),
+                "previous_baseline": baseline[0] if baseline else None,
+                "justification": justification,
+            },
+        )
+        _resolve_drift(
+            DriftRecord.objects.select_for_update().filter(
+                model=model, target=spec.name, resolved_at__isnull=True
+            ),
+            now,
+            reason=f"staff ({user.get_username()}) adopted v{holder}",
+            version=holder,
+        )
+    return current
