@@ -36,11 +36,12 @@ COPY . .
 RUN DEBUG=false \
     SECRET_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
     MLFLOW_WEBHOOK_SECRET="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
+    AUDIT_CHAIN_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \
     && rm -f /tmp/build.sqlite3 \
     && chmod 0755 docker/entrypoint.sh \
-    && mkdir -p /app/var/media \
+    && mkdir -p /app/var/media /app/var/audit-checkpoints \
     && chown -R app:app /app/var
 
 USER app

@@ -2,7 +2,8 @@
 
 The pack holds every version that has held the target (from the target history this app keeps) and every
 version MLflow shows holding it now (so a holder that arrived by drift is not hidden), each with its card
-export, its promotions with signatures and gate results, plus the whole audit chain and its verification.
+export, its promotions with signatures and gate results, plus the whole audit chain, its verification and the
+latest signed checkpoint of the chain.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils import timezone
 from registry_ui.errors import InvalidInput
 from registry_ui.models import ModelVersion, RegisteredModel
 
+from .audit.checkpoints import latest_public as latest_checkpoint
 from .audit.services import export_lines, verify
 from .models import TargetHolding
 from .policy import get_policy
@@ -156,13 +158,17 @@ def build_evidence_pack(*, target: str, formats: list[str], actor: str):
                 chain.write(line.encode("utf-8"))
         verification = verify()
         zf.writestr("audit/verification.json", json.dumps(verification.as_dict(), indent=2))
+        # The latest signed checkpoint (written outside the database): whoever holds the audit key can check
+        # that the chain in this pack extends it unchanged.
+        checkpoint = latest_checkpoint()
+        zf.writestr("audit/checkpoint.json", json.dumps(checkpoint, indent=2))
         index = {
             "target": target,
             "generated_at": generated_at.isoformat(),
             "generated_by": actor,
             "formats": formats,
             "versions": index_versions,
-            "audit": {**verification.as_dict(), "file": "audit/chain.jsonl"},
+            "audit": {**verification.as_dict(), "file": "audit/chain.jsonl", "checkpoint": checkpoint},
         }
         zf.writestr("index.json", json.dumps(index, indent=2, ensure_ascii=False))
     out.seek(0)

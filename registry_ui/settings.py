@@ -5,6 +5,7 @@ Production (DEBUG off) refuses to start on insecure values.
 """
 
 import os
+import time
 from pathlib import Path
 
 import environ
@@ -143,6 +144,42 @@ LOWER_IS_BETTER_METRICS = env.list(
     "LOWER_IS_BETTER_METRICS", default=["rmse", "mae", "mse", "log_loss", "loss", "error", "test_log_loss"]
 )
 
+# --- Audit chain ----------------------------------------------------------------------------------
+# The key that seals every audit event (HMAC-SHA256) and signs the checkpoints. It must never be stored in
+# the database: whoever holds the database must not be able to recompute the chain. Locally (DEBUG on) a
+# random key is generated once into a 0600 file under VAR_DIR; production refuses to start without one.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+AUDIT_CHAIN_KEY_FILE = VAR_DIR / "audit-chain.key"
+# Signed checkpoints (seq, head hash, time) are appended here, outside the database: a directory on
+# another volume or a mounted object-store path, backed up apart from the database.
+AUDIT_CHECKPOINT_DIR = env.path("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints"))
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=60)
+# Events older than this that no checkpoint covers mean checkpoints are not being written (beat down, or the
+# checkpoint directory lost): verification fails, because such events could be deleted undetected.
+AUDIT_CHECKPOINT_MAX_LAG_SECONDS = env.int(
+    "AUDIT_CHECKPOINT_MAX_LAG_SECONDS", default=max(900, 10 * AUDIT_CHECKPOINT_INTERVAL_SECONDS)
+)
+
+
+def _local_audit_chain_key(path: Path) -> str:
+    """The embedded demo's key: generated once (race-free: O_EXCL) into a file only this user can read."""
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process is writing it right now
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise ImproperlyConfigured(f"{path} is empty: delete it or set AUDIT_CHAIN_KEY.") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 # --- Celery ---------------------------------------------------------------------------------------
 # Without REDIS_URL the broker is a SQLite file through kombu's SQLAlchemy transport: durable (a queued
 # task survives a restart), shared by separate worker/beat/web processes through the file, and it needs
@@ -171,6 +208,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule themselves).
     "sweep-promotion-outbox": {"task": "approvals.tasks.sweep_outbox_task", "schedule": 30.0},
+    # Signs the chain's head into AUDIT_CHECKPOINT_DIR (only when it moved).
+    "audit-checkpoint": {
+        "task": "approvals.audit.tasks.write_checkpoint_task",
+        "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+    },
 }
 
 # --- REST API -------------------------------------------------------------------------------------
@@ -240,6 +282,13 @@ if not DEBUG:
         raise ImproperlyConfigured("Set SECRET_KEY to a random value of 50+ characters when DEBUG is off.")
     if MLFLOW_WEBHOOK_SECRET == "local-webhook-secret-change-me":
         raise ImproperlyConfigured("Set MLFLOW_WEBHOOK_SECRET to a random value when DEBUG is off.")
+    if len(AUDIT_CHAIN_KEY) < 32:
+        raise ImproperlyConfigured(
+            "Set AUDIT_CHAIN_KEY to a random value of 32+ characters when DEBUG is off "
+            "(kept outside the database; see docs/deployment.md)."
+        )
+elif not AUDIT_CHAIN_KEY:
+    AUDIT_CHAIN_KEY = _local_audit_chain_key(AUDIT_CHAIN_KEY_FILE)
 
 # --- Mail -----------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

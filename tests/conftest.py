@@ -15,6 +15,13 @@ from registry_ui.mlflow_process import MlflowServer
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def audit_checkpoint_dir(settings, tmp_path_factory):
+    """Each test has its own audit checkpoint store: it lives outside the database, which tests reset."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path_factory.mktemp("audit-checkpoints")
+    return settings.AUDIT_CHECKPOINT_DIR
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     def make(username: str, *groups: str, staff: bool = False, password: str = "pw-correct-horse"):
@@ -102,6 +109,7 @@ def celery_worker_process(transactional_db, settings, tmp_path):
         DATABASE_URL=_test_database_url(),
         MLFLOW_TRACKING_URI=settings.MLFLOW_TRACKING_URI,
         MLFLOW_UI_URL=settings.MLFLOW_UI_URL,
+        AUDIT_CHECKPOINT_DIR=str(settings.AUDIT_CHECKPOINT_DIR),
         DJANGO_SETTINGS_MODULE="registry_ui.settings",
     )
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"

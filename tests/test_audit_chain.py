@@ -48,8 +48,9 @@ def test_events_are_chained_gap_free_from_the_genesis_hash():
     assert (result.ok, result.events, result.head, result.first_bad_seq) == (True, 5, events[-1].hash, None)
 
 
-def test_the_hash_is_sha256_over_the_canonical_json_of_the_event():
+def test_the_hash_is_an_hmac_under_the_audit_key_over_the_canonical_json_of_the_event(settings):
     import hashlib
+    import hmac
 
     event = record(actor="bob", action="test.x", object_type="t", object_id="1", data={"b": 1, "a": "é"})
     stored = AuditEvent.objects.get(seq=event.seq)
@@ -68,11 +69,21 @@ def test_the_hash_is_sha256_over_the_canonical_json_of_the_event():
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    assert stored.hash == hashlib.sha256(canonical.encode()).hexdigest()
+    chain_key = hmac.digest(settings.AUDIT_CHAIN_KEY.encode(), b"audit-chain/v1", hashlib.sha256)
+    assert stored.hash == hmac.new(chain_key, canonical.encode(), hashlib.sha256).hexdigest()
+    assert stored.hash != hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def test_an_empty_chain_verifies():
-    assert verify().as_dict() == {"ok": True, "events": 0, "head": None, "first_bad_seq": None}
+    assert verify().as_dict() == {
+        "ok": True,
+        "events": 0,
+        "head": None,
+        "first_bad_seq": None,
+        "checkpoints_ok": True,
+        "key_ok": True,
+        "triggers_ok": True,
+    }
 
 
 def test_awkward_data_is_normalised_so_it_still_verifies_after_the_database_round_trip():
@@ -515,7 +526,8 @@ def test_export_is_for_auditors_and_staff_only(api, make_user, staff):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("application/x-ndjson")
         lines = b"".join(response.streaming_content).decode().splitlines()
-        assert [json.loads(line)["seq"] for line in lines] == [1, 2, 3]
+        assert [json.loads(line)["seq"] for line in lines[:-1]] == [1, 2, 3]
+        assert json.loads(lines[-1]) == {"checkpoint": None}  # none signed yet
 
 
 def test_export_honours_an_ndjson_accept_header(make_user):
@@ -526,7 +538,7 @@ def test_export_honours_an_ndjson_accept_header(make_user):
     client.force_authenticate(make_user("audrey", "auditors"))
     response = client.get("/api/v1/audit/export", HTTP_ACCEPT="application/x-ndjson")
     assert response.status_code == 200
-    assert len(b"".join(response.streaming_content).splitlines()) == 2
+    assert len(b"".join(response.streaming_content).splitlines()) == 2 + 1  # + the checkpoint line
 
 
 def test_anonymous_api_calls_get_401():

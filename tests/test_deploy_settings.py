@@ -25,6 +25,7 @@ _CLEARED = (
     "DEBUG",
     "SECRET_KEY",
     "MLFLOW_WEBHOOK_SECRET",
+    "AUDIT_CHAIN_KEY",
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
     "SECURE_SSL_REDIRECT",
@@ -41,6 +42,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
         MLFLOW_WEBHOOK_SECRET=secrets.token_urlsafe(32),
+        AUDIT_CHAIN_KEY=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         VAR_DIR=str(tmp_path / "var"),
@@ -85,6 +87,7 @@ def test_production_settings_pass_check_deploy_without_warnings(tmp_path):
             "MLFLOW_WEBHOOK_SECRET",
             id="webhook-secret-set-to-the-default",
         ),
+        pytest.param({"AUDIT_CHAIN_KEY": None}, "AUDIT_CHAIN_KEY", id="no-audit-chain-key"),
     ],
 )
 def test_production_refuses_to_start_with_insecure_secrets(tmp_path, overrides, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from django.http import StreamingHttpResponse
@@ -14,7 +15,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import access, selectors, services
+from . import access, checkpoints, selectors, services
 from .models import AuditEvent
 
 
@@ -33,8 +34,24 @@ class VerifySerializer(serializers.Serializer):
         allow_null=True, help_text="Hash of the last event (null when the chain is empty)."
     )
     first_bad_seq = serializers.IntegerField(allow_null=True)
-    problem = serializers.CharField(help_text="What is wrong with the first bad event (empty when ok).")
+    checkpoints_ok = serializers.BooleanField(
+        help_text="Every signed checkpoint verifies and its head is still in the chain; none is overdue."
+    )
+    key_ok = serializers.BooleanField(
+        help_text="AUDIT_CHAIN_KEY is set and is the key that signed the checkpoints."
+    )
+    triggers_ok = serializers.BooleanField(help_text="The append-only triggers are installed.")
+    problem = serializers.CharField(help_text="What is wrong, one sentence per failed check (empty when ok).")
     seconds = serializers.FloatField()
+
+
+class CheckpointSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="Events in the chain when signed (0: empty).")
+    head = serializers.CharField(help_text="Hash of event `seq` (64 zeros for an empty chain).")
+    at = serializers.DateTimeField()
+    keyed_from = serializers.IntegerField(help_text="First event sealed with the key (earlier: unkeyed).")
+    key_id = serializers.CharField(help_text="Public id of the key that signed (reveals nothing of it).")
+    signature = serializers.CharField(help_text="HMAC-SHA256 of the other fields under the checkpoint key.")
 
 
 @extend_schema(
@@ -77,6 +94,16 @@ class AuditVerifyView(APIView):
         return Response(body)
 
 
+class AuditCheckpointListView(APIView):
+    @extend_schema(
+        summary="The signed checkpoints of the chain, oldest first (kept outside the database)",
+        responses=CheckpointSerializer(many=True),
+    )
+    def get(self, request):
+        access.require_reader(request.user)
+        return Response([cp.public() for cp in checkpoints.load().items])
+
+
 class JSONLinesRenderer(BaseRenderer):
     """Lets clients ask for `Accept: application/x-ndjson`; errors are still one JSON object."""
 
@@ -95,14 +122,22 @@ class AuditExportView(APIView):
         summary="The whole chain as JSON Lines (auditors and staff)",
         responses={
             (200, "application/x-ndjson"): OpenApiResponse(
-                OpenApiTypes.STR, description="One event per line, oldest first, same fields as the list."
+                OpenApiTypes.STR,
+                description="One event per line, oldest first, same fields as the list; the last line is "
+                '`{"checkpoint": {seq, head, at, keyed_from, key_id, signature}}`, the latest signed checkpoint '
+                "(null before the first).",
             ),
             403: OpenApiResponse(description="Not an auditor or staff."),
         },
     )
     def get(self, request):
         access.require_exporter(request.user)
-        response = StreamingHttpResponse(services.export_lines(), content_type="application/x-ndjson")
+        # The latest signed checkpoint closes the file (one line `{"checkpoint": {...}}` after the events).
+        checkpoint = checkpoints.latest_public()
+        lines = itertools.chain(
+            services.export_lines(), [json.dumps({"checkpoint": checkpoint}, sort_keys=True) + "\n"]
+        )
+        response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.jsonl"'
         return response

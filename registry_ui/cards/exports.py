@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
+from approvals.audit.checkpoints import latest_public as latest_checkpoint
 from registry_ui.errors import InvalidInput
 
 from . import charts, selectors
@@ -74,6 +75,9 @@ def export_record(mv, rev: CardRevision) -> dict:
         "completeness": {"score": rev.score, "missing": list(rev.missing)},
         "exported_at": _iso(timezone.now()),
         "promotions": selectors.signoffs_and_gates(mv),
+        # The audit chain's latest signed checkpoint (kept outside the database): ties this export to a chain
+        # state an auditor can check with the key.
+        "audit_checkpoint": latest_checkpoint(),
     }
 
 
@@ -122,6 +126,15 @@ def signoffs_markdown(record: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _checkpoint_text(checkpoint: dict | None) -> str:
+    if not checkpoint:
+        return "none yet"
+    return (
+        f"seq {checkpoint['seq']}, head {checkpoint['head']}, signed {checkpoint['at']} "
+        f"(key {checkpoint['key_id']}, signature {checkpoint['signature']})"
+    )
+
+
 def export_markdown(mv, rev: CardRevision, record: dict) -> bytes:
     rows = [
         ("Model", record["model"]),
@@ -132,6 +145,7 @@ def export_markdown(mv, rev: CardRevision, record: dict) -> bytes:
         ("Last edited by", f"{record['card_updated_by']} at {record['card_updated_at']}"),
         ("Completeness", f"{round(100 * rev.score)} %"),
         ("Exported at", record["exported_at"]),
+        ("Audit checkpoint", _checkpoint_text(record["audit_checkpoint"])),
     ]
     tail = ["", "---", "", "## Export record", "", "| Field | Value |", "| --- | --- |"]
     tail += [f"| {k} | {_md_cell(v)} |" for k, v in rows]

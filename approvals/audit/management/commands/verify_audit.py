@@ -2,13 +2,19 @@ import json
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
-from approvals.audit import services, triggers
+from approvals.audit import services
+
+
+def _yes(value: bool, bad: str) -> str:
+    return "ok" if value else bad
 
 
 class Command(BaseCommand):
-    help = "Recompute every hash and link of the audit chain; exits 1 when it is broken."
+    help = (
+        "Verify the audit chain: every keyed hash and link, the key, the signed checkpoints and the "
+        "append-only triggers; exits 1 when any of them fails."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of lines.")
@@ -18,9 +24,14 @@ class Command(BaseCommand):
         started = time.perf_counter()
         result = services.verify(batch_size=options["batch_size"])
         seconds = time.perf_counter() - started
-        guarded = triggers.installed(connection)
         if options["json"]:
-            self.stdout.write(json.dumps(result.as_dict() | {"problem": result.problem, "triggers": guarded}))
+            body = result.as_dict() | {
+                "problem": result.problem,
+                "triggers": result.triggers_ok,
+                "checkpoints": result.checkpoints,
+                "keyed_from": result.keyed_from,
+            }
+            self.stdout.write(json.dumps(body))
         else:
             self.stdout.write(f"ok: {str(result.ok).lower()}")
             self.stdout.write(f"events: {result.events}")
@@ -30,9 +41,11 @@ class Command(BaseCommand):
             )
             if result.problem:
                 self.stdout.write(f"problem: {result.problem}")
-            self.stdout.write(f"triggers: {'installed' if guarded else 'MISSING (run migrate)'}")
+            self.stdout.write(f"key: {_yes(result.key_ok, 'WRONG OR MISSING')}")
+            self.stdout.write(
+                f"checkpoints: {result.checkpoints} read, {_yes(result.checkpoints_ok, 'FAILED')}"
+            )
+            self.stdout.write(f"triggers: {'installed' if result.triggers_ok else 'MISSING (run migrate)'}")
             self.stdout.write(f"seconds: {seconds:.3f}")
         if not result.ok:
-            raise CommandError(
-                f"audit chain broken at seq {result.first_bad_seq}: {result.problem}", returncode=1
-            )
+            raise CommandError(f"audit chain not verified: {result.problem}", returncode=1)
