@@ -16,5 +16,6 @@ urlpatterns = [
     path("promotions/<int:pk>/recheck/", views.promotion_recheck, name="promotion-recheck"),
     path("models/<str:name>/history/", views.model_history, name="model-history"),
     path("models/<str:name>/rollback/", views.rollback_request_view, name="rollback-request"),
+    path("models/<str:name>/adopt/", views.holder_adopt_view, name="holder-adopt"),
     path("drift/", views.drift_list, name="drift-list"),
 ]

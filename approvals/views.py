@@ -6,6 +6,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -219,6 +220,7 @@ def promotion_request_view(request, name: str, version: int):
     mv = access_version(request.user, name, version)
     targets = _policy().targets_for(mv.model.name)
     error = None
+    conflict_id = None
     if request.method == "POST":
         try:
             p = services.promotion_request(
@@ -231,15 +233,23 @@ def promotion_request_view(request, name: str, version: int):
             messages.success(request, f"Promotion #{p.pk} requested; the gates are running.")
             return redirect("approvals:promotion-detail", pk=p.pk)
         except DomainError as exc:
-            error = str(exc)
+            error, conflict_id = str(exc), exc.extra.get("promotion_id")
     context = {
         "model": mv.model,
         "mv": mv,
         "targets": list(targets.values()),
         "error": error,
+        "conflict_id": conflict_id,
         "selected": request.POST.get("target") or request.GET.get("target") or "",
+        "justification": request.POST.get("justification", ""),
     }
     return render(request, "approvals/request.html", context, status=400 if error else 200)
+
+
+def _parse_at(value: str):
+    from .api import parse_at  # noqa: PLC0415
+
+    return parse_at(value)
 
 
 @login_required
@@ -247,6 +257,12 @@ def model_history(request, name: str):
     model = access_model(request.user, name)
     targets = _policy().targets_for(model.name)
     rows = selectors.history(model)
+    at, at_error = None, None
+    if request.GET.get("at"):
+        try:
+            at = _parse_at(request.GET["at"])
+        except DomainError as exc:
+            at_error = str(exc)
     by_target: dict[str, list] = {t: [] for t in targets}
     for r in rows:
         by_target.setdefault(r["target"], []).append(r)
@@ -256,30 +272,114 @@ def model_history(request, name: str):
         current = services.mirror_holder(model, spec.mlflow()) if spec else None
         entries = list(reversed(entries))  # newest first
         earlier = sorted({e["version"] for e in entries if e["version"] != current}, reverse=True)
+        open_entry = next((e for e in entries if not e["to"]), None)
+        governed = any(e["source"] == "promotion" or e["adopted_at"] for e in entries)
         timelines.append(
-            {"target": target, "spec": spec, "entries": entries, "current": current, "rollback_to": earlier}
+            {
+                "target": target,
+                "spec": spec,
+                "entries": entries,
+                "current": current,
+                "rollback_to": earlier,
+                "as_of": selectors.history_at(model, target, at) if at is not None else None,
+                "can_adopt": request.user.is_staff
+                and spec is not None
+                and current is not None
+                and not (
+                    open_entry
+                    and open_entry["version"] == current
+                    and (open_entry["adopted_at"] or open_entry["source"] == "promotion")
+                ),
+                "governed": governed,
+            }
         )
-    context = {"model": model, "timelines": timelines, "drift": selectors.open_drift_for_model(model)}
-    return render(request, "approvals/model_history.html", context)
+    context = {
+        "model": model,
+        "timelines": timelines,
+        "drift": selectors.open_drift_for_model(model),
+        "at": at,
+        "at_value": request.GET.get("at", ""),
+        "at_error": at_error,
+    }
+    return render(request, "approvals/model_history.html", context, status=400 if at_error else 200)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def rollback_request_view(request, name: str):
+    """A confirmation page: what the rollback does, a justification (required), then the request."""
     model = access_model(request.user, name)
-    try:
-        p = services.rollback_request(
-            user=request.user,
-            model_name=model.name,
-            target=request.POST.get("target", ""),
-            to_version=request.POST.get("to_version") or None,
-            justification=request.POST.get("justification", ""),
-        )
-        messages.success(request, f"Rollback #{p.pk} requested; it goes through the target's policy.")
-        return redirect("approvals:promotion-detail", pk=p.pk)
-    except DomainError as exc:
-        messages.error(request, str(exc))
-        return redirect("approvals:model-history", name=model.name)
+    data = request.POST if request.method == "POST" else request.GET
+    target = data.get("target", "")
+    spec = _policy().target(model.name, target)
+    current, default = (
+        services.rollback_default_version(model, spec.name, spec.mlflow()) if spec else (None, None)
+    )
+    error, conflict_id = None, None
+    justification = request.POST.get("justification", "")
+    if request.method == "POST":
+        if not justification.strip():
+            error = "Say why this rollback is needed: the justification is required."
+        else:
+            try:
+                p = services.rollback_request(
+                    user=request.user,
+                    model_name=model.name,
+                    target=target,
+                    to_version=data.get("to_version") or None,
+                    justification=justification,
+                )
+                messages.success(request, f"Rollback #{p.pk} requested; it goes through the target's policy.")
+                return redirect("approvals:promotion-detail", pk=p.pk)
+            except DomainError as exc:
+                error, conflict_id = str(exc), exc.extra.get("promotion_id")
+    elif spec is None:
+        error = f"Unknown target {target!r} for {model.name}."
+    context = {
+        "model": model,
+        "spec": spec,
+        "target": target,
+        "to_version": data.get("to_version") or default or "",
+        "current": current,
+        "justification": justification,
+        "error": error,
+        "conflict_id": conflict_id,
+    }
+    return render(request, "approvals/rollback_confirm.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def holder_adopt_view(request, name: str):
+    """Staff: adopt the holder set outside this app (a confirmation page with a required justification)."""
+    from .holdings import holder_adopt  # noqa: PLC0415
+
+    model = access_model(request.user, name)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may adopt a holder set outside this app.")
+    data = request.POST if request.method == "POST" else request.GET
+    target = data.get("target", "")
+    spec = _policy().target(model.name, target)
+    error = None
+    justification = request.POST.get("justification", "")
+    if request.method == "POST":
+        try:
+            h = holder_adopt(
+                user=request.user, model_name=model.name, target=target, justification=justification
+            )
+            messages.success(request, f"v{h.version} adopted as the approved holder of {h.target}.")
+            return redirect("approvals:model-history", name=model.name)
+        except DomainError as exc:
+            error = str(exc)
+    context = {
+        "model": model,
+        "spec": spec,
+        "target": target,
+        "current": services.mirror_holder(model, spec.mlflow()) if spec else None,
+        "justification": justification,
+        "error": error,
+    }
+    return render(request, "approvals/adopt_confirm.html", context, status=400 if error else 200)
 
 
 @login_required

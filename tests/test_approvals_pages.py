@@ -130,7 +130,9 @@ def test_history_page_offers_rollback_and_drift_banner_shows(churn, people, clie
     html = client.get("/models/churn/history/").content.decode()
     assert "Roll back to v2" in html
     _assert_csp_clean(html)
-    res = client.post("/models/churn/rollback/", {"target": "staging", "to_version": "2"})
+    res = client.post(
+        "/models/churn/rollback/", {"target": "staging", "to_version": "2", "justification": "v3 misbehaves"}
+    )
     r = Promotion.objects.get(kind="rollback")
     assert res["Location"] == f"/promotions/{r.pk}/"
     DriftRecord.objects.create(
