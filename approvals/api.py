@@ -205,7 +205,17 @@ class PromotionListView(ListAPIView):
         )
         return qs.order_by("-requested_at", "-id")
 
-    @extend_schema(request=PromotionRequestSerializer, responses={201: PromotionSerializer})
+    @extend_schema(
+        request=PromotionRequestSerializer,
+        responses={
+            201: PromotionSerializer,
+            409: OpenApiResponse(
+                description="an open promotion of the same model, version and target exists (its id in "
+                "`promotion_id`), or the version already holds the target (`holder_version`, `source`, "
+                "`held_since`, `promotion_id`): nothing to promote"
+            ),
+        },
+    )
     def post(self, request):
         data = _valid(PromotionRequestSerializer, request)
         p = services.promotion_request(
