@@ -124,14 +124,20 @@ def sync_status(request):
 @require_http_methods(["GET", "POST"])
 def profile(request):
     token = Token.objects.filter(user=request.user).first()
+    new_key = None
     if request.method == "POST":
         if request.POST.get("action") not in ("create", "rotate"):
             return HttpResponseBadRequest("Unknown action.")
         if token:
             token.delete()
         token = Token.objects.create(user=request.user)
-        messages.success(request, "A new API token was created. Copy it now; it replaces any previous token.")
-    return render(request, "registry_ui/profile.html", {"token": token, "groups": request.user.groups.all()})
+        new_key = token.key  # shown in this one answer only; never again (not on reload, not in the admin)
+        messages.success(request, "A new API token was created. Copy it now: it is not shown again.")
+    context = {"token": token, "new_key": new_key, "groups": request.user.groups.all()}
+    response = render(request, "registry_ui/profile.html", context)
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 def healthz(request):
