@@ -6,6 +6,7 @@ Production (DEBUG off) refuses to start on insecure values.
 
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "axes",
     "registry_ui",
     "registry_ui.cards",
     "approvals",
@@ -59,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "registry_ui.urls"
@@ -96,6 +100,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "registry_ui.auth.LoginLockoutBackend",  # django-axes first: a locked-out login never reaches the check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute-force protection. Logins (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
+# from one address, that username or address is locked for LOGIN_LOCKOUT_MINUTES (even with the right
+# password); a success resets the username's count. Signatures (approvals.signing): the same, counted apart.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each locks on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is REMOTE_ADDR unless TRUSTED_PROXY_COUNT proxies in front set X-Forwarded-For (a
+# client-sent header must not let an attacker pick a fresh address for every guess).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+SIGNING_FAILURE_LIMIT = env.int("SIGNING_FAILURE_LIMIT", default=AXES_FAILURE_LIMIT)
+SIGNING_LOCKOUT_MINUTES = env.float("SIGNING_LOCKOUT_MINUTES", default=AXES_COOLOFF_TIME.total_seconds() / 60)
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
