@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from registry_ui.access import access_model
 from registry_ui.errors import InvalidInput, NotFound
 
-from . import access, selectors, services
+from . import access, selectors, services, signing
 from .models import Approval, Promotion
 
 
@@ -60,6 +60,15 @@ class SignatureSerializer(serializers.Serializer):
     comment = serializers.CharField()
     signed_at = serializers.DateTimeField()
     signed_hashes = serializers.DictField()
+    auth_method = serializers.ChoiceField(choices=["password", "sso", "fresh_login"])
+    version_hash = serializers.CharField(allow_null=True)
+    card_hash = serializers.CharField(allow_null=True)
+    gates_hash = serializers.CharField(allow_null=True)
+    counts = serializers.BooleanField(
+        help_text="false once superseded: what it signed changed or a gate failed"
+    )
+    superseded_at = serializers.DateTimeField(allow_null=True)
+    superseded_reason = serializers.CharField()
 
 
 class PromotionSerializer(serializers.Serializer):
@@ -150,11 +159,6 @@ def _valid(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
-def _login_at(request):
-    session = getattr(request, "session", None)
-    return session.get(services.SESSION_LOGIN_KEY) if session is not None else None
-
-
 def _promotion_response(pk: int, code=status.HTTP_200_OK) -> Response:
     return Response(selectors.promotion_dict(selectors.promotion_detail(pk)), status=code)
 
@@ -241,6 +245,9 @@ class PromotionApproveView(APIView):
             200: PromotionSerializer,
             403: OpenApiResponse(description="wrong password, not an approver, or segregation of duties"),
             409: OpenApiResponse(description="not awaiting approval, or already decided"),
+            429: OpenApiResponse(
+                description="signing locked for this user or address (too many wrong passwords)"
+            ),
         },
     )
     def post(self, request, pk):
@@ -250,7 +257,7 @@ class PromotionApproveView(APIView):
             promotion_id=p.pk,
             user=request.user,
             password=data["password"] or None,
-            login_at=_login_at(request),
+            client_ip=signing.client_ip(request),
             meaning=data["meaning"],
             comment=data["comment"],
         )
@@ -266,7 +273,7 @@ class PromotionRejectView(APIView):
             promotion_id=p.pk,
             user=request.user,
             password=data["password"] or None,
-            login_at=_login_at(request),
+            client_ip=signing.client_ip(request),
             comment=data["comment"],
             meaning=data["meaning"],
         )

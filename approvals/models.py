@@ -132,19 +132,49 @@ class Approval(models.Model):
     meaning = models.CharField(max_length=16, choices=Meaning.choices, default=Meaning.APPROVAL)
     comment = models.TextField(blank=True, default="")
     signed_at = models.DateTimeField()
-    # {"version_content_hash", "card_revision", "card_content_hash", "gate_results_hash"}
+    # {"version_hash", "card_hash", "gates_hash"} plus the inputs shown to the signer
+    # ("version_content_hash", "card_revision", "card_content_hash").
     signed_hashes = models.JSONField(default=dict)
-    reauth = models.CharField(max_length=16, default="password")  # password | fresh_login
+    # How the signer authenticated for this signature: password | sso ("fresh_login" on rows signed before
+    # every signature asked for the password again; kept as recorded).
+    auth_method = models.CharField(max_length=16, default="password")
+    # A signature stays a record forever; it stops counting when what it signed changed or a gate failed
+    # before the apply (it must then be given again, on the current state).
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["promotion", "signed_at", "id"]
         constraints = [
-            # Each approver counts once, even under concurrent submissions.
-            models.UniqueConstraint(fields=["promotion", "reviewer"], name="one_signature_per_reviewer")
+            # Each approver counts once, even under concurrent submissions (superseded signatures aside).
+            models.UniqueConstraint(
+                fields=["promotion", "reviewer"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_signature_per_reviewer",
+            )
         ]
 
     def __str__(self):
         return f"{self.printed_name} {self.decision} #{self.promotion_id}"
+
+    @property
+    def counts(self) -> bool:
+        return self.superseded_at is None
+
+
+class SigningFailure(models.Model):
+    """A signing attempt refused for a wrong password: the counter behind the signing lockout (by user and by
+    address, the same thresholds as the login lockout)."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.username} from {self.ip_address} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class OutboxItem(models.Model):
@@ -170,13 +200,18 @@ class OutboxItem(models.Model):
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")
     done_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, blank=True, default="")  # applied | cancelled | superseded
+    # applied | cancelled | superseded | invalidated (a signature no longer bound to the state applied)
+    outcome = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            # One pending apply per promotion. A done one may be followed by another: an apply refused because
+            # what was signed changed (outcome "invalidated") needs fresh signatures and then a new apply.
             models.UniqueConstraint(
-                fields=["promotion"], condition=Q(kind="apply"), name="one_apply_outbox_per_promotion"
+                fields=["promotion"],
+                condition=Q(kind="apply", done_at__isnull=True),
+                name="one_apply_outbox_per_promotion",
             )
         ]
         indexes = [

@@ -44,8 +44,16 @@ def approval_dict(a: Approval, *, full: bool = True) -> dict:
         "signed_at": _iso(a.signed_at),
     }
     if full:
+        hashes = dict(a.signed_hashes or {})
         out["printed_name"] = a.printed_name
-        out["signed_hashes"] = dict(a.signed_hashes or {})
+        out["signed_hashes"] = hashes
+        out["auth_method"] = a.auth_method
+        out["version_hash"] = hashes.get("version_hash")
+        out["card_hash"] = hashes.get("card_hash")
+        out["gates_hash"] = hashes.get("gates_hash")
+        out["counts"] = a.superseded_at is None
+        out["superseded_at"] = _iso(a.superseded_at)
+        out["superseded_reason"] = a.superseded_reason
     return out
 
 
@@ -109,7 +117,9 @@ def awaiting_for(user) -> QuerySet[Promotion]:
     qs = (
         Promotion.objects.filter(state=Promotion.State.AWAITING_APPROVAL)
         .exclude(requested_by=user)
-        .exclude(approvals__reviewer=user)
+        .exclude(
+            pk__in=Approval.objects.filter(reviewer=user, superseded_at__isnull=True).values("promotion")
+        )
         .exclude(version__creator=user.get_username())
         .select_related("version__source_run")
         .order_by("-requested_at")

@@ -7,18 +7,20 @@ concurrent signers, so a quorum produces exactly one `approved` transition and o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from django.contrib.auth import authenticate
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from registry_ui import gateway
 from registry_ui.errors import (
     Conflict,
+    DomainError,
     InvalidInput,
     MlflowNotFound,
     MlflowRejected,
@@ -28,13 +30,12 @@ from registry_ui.errors import (
 )
 from registry_ui.models import ModelVersion, RegisteredModel
 
+from . import signing
 from .models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
 
 log = logging.getLogger(__name__)
 
 REQUESTER_GROUPS = {"ml-engineers", "reviewers"}
-FRESH_LOGIN = timedelta(minutes=5)
-SESSION_LOGIN_KEY = "approvals_login_at"  # set on user_logged_in (see apps.py)
 APPLY_LEASE = timedelta(seconds=60)  # a claimed outbox item is not picked again before this
 MAX_BACKOFF_SECONDS = 60
 S = Promotion.State
@@ -140,19 +141,50 @@ def card_status(mv) -> dict:
     return _card_status(mv)
 
 
-def _gates_hash(p: Promotion) -> str:
-    rows = [
-        {
-            "name": g.name,
-            "status": g.status,
-            "observed": g.observed,
-            "expected": g.expected,
-            "detail": g.detail,
-        }
-        for g in GateResult.objects.filter(promotion=p).order_by("position")
-    ]
-    canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+def _canonical_hash(value) -> str:
+    # Through JSON and back first, so a value read from a JSON column and the same value fresh from Python
+    # (tuples, float formatting) hash alike.
+    normal = json.loads(json.dumps(value, default=str))
+    canonical = json.dumps(normal, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _gates_hash(p: Promotion, rows=None) -> str:
+    """The hash of the gate results: the stored ones, or `rows` (fresh, unsaved GateResult objects)."""
+    if rows is None:
+        rows = GateResult.objects.filter(promotion=p).order_by("position")
+    return _canonical_hash(
+        [
+            {
+                "name": g.name,
+                "status": g.status,
+                "observed": g.observed,
+                "expected": g.expected,
+                "detail": g.detail,
+            }
+            for g in rows
+        ]
+    )
+
+
+def version_hash(mv) -> str:
+    """What a signature binds of the model version: its identity, artifacts and the mirror fields gates read."""
+    return _canonical_hash(
+        {
+            "model": mv.model.name,
+            "version": mv.version,
+            "content_hash": mv.content_hash,
+            "source": mv.source,
+            "run_id": mv.run_id,
+            "status": mv.status,
+            "tags": mv.tags or {},
+            "signature": mv.signature,
+        }
+    )
+
+
+def card_hash(card: dict) -> str:
+    return _canonical_hash({"card_content_hash": card.get("content_hash")})
 
 
 def _backoff(attempts: int) -> float:
@@ -213,19 +245,6 @@ def eligibility_problem(p: Promotion, user) -> str | None:
     if not groups & set(p.approver_groups or []):
         return f"Only members of {', '.join(p.approver_groups)} may sign a promotion to {p.target}."
     return None
-
-
-def _reauthenticate(user, password: str | None, login_at: float | None) -> str:
-    if password:
-        again = authenticate(username=user.get_username(), password=password)
-        if again is None or again.pk != user.pk:
-            raise NotAllowed("Wrong password: the signature was not recorded.")
-        return "password"
-    if login_at is not None:
-        age = timezone.now().timestamp() - float(login_at)
-        if 0 <= age <= FRESH_LOGIN.total_seconds():
-            return "fresh_login"
-    raise NotAllowed("Re-enter your password to sign (or sign within 5 minutes of logging in).")
 
 
 # --- request ----------------------------------------------------------------------------------------
@@ -645,8 +664,15 @@ def recheck(*, promotion_id: int, user) -> Promotion:
 
 
 # --- signatures -------------------------------------------------------------------------------------
+def _live_approvals(p: Promotion):
+    """The approving signatures that count: superseded ones stay as records but count no more."""
+    return Approval.objects.filter(
+        promotion=p, decision=Approval.Decision.APPROVE, superseded_at__isnull=True
+    )
+
+
 def _approve_count(p: Promotion) -> int:
-    return Approval.objects.filter(promotion=p, decision=Approval.Decision.APPROVE).count()
+    return _live_approvals(p).count()
 
 
 def _printed_name(user) -> str:
@@ -654,13 +680,25 @@ def _printed_name(user) -> str:
     return full or user.get_username()
 
 
-def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, reauth: str) -> Approval:
+def _binding(p: Promotion, rows=None) -> tuple[dict, dict]:
+    """The hashes a signature binds (version, card, gate results) on the current mirror, and the card status."""
     card = card_status(p.version)
     hashes = {
+        "version_hash": version_hash(p.version),
+        "card_hash": card_hash(card),
+        "gates_hash": _gates_hash(p, rows),
+    }
+    return hashes, card
+
+
+def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, auth_method: str) -> Approval:
+    bound, card = _binding(p)
+    hashes = {
+        **bound,
         "version_content_hash": p.version.content_hash,
         "card_revision": card.get("revision"),
         "card_content_hash": card.get("content_hash"),
-        "gate_results_hash": _gates_hash(p),
+        "gate_results_hash": bound["gates_hash"],  # the name signatures carried first
     }
     try:
         with transaction.atomic():
@@ -673,7 +711,7 @@ def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, reau
                 comment=comment,
                 signed_at=timezone.now(),
                 signed_hashes=hashes,
-                reauth=reauth,
+                auth_method=auth_method,
             )
     except IntegrityError:
         raise Conflict("You have already signed this promotion.") from None
@@ -682,11 +720,18 @@ def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, reau
 def _check_signable(p: Promotion, user, *, allowed_states) -> None:
     if p.state not in allowed_states:
         raise Conflict(f"The promotion is {p.state.replace('_', ' ')}, not awaiting approval.")
-    if Approval.objects.filter(promotion=p, reviewer=user).exists():
+    if Approval.objects.filter(promotion=p, reviewer=user, superseded_at__isnull=True).exists():
         raise Conflict("You have already decided on this promotion.")
     problem = eligibility_problem(p, user)
     if problem:
         raise NotAllowed(problem)
+
+
+def _read(promotion_id: int) -> Promotion:
+    p = Promotion.objects.select_related("model", "version__source_run").filter(pk=promotion_id).first()
+    if p is None:
+        raise NotFound(f"No promotion #{promotion_id}.")
+    return p
 
 
 def _validate_signature_input(meaning: str | None, comment: str | None) -> tuple[str, str]:
@@ -710,8 +755,30 @@ def _signature_data(a: Approval) -> dict:
         "comment": a.comment,
         "signed_at": a.signed_at.isoformat(),
         "signed_hashes": a.signed_hashes,
-        "reauth": a.reauth,
+        "auth_method": a.auth_method,
     }
+
+
+@contextmanager
+def _signing_attempt(*, promotion_id: int, user, decision: str, client_ip: str | None):
+    """A failed (wrong password) or refused signing attempt is an audit event (21 CFR 11.300(d)), committed on
+    its own: the attempt's transaction has rolled back."""
+    try:
+        yield
+    except NotFound:
+        raise
+    except DomainError as exc:
+        failed = isinstance(exc, signing.WrongPassword)
+        p = Promotion.objects.select_related("model", "version").filter(pk=promotion_id).first()
+        with transaction.atomic():
+            _audit(
+                actor=user,
+                action="signature.failed" if failed else "signature.refused",
+                promotion=p,
+                object_id=promotion_id,
+                data={"decision": decision, "reason": str(exc), "status": exc.status, "client_ip": client_ip},
+            )
+        raise
 
 
 def approval_grant(
@@ -719,27 +786,36 @@ def approval_grant(
     promotion_id: int,
     user,
     password: str | None = None,
-    login_at: float | None = None,
     meaning: str | None = None,
     comment: str | None = None,
+    client_ip: str | None = None,
 ) -> Promotion:
     meaning, comment = _validate_signature_input(meaning, comment)
-    reauth = _reauthenticate(user, password, login_at)
-    with transaction.atomic():
-        p = _lock(promotion_id)
-        _check_signable(p, user, allowed_states=(S.AWAITING_APPROVAL,))
-        a = _sign(
-            p, user, decision=Approval.Decision.APPROVE, meaning=meaning, comment=comment, reauth=reauth
-        )
-        count = _approve_count(p)
-        _audit(
-            actor=user,
-            action="promotion.signed",
-            promotion=p,
-            data={**_signature_data(a), "approvals": count, "required": p.required_approvals},
-        )
-        if count >= p.required_approvals:
-            _mark_approved(p, actor=user)
+    with _signing_attempt(promotion_id=promotion_id, user=user, decision="approve", client_ip=client_ip):
+        # What does not depend on the password is refused first, so a wrong and a right password get the same
+        # answer there; the password is checked outside the row lock (hashing takes a while).
+        _check_signable(_read(promotion_id), user, allowed_states=(S.AWAITING_APPROVAL,))
+        auth_method = signing.reauthenticate(user, password, client_ip=client_ip)
+        with transaction.atomic():
+            p = _lock(promotion_id)
+            _check_signable(p, user, allowed_states=(S.AWAITING_APPROVAL,))
+            a = _sign(
+                p,
+                user,
+                decision=Approval.Decision.APPROVE,
+                meaning=meaning,
+                comment=comment,
+                auth_method=auth_method,
+            )
+            count = _approve_count(p)
+            _audit(
+                actor=user,
+                action="promotion.signed",
+                promotion=p,
+                data={**_signature_data(a), "approvals": count, "required": p.required_approvals},
+            )
+            if count >= p.required_approvals:
+                _mark_approved(p, actor=user)
     return p
 
 
@@ -748,8 +824,130 @@ def _gates_all_passed(p: Promotion) -> bool:
     return all(s in ("passed", "skipped") for s in statuses)
 
 
-def _mark_approved(p: Promotion, *, actor) -> None:
-    """Quorum reached: approved + the outbox row, in the caller's transaction (the promotion row is locked)."""
+def _holder_metrics(model, version: int | None) -> dict | None:
+    if version is None:
+        return None
+    mv = ModelVersion.objects.select_related("source_run").filter(model=model, version=version).first()
+    if mv is None:
+        return None
+    return dict(mv.source_run.metrics or {}) if mv.source_run else {}
+
+
+def _fresh_gate_rows(p: Promotion, *, at_apply: bool) -> list[GateResult]:
+    """The promotion's gates (as evaluated for its signers) evaluated again on the current mirror; unsaved."""
+    from .gates import evaluate_gate  # noqa: PLC0415
+    from .policy import GateSpec  # noqa: PLC0415
+
+    specs = [GateSpec(type=g["type"], params=g.get("params") or {}) for g in p.gate_specs]
+    inp = gate_input(p)
+    if at_apply and inp.holder_version == p.version.version:
+        # A retried apply whose MLflow write the mirror already shows: the signers compared with the holder
+        # this promotion replaces.
+        inp = dataclasses.replace(
+            inp,
+            holder_version=p.previous_version,
+            holder_metrics=_holder_metrics(p.model, p.previous_version),
+        )
+    now = timezone.now()
+    rows = []
+    for i, g in enumerate(specs):
+        outcome = evaluate_gate(g, inp)  # never raises: a broken gate is an `error` outcome
+        rows.append(
+            GateResult(
+                promotion=p,
+                position=i,
+                name=g.type,
+                params=dict(g.params),
+                status=outcome.status,
+                observed=_jsonable(outcome.observed),
+                expected=_jsonable(outcome.expected),
+                detail=outcome.detail or "",
+                evaluated_at=now,
+            )
+        )
+    return rows
+
+
+BOUND_NAMES = {"version_hash": "model version", "card_hash": "model card", "gates_hash": "gate results"}
+
+
+def _unbind_if_changed(p: Promotion, *, actor, at_apply: bool) -> str | None:
+    """At the last signature and again in the outbox apply (the promotion row locked): evaluate the gates on
+    the current mirror and compare what each counting signature signed with the current hashes. When a gate
+    fails, or the signatures that still match fall short of the quorum, the signatures that no longer hold are
+    superseded (kept as records, no longer counted), the promotion goes back to `blocked` or
+    `awaiting_approval`, and the reason is returned. None: the signatures hold; go on."""
+    rows = _fresh_gate_rows(p, at_apply=at_apply)
+    current, _card = _binding(p, rows)
+    failed = [r for r in rows if r.status not in ("passed", "skipped")]
+    live = list(_live_approvals(p).select_related("reviewer"))
+    changed = {a.pk: [k for k, v in current.items() if (a.signed_hashes or {}).get(k) != v] for a in live}
+    stale = [a for a in live if changed[a.pk]]
+    if not failed and not stale:
+        return None
+    when = "at the apply" if at_apply else "at the last signature"
+    if failed:
+        superseded = live
+        reason = (
+            f"{'Gates' if len(failed) > 1 else 'Gate'} {', '.join(r.name for r in failed)} failed on the current "
+            f"mirror {when} ({' '.join(r.detail for r in failed)}). The signatures given so far no longer "
+            "count: fix it, re-run the gates and sign again."
+        )
+    else:
+        superseded = stale
+        what = [BOUND_NAMES[k] for k in BOUND_NAMES if any(k in changed[a.pk] for a in stale)]
+        reason = (
+            f"The {' and '.join(what)} changed after {'it was' if len(stale) == 1 else 'they were'} signed "
+            f"(seen {when}): {', '.join(a.reviewer.get_username() for a in stale)} must sign again."
+        )
+    if _gates_hash(p) != current["gates_hash"]:
+        GateResult.objects.filter(promotion=p).delete()
+        GateResult.objects.bulk_create(rows)
+    now = timezone.now()
+    Approval.objects.filter(pk__in=[a.pk for a in superseded]).update(
+        superseded_at=now, superseded_reason=reason[:4000]
+    )
+    _audit(
+        actor=actor,
+        action="promotion.signatures_superseded",
+        promotion=p,
+        data={
+            "reason": reason,
+            "at": "apply" if at_apply else "signature",
+            "failed_gates": [r.name for r in failed],
+            "superseded": {a.reviewer.get_username(): changed[a.pk] for a in superseded},
+            "current": current,
+        },
+    )
+    if not failed and _approve_count(p) >= p.required_approvals:
+        return None  # enough signatures still hold what is there now
+    if failed:
+        _set_state(
+            p,
+            S.BLOCKED,
+            actor=actor,
+            action="promotion.blocked",
+            data={"failed_gates": [r.name for r in failed], "reason": reason},
+        )
+        _notify("decided", p.pk)
+    else:
+        if p.state != S.AWAITING_APPROVAL:
+            _set_state(
+                p,
+                S.AWAITING_APPROVAL,
+                actor=actor,
+                action="promotion.awaiting_approval",
+                data={"reason": reason},
+            )
+        _notify("awaiting_approval", p.pk)
+    return reason
+
+
+def _mark_approved(p: Promotion, *, actor) -> bool:
+    """Quorum reached: the signatures are checked against the current mirror, then approved + the outbox row,
+    in the caller's transaction (the promotion row is locked). False when the signatures no longer hold."""
+    if _unbind_if_changed(p, actor=actor, at_apply=False):
+        return False
     if not _gates_all_passed(p):  # defence in depth: awaiting_approval already implies it
         raise Conflict("A gate has not passed; the promotion cannot be approved.")
     now = timezone.now()
@@ -766,6 +964,7 @@ def _mark_approved(p: Promotion, *, actor) -> None:
     _audit(actor=actor, action="outbox.enqueued", promotion=p, data={"outbox_id": item.pk})
     _enqueue_apply(item)
     _notify("decided", p.pk)
+    return True
 
 
 def approval_reject(
@@ -773,31 +972,41 @@ def approval_reject(
     promotion_id: int,
     user,
     password: str | None = None,
-    login_at: float | None = None,
     comment: str | None = None,
     meaning: str | None = None,
+    client_ip: str | None = None,
 ) -> Promotion:
     meaning, comment = _validate_signature_input(meaning or Approval.Meaning.REVIEW, comment)
-    reauth = _reauthenticate(user, password, login_at)
-    with transaction.atomic():
-        p = _lock(promotion_id)
-        _check_signable(p, user, allowed_states=(S.AWAITING_APPROVAL, S.BLOCKED, S.CHECKING))
-        a = _sign(p, user, decision=Approval.Decision.REJECT, meaning=meaning, comment=comment, reauth=reauth)
-        _audit(
-            actor=user,
-            action="promotion.signed",
-            promotion=p,
-            data=_signature_data(a),
-        )
-        _set_state(
-            p,
-            S.REJECTED,
-            actor=user,
-            action="promotion.rejected",
-            decided_at=timezone.now(),
-            data={"comment": comment},
-        )
-        _notify("decided", p.pk)
+    states = (S.AWAITING_APPROVAL, S.BLOCKED, S.CHECKING)
+    with _signing_attempt(promotion_id=promotion_id, user=user, decision="reject", client_ip=client_ip):
+        _check_signable(_read(promotion_id), user, allowed_states=states)
+        auth_method = signing.reauthenticate(user, password, client_ip=client_ip)
+        with transaction.atomic():
+            p = _lock(promotion_id)
+            _check_signable(p, user, allowed_states=states)
+            a = _sign(
+                p,
+                user,
+                decision=Approval.Decision.REJECT,
+                meaning=meaning,
+                comment=comment,
+                auth_method=auth_method,
+            )
+            _audit(
+                actor=user,
+                action="promotion.signed",
+                promotion=p,
+                data=_signature_data(a),
+            )
+            _set_state(
+                p,
+                S.REJECTED,
+                actor=user,
+                action="promotion.rejected",
+                decided_at=timezone.now(),
+                data={"comment": comment},
+            )
+            _notify("decided", p.pk)
     return p
 
 
@@ -840,7 +1049,7 @@ def _write_mlflow(name: str, mlflow_target: dict, version: int) -> None:
 
 def apply(*, outbox_id: int, now: datetime | None = None) -> tuple[str, float | None]:
     """Apply one outbox item to MLflow. Returns (outcome, retry_in_seconds): outcome is one of
-    applied | done | skipped | retry | failed. Idempotent: MLflow writes are "set to X", re-confirmed by a read."""
+    applied | done | skipped | retry | failed | invalidated. Idempotent: MLflow writes are "set to X", re-confirmed by a read."""
     now = now or timezone.now()
     # 1. claim the item (a lease so a second worker or the sweep does not take it at the same time)
     with transaction.atomic():
@@ -858,6 +1067,11 @@ def apply(*, outbox_id: int, now: datetime | None = None) -> tuple[str, float | 
                 item.done_at, item.outcome = now, "superseded"
                 item.save(update_fields=["done_at", "outcome"])
                 return "done", None
+            # The signatures bind what they signed: re-check it on the current mirror before touching MLflow.
+            if _unbind_if_changed(p, actor=None, at_apply=True):
+                item.done_at, item.outcome = now, "invalidated"
+                item.save(update_fields=["done_at", "outcome"])
+                return "invalidated", None
             if p.state != S.APPLYING:
                 _set_state(
                     p, S.APPLYING, actor=None, action="promotion.applying", data={"outbox_id": item.pk}

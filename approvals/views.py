@@ -14,7 +14,7 @@ from registry_ui.access import access_model, access_version
 from registry_ui.errors import DomainError
 from registry_ui.views import paginate
 
-from . import access, selectors, services
+from . import access, selectors, services, signing
 from .models import Approval, Promotion
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,8 @@ def promotion_detail(request, pk: int):
     if request.htmx:
         return promotion_gates(request, pk)
     problem = services.eligibility_problem(p, request.user)
-    already = any(a.reviewer_id == request.user.pk for a in p.approvals.all())
+    already = any(a.reviewer_id == request.user.pk and a.counts for a in p.approvals.all())
+    superseded = [a for a in p.approvals.all() if not a.counts]
     context = {
         "p": p,
         "live": p.state in LIVE_STATES,
@@ -147,7 +148,8 @@ def promotion_detail(request, pk: int):
         and (request.user.is_staff or request.user.pk == p.requested_by_id),
         "can_recheck": p.state in ("blocked", "awaiting_approval", "failed"),
         "meanings": Approval.Meaning.choices,
-        "approve_count": sum(1 for a in p.approvals.all() if a.decision == "approve"),
+        "approve_count": sum(1 for a in p.approvals.all() if a.decision == "approve" and a.counts),
+        "superseded_reason": superseded[-1].superseded_reason if superseded else "",
         "comparison": _comparison(p),
         "card_diff": _card_diff(p),
         "active_nav": "promotions",
@@ -172,19 +174,28 @@ def promotion_sign(request, pk: int):
         "promotion_id": p.pk,
         "user": request.user,
         "password": data.get("password") or None,
-        "login_at": request.session.get(services.SESSION_LOGIN_KEY),
+        "client_ip": signing.client_ip(request),
         "comment": data.get("comment", ""),
         "meaning": data.get("meaning") or None,
     }
     try:
-        if decision == "reject":
+        if decision not in ("approve", "reject"):
+            messages.error(request, "Choose approve or reject.")
+        elif not kwargs["meaning"]:
+            # The meaning recorded is the one the signer chose: the form preselects none.
+            messages.error(request, "Choose the meaning of your signature.")
+        elif decision == "reject":
             services.approval_reject(**kwargs)
             messages.success(request, "Rejected. Your signature is recorded.")
-        elif decision == "approve":
-            services.approval_grant(**kwargs)
-            messages.success(request, "Approved. Your signature is recorded.")
         else:
-            messages.error(request, "Choose approve or reject.")
+            services.approval_grant(**kwargs)
+            mine = p.approvals.filter(reviewer=request.user).order_by("-signed_at", "-id").first()
+            if mine is not None and mine.superseded_at is not None:
+                messages.warning(
+                    request, f"Your signature is recorded but does not count: {mine.superseded_reason}"
+                )
+            else:
+                messages.success(request, "Approved. Your signature is recorded.")
     except DomainError as exc:
         messages.error(request, str(exc))
     return redirect("approvals:promotion-detail", pk=p.pk)

@@ -25,6 +25,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Throttled(DomainError):
+    """Too many failed attempts (a lockout by user or by address); try again later."""
+
+    status = 429
+
+
 class PreconditionFailed(DomainError):
     status = 412
 

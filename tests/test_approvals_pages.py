@@ -91,11 +91,11 @@ def test_signing_through_the_page_records_the_signature(churn, people, client, f
     assert "applied" in html and "responsibility" in html and "ann" in html
 
 
-def test_a_fresh_login_signs_without_password(churn, people, client):
+def test_a_fresh_login_does_not_sign_without_password(churn, people, client):
     p = request_and_check(people["requester"], version=2, target="staging")
     assert client.login(username="ann", password=PASSWORD)
     client.post(f"/promotions/{p.pk}/sign/", {"decision": "approve", "meaning": "approval"})
-    assert Approval.objects.get().reauth == "fresh_login"
+    assert not Approval.objects.exists()
 
 
 def test_live_partial_polls_while_checking(churn, people, client):

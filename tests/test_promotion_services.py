@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.contrib.auth.models import Group
 
@@ -193,12 +191,12 @@ def test_wrong_password_is_403_and_records_nothing(churn, people):
     assert _db_snapshot() == before
 
 
-def test_a_login_under_five_minutes_old_counts_as_reauthentication(churn, people):
+def test_every_signature_needs_the_password_and_records_auth_method(churn, people):
     p = request_and_check(people["requester"], target="production")
-    approve(p, people["a1"], password=None, login_at=time.time() - 60)
-    assert Approval.objects.get(promotion=p).reauth == "fresh_login"
-    with pytest.raises(NotAllowed):
-        approve(p, people["a2"], password=None, login_at=time.time() - 6 * 60)
+    with pytest.raises(NotAllowed, match="Re-enter your password"):
+        approve(p, people["a1"], password=None)
+    approve(p, people["a1"])
+    assert Approval.objects.get(promotion=p).auth_method == "password"
 
 
 def test_requester_cannot_approve_own_promotion_even_as_approver(churn, people, make_user):
@@ -286,7 +284,8 @@ def test_one_rejection_ends_the_promotion(churn, people):
     with pytest.raises(Conflict):
         approve(p, people["a3"])
     assert OutboxItem.objects.count() == 0
-    assert audit_actions(object_id=p.pk)[-1] == "promotion.rejected"
+    # the refused late signature is audited after the rejection
+    assert audit_actions(object_id=p.pk)[-2:] == ["promotion.rejected", "signature.refused"]
 
 
 def test_reject_follows_segregation_of_duties_and_reauth(churn, people):
