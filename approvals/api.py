@@ -265,7 +265,17 @@ class PromotionApproveView(APIView):
 
 
 class PromotionRejectView(APIView):
-    @extend_schema(request=RejectSerializer, responses={200: PromotionSerializer})
+    @extend_schema(
+        request=RejectSerializer,
+        responses={
+            200: PromotionSerializer,
+            403: OpenApiResponse(description="wrong password, not an approver, or segregation of duties"),
+            409: OpenApiResponse(description="already decided, or no longer open to a decision"),
+            429: OpenApiResponse(
+                description="signing locked for this user or address (too many wrong passwords)"
+            ),
+        },
+    )
     def post(self, request, pk):
         p = access.access_promotion(request.user, pk)
         data = _valid(RejectSerializer, request)

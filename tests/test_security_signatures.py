@@ -67,6 +67,34 @@ def test_a_token_of_ann_and_my_own_fresh_session_do_not_sign_as_ann(churn, peopl
     assert not OutboxItem.objects.filter(promotion=p).exists()
 
 
+def test_one_staff_user_cannot_request_sign_twice_and_apply_a_production_promotion(
+    churn, people, client, fake_mlflow
+):
+    """The issue's story: staff requests, then signs as both approvers with their tokens (read in the admin
+    before) and a fresh session of their own."""
+    staff = people["staff"]
+    for name in ("a1", "a2"):
+        Token.objects.create(user=people[name])
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    admin_page = client.get("/admin/authtoken/tokenproxy/").content.decode()
+    p = request_and_check(staff, version=2, target="production")
+    forged = self_approvals = 0
+    for victim in (people["a1"], people["a2"]):
+        key = Token.objects.get(user=victim).key
+        assert key not in admin_page
+        c = _token_client(victim, session_of=staff)  # the strongest case: the key leaked anyway
+        res = c.post(_approve_url(p), {"password": "demo-pass-2026"}, format="json")
+        assert res.status_code == 403
+        forged += Approval.objects.filter(promotion=p, reviewer=victim).count()
+    own = _token_client(staff, session_of=staff).post(_approve_url(p), {"password": PASSWORD}, format="json")
+    assert own.status_code == 403 and "requested" in own.json()["detail"]
+    self_approvals += Approval.objects.filter(promotion=p, reviewer=staff).count()
+    p.refresh_from_db()
+    assert (forged, self_approvals, p.state, fake_mlflow.writes) == (0, 0, "awaiting_approval", [])
+
+
 def test_every_signature_asks_for_the_password_even_right_after_login(churn, people, client):
     p = request_and_check(people["requester"], version=2, target="staging")
     client.post("/accounts/login/", {"username": "ann", "password": PASSWORD})
