@@ -13,6 +13,10 @@ class AuditConfig(AppConfig):
 
         connection_created.connect(triggers.allow_test_flush, dispatch_uid="audit_allow_test_flush")
 
+        from . import roles
+
+        roles.connect()
+
         from registry_ui import hooks
 
         hooks.after_sync_failure(_audit_sync_failure)
