@@ -280,7 +280,7 @@ def promotion_request(
     spec = _policy().target(model.name, target or "")
     if spec is None:
         raise InvalidInput(f"Unknown target {target!r} for model {model_name!r}.", target=["Unknown target."])
-    justification = (justification or "").strip()
+    justification = (justification or "").replace("\r\n", "\n").strip()  # a browser's textarea sends CRLF
     if len(justification) > 10_000:
         raise InvalidInput("The justification is too long (10,000 characters at most).")
     mlflow_target = spec.mlflow()
