@@ -335,6 +335,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},  # its INFO lines narrate every layout step of every PDF
         "fontTools": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # a banner on every process start; lockouts still log as warnings
     },
 }
 
