@@ -59,6 +59,12 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     run = serializers.SerializerMethodField()
     mlflow_url = serializers.SerializerMethodField()
     signature = serializers.JSONField(allow_null=True, help_text="{inputs, outputs} or null")
+    authors = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Every identity MLflow recorded as the version's author: the version's user_id, its source "
+        "run's user_id and the run's mlflow.user as first seen (segregation of duties uses these).",
+    )
 
     class Meta:
         model = ModelVersion
@@ -73,6 +79,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "source",
             "run_id",
             "creator",
+            "authors",
             "creation_timestamp",
             "last_updated_timestamp",
             "content_hash",

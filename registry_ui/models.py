@@ -57,7 +57,11 @@ class Run(models.Model):
     experiment_id = models.CharField(max_length=64, blank=True, default="")
     run_name = models.CharField(max_length=256, blank=True, default="")
     status = models.CharField(max_length=32, blank=True, default="")
+    # Author identities (see ModelVersion.authors): `user_id` is fixed by MLflow when the run is created and
+    # kept as first seen; `first_mlflow_user` is the `mlflow.user` tag as first seen, since anyone with MLflow
+    # write access can re-tag a run. A later different value is an IdentityChange, never an overwrite.
     user_id = models.CharField(max_length=256, blank=True, default="")
+    first_mlflow_user = models.CharField(max_length=256, blank=True, default="")
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     artifact_uri = models.TextField(blank=True, default="")
@@ -74,7 +78,12 @@ class Run(models.Model):
 
     @property
     def mlflow_user(self) -> str:
+        """The `mlflow.user` tag as MLflow has it now (mutable: never an identity; see `authors`)."""
         return self.tags.get("mlflow.user", "")
+
+    @property
+    def authors(self) -> list[str]:
+        return _distinct([self.user_id, self.first_mlflow_user])
 
 
 class ModelVersion(models.Model):
@@ -91,7 +100,7 @@ class ModelVersion(models.Model):
     source_run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
     )
-    creator = models.CharField(max_length=256, null=True, blank=True)
+    creator = models.CharField(max_length=256, null=True, blank=True)  # MLflow's version user_id, first seen
     creation_timestamp = models.DateTimeField(null=True, blank=True)
     last_updated_timestamp = models.DateTimeField(null=True, blank=True)
     # Immutable artifact facts, filled in once by the enrichment task (not on the sync's hot path).
@@ -122,6 +131,58 @@ class ModelVersion(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def authors(self) -> list[str]:
+        """Every identity MLflow recorded as this version's author, the one rule for segregation of duties and
+        for every page: the version's `user_id`, its source run's `user_id` and the run's `mlflow.user` as
+        first seen. Load `source_run` with the version (select_related) to keep this query-free."""
+        run = self.source_run if self.source_run_id else None
+        return _distinct([self.creator, *(run.authors if run is not None else ())])
+
+    @property
+    def author(self) -> str:
+        """The authors for display ("" when MLflow recorded none)."""
+        return ", ".join(self.authors)
+
+
+def _distinct(names) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        name = (name or "").strip()
+        if name and name.casefold() not in {n.casefold() for n in out}:
+            out.append(name)
+    return out
+
+
+class IdentityChange(models.Model):
+    """MLflow reported an author identity different from the one the mirror saw first (a re-tagged
+    `mlflow.user`, a rewritten `user_id`). The mirror keeps the first value, which still counts for
+    segregation of duties; this row shows the change on the dashboard and version page, like drift."""
+
+    class Field(models.TextChoices):
+        VERSION_USER_ID = "version.user_id"
+        RUN_USER_ID = "run.user_id"
+        RUN_MLFLOW_USER = "run.mlflow.user"
+
+    field = models.CharField(max_length=32, choices=Field.choices)
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="identity_changes"
+    )
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.CASCADE, related_name="identity_changes"
+    )
+    first_value = models.CharField(max_length=256, blank=True, default="")
+    reported_value = models.CharField(max_length=256, blank=True, default="")
+    detected_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)  # MLflow reports the first value again
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        indexes = [models.Index(fields=["resolved_at", "-detected_at"])]
+
+    def __str__(self):
+        return f"{self.field}: {self.first_value!r} → {self.reported_value!r}"
 
 
 class SyncRun(models.Model):

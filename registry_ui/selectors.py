@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from .errors import InvalidInput
 from .jsonkeys import DictKeyText
-from .models import ModelVersion, RegisteredModel, SyncRun, WebhookDelivery
+from .models import IdentityChange, ModelVersion, RegisteredModel, SyncRun, WebhookDelivery
 
 MODEL_SORTS = {
     "name": "name",
@@ -81,6 +81,19 @@ def primary_metric_value(version: ModelVersion, model: RegisteredModel):
     if not model.primary_metric or version.source_run is None:
         return None
     return version.source_run.metrics.get(model.primary_metric)
+
+
+def open_identity_changes(*, version: ModelVersion | None = None, limit: int = 20) -> list[IdentityChange]:
+    """Author identities MLflow now reports differently from the first value (all, or this version's and
+    its source run's), newest first, with the versions a changed run backs (three queries)."""
+    qs = IdentityChange.objects.filter(resolved_at__isnull=True)
+    if version is not None:
+        run_filter = Q(run_id=version.source_run_id) if version.source_run_id else Q(pk__in=[])
+        qs = qs.filter(Q(version=version) | run_filter)
+    qs = qs.select_related("version__model", "run").prefetch_related(
+        Prefetch("run__versions", queryset=ModelVersion.objects.live().select_related("model"))
+    )
+    return list(qs.order_by("-detected_at", "-id")[:limit])
 
 
 def sync_runs() -> QuerySet[SyncRun]:

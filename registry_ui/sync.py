@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from . import gateway
 from .errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
-from .models import ModelVersion, RegisteredModel, Run, SyncRun
+from .models import IdentityChange, ModelVersion, RegisteredModel, Run, SyncRun
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ RUN_FIELDS = [
     "run_name",
     "status",
     "user_id",
+    "first_mlflow_user",
     "start_time",
     "end_time",
     "artifact_uri",
@@ -64,6 +65,7 @@ class ApplyResult:
     deleted: int = 0
     new_version_ids: list[int] = field(default_factory=list)
     touched_models: set[str] = field(default_factory=set)
+    identity_changes: list[int] = field(default_factory=list)  # IdentityChange ids recorded by this sync
 
 
 def _model_values(m: gateway.MlflowModel) -> dict:
@@ -82,6 +84,7 @@ def _run_values(r: gateway.MlflowRun) -> dict:
         "run_name": r.run_name,
         "status": r.status,
         "user_id": r.user_id,
+        "first_mlflow_user": (r.tags.get("mlflow.user") or "")[:256],
         "start_time": ms_to_dt(r.start_time),
         "end_time": ms_to_dt(r.end_time),
         "artifact_uri": r.artifact_uri,
@@ -153,13 +156,21 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
 
     # Source runs (shared by versions; never deleted here: a run outlives a version that used it).
     existing_runs = {r.run_id: r for r in Run.objects.filter(run_id__in=list(snapshot.runs))}
+    identities = _IdentityWatch(now)
     new_runs, changed_runs = [], []
     for run_id, r in snapshot.runs.items():
         values = _run_values(r)
         row = existing_runs.get(run_id)
         if row is None:
             new_runs.append(Run(run_id=run_id, synced_at=now, **values))
-        elif any(getattr(row, k) != v for k, v in values.items()):
+            continue
+        values["user_id"] = identities.keep_first(
+            IdentityChange.Field.RUN_USER_ID, row, row.user_id, r.user_id
+        )
+        values["first_mlflow_user"] = identities.keep_first(
+            IdentityChange.Field.RUN_MLFLOW_USER, row, row.first_mlflow_user, values["first_mlflow_user"]
+        )
+        if any(getattr(row, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(row, k, v)
             row.synced_at = now
@@ -190,7 +201,11 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
         row = existing_versions.get(key)
         if row is None:
             new_versions.append(ModelVersion(model_id=model_pk, version=v.version, synced_at=now, **values))
-        elif row.deleted_at is not None or any(getattr(row, k) != val for k, val in values.items()):
+            continue
+        values["creator"] = (
+            identities.keep_first(IdentityChange.Field.VERSION_USER_ID, row, row.creator, v.user_id) or None
+        )
+        if row.deleted_at is not None or any(getattr(row, k) != val for k, val in values.items()):
             for k, val in values.items():
                 setattr(row, k, val)
             row.deleted_at = None
@@ -225,10 +240,89 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
             .values_list("pk", flat=True)
         )
 
+    result.identity_changes = identities.record()
     _refresh_model_counts(model_ids.values())
     scoped = RegisteredModel.objects.filter(pk__in=list(model_ids.values()), deleted_at__isnull=True)
     scoped.update(synced_at=now)
     return result
+
+
+class _IdentityWatch:
+    """Author identities are kept as first seen: MLflow reporting another value later (a re-tagged
+    `mlflow.user`, a rewritten `user_id`) never replaces it, so re-tagging cannot dodge segregation of duties.
+    The change is recorded as an IdentityChange and on the audit chain, once, and resolved when MLflow
+    reports the first value again."""
+
+    def __init__(self, now):
+        self.now = now
+        # Open changes are rare (a tampering incident): one small query per sync, nothing written when quiet.
+        self.open: dict[tuple[str, str, int], IdentityChange] = {}
+        for change in IdentityChange.objects.filter(resolved_at__isnull=True):
+            kind, pk = ("version", change.version_id) if change.version_id else ("run", change.run_id)
+            self.open[(change.field, kind, pk)] = change
+        self.seen: list[tuple[tuple[str, str, int], object, str, str]] = []
+
+    def keep_first(self, field: str, row, first: str | None, reported: str | None) -> str:
+        first, reported = first or "", (reported or "")[:256]
+        if not first:
+            return reported  # nothing seen yet: this is the first value
+        key = (field, "version" if isinstance(row, ModelVersion) else "run", row.pk)
+        if reported != first or key in self.open:
+            self.seen.append((key, row, first, reported))
+        return first
+
+    def record(self) -> list[int]:
+        created = []
+        for key, row, first, reported in self.seen:
+            change = self.open.get(key)
+            if change is not None and change.reported_value == reported:
+                continue  # already recorded
+            if change is not None:  # back to the first value, or changed again: close the earlier record
+                change.resolved_at = self.now
+                change.save(update_fields=["resolved_at"])
+                _audit_identity(change, "identity.resolved", row)
+            if reported != first:
+                field_name, kind, _ = key
+                change = IdentityChange.objects.create(
+                    field=field_name,
+                    version=row if kind == "version" else None,
+                    run=row if kind == "run" else None,
+                    first_value=first,
+                    reported_value=reported,
+                    detected_at=self.now,
+                )
+                _audit_identity(change, "identity.changed", row)
+                created.append(change.pk)
+        return created
+
+
+def _audit_identity(change: IdentityChange, action: str, row) -> None:
+    from approvals.audit.services import record  # noqa: PLC0415  (the bottom layer; appends in our transaction)
+
+    if isinstance(row, ModelVersion):
+        object_type, object_id = "model_version", f"{row.model.name}/{row.version}"
+        where = {"model": row.model.name, "version": row.version, "run_id": row.run_id}
+    else:
+        object_type, object_id = "run", row.run_id
+        where = {"run_id": row.run_id, "versions": _versions_of(row)}
+    record(
+        actor="system",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        data={
+            **where,
+            "field": change.field,
+            "first": change.first_value,
+            "reported": change.reported_value,
+            "identity_change_id": change.pk,
+        },
+    )
+
+
+def _versions_of(run: Run) -> list[str]:
+    rows = ModelVersion.objects.filter(source_run=run).values_list("model__name", "version")[:100]
+    return [f"{name}/{version}" for name, version in rows]
 
 
 def _refresh_model_counts(model_pks) -> None:

@@ -43,6 +43,7 @@ def dashboard(request):
         .select_related("model")
         .order_by("-creation_timestamp")[:10],
         "recent_syncs": selectors.sync_runs()[:5],
+        "identity_changes": selectors.open_identity_changes(),
     }
     return render(request, "registry_ui/dashboard.html", context)
 
@@ -96,6 +97,7 @@ def version_detail(request, name: str, version: int):
         "version_tags": sorted(mv.tags.items()),
         "signature": mv.signature,
         "mlflow_url": gateway.version_ui_url(mv.model.name, mv.version),
+        "identity_changes": selectors.open_identity_changes(version=mv),
     }
     return render(request, "registry_ui/version_detail.html", context)
 

@@ -146,7 +146,7 @@ def version_facts(mv: ModelVersion) -> dict:
         },
         "version": {
             "version": mv.version,
-            "creator": mv.creator,
+            "creator": mv.author or None,  # one rule on every page: ModelVersion.authors
             "creation_timestamp": _iso(mv.creation_timestamp),
             "status": mv.status,
             "stage": mv.stage,
@@ -170,7 +170,7 @@ def version_facts(mv: ModelVersion) -> dict:
             "run_name": run.run_name,
             "experiment_id": run.experiment_id,
             "status": run.status,
-            "user": run.mlflow_user or run.user_id,
+            "user": ", ".join(run.authors) or None,  # first-seen identities, not the mutable tag
             "start_time": _iso(run.start_time),
             "end_time": _iso(run.end_time),
             "metrics": dict(run.metrics or {}),

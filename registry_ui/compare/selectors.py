@@ -288,7 +288,7 @@ def comparison(
             "stage": mv.stage,
             "status": mv.status,
             "aliases": list(mv.aliases),
-            "creator": mv.creator,
+            "creator": mv.author or None,  # one rule on every page: ModelVersion.authors
             "run_id": mv.run_id,
             "creation_timestamp": mv.creation_timestamp.isoformat() if mv.creation_timestamp else None,
             "content_hash": mv.content_hash,
