@@ -227,11 +227,13 @@ def sod_conflict_reason(p: Promotion, user) -> str | None:
     username = user.get_username()
     if p.requested_by_id == user.pk:
         return "You requested this promotion; someone else must sign it."
-    if p.version.creator and p.version.creator == username:
-        return "You created this model version in MLflow; someone else must sign it."
-    run = p.version.source_run
-    if run is not None and run.mlflow_user and run.mlflow_user == username:
-        return "You trained this model version (its source run's mlflow.user); someone else must sign it."
+    # Identities MLflow fixed at creation (version and run user_id, mlflow.user as first seen), never the
+    # tags as they are now: re-tagging a run in MLflow must not make its author eligible.
+    if username.strip().casefold() in {author.casefold() for author in p.version.authors}:
+        return (
+            "You created or trained this model version in MLflow (its user_id, its source run's user_id or "
+            "first-seen mlflow.user); someone else must sign it."
+        )
     return None
 
 

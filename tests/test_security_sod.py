@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_approvals_helpers)
 """Trust holes: segregation of duties on identities MLflow fixed at creation (not on re-taggable tags), a
 webhook delivery marked seen only once stored, private embedded state files, and a card export that loads
 nothing from outside when opened from disk."""
@@ -13,6 +14,13 @@ from django.db import connection
 
 from registry_ui.models import SyncRun, WebhookDelivery
 from registry_ui.webhooks import sign
+from tests.test_approvals_helpers import (  # noqa: F401  (fixtures)
+    approve,
+    fast_hashes,
+    people,
+    policy_file,
+    request_and_check,
+)
 
 WEBHOOK_SECRET = "sod-test-secret"
 
@@ -197,3 +205,193 @@ def test_card_html_export_opened_from_disk_loads_no_external_image(tmp_path):
         server.server_close()
     assert broken == 1  # the image is in the document ...
     assert requests == []  # ... and was never fetched
+
+
+# --- segregation of duties: the author is every identity MLflow recorded, first seen --------------------
+def _mirror(*, run_user_id="alice", mlflow_user="alice", version_user_id=None, name="churn"):
+    """One model, one version (MLflow without auth: version user_id empty), its source run."""
+    import dataclasses
+
+    from registry_ui.sync import apply_snapshot
+    from tests import factories as f
+
+    mv = f.mlflow_version(name, 1, user_id=version_user_id, tags={"data_validated": "true"})
+    run = dataclasses.replace(
+        f.mlflow_run(mv.run_id, metrics={"acc": 0.9}, tags={"mlflow.user": mlflow_user}), user_id=run_user_id
+    )
+    apply_snapshot(f.snapshot([f.mlflow_model(name, tags={"primary_metric": "acc"})], [mv], {mv.run_id: run}))
+    return mv, run
+
+
+def _retag(mv, run, **changes):
+    """What MLflow reports after someone with write access rewrote the run's mlflow.user tag (or more)."""
+    import dataclasses
+
+    from registry_ui.sync import apply_snapshot
+    from tests import factories as f
+
+    if "mlflow_user" in changes:
+        run = dataclasses.replace(run, tags={**run.tags, "mlflow.user": changes.pop("mlflow_user")})
+    if "run_user_id" in changes:
+        run = dataclasses.replace(run, user_id=changes.pop("run_user_id"))
+    if "version_user_id" in changes:
+        mv = dataclasses.replace(mv, user_id=changes.pop("version_user_id"))
+    assert not changes
+    return apply_snapshot(
+        f.snapshot([f.mlflow_model(mv.name, tags={"primary_metric": "acc"})], [mv], {mv.run_id: run})
+    )
+
+
+def _signed_version(name="churn"):
+    from django.utils import timezone
+
+    from registry_ui.models import ModelVersion
+
+    ModelVersion.objects.filter(model__name=name).update(
+        signature={"inputs": [{"name": "x", "type": "double"}], "outputs": []},
+        artifacts_read_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def sod(db, policy_file, people, make_user):
+    people["alice"] = make_user("alice", "approvers")
+    people["carol"] = make_user("carol", "approvers")
+    return people
+
+
+def test_author_cannot_approve_own_version_after_retagging_mlflow_user(sod):
+    from approvals.models import Approval
+    from registry_ui.errors import NotAllowed
+
+    mv, run = _mirror()
+    _signed_version()
+    p = request_and_check(sod["requester"], version=1, target="staging")
+    assert p.state == "awaiting_approval"
+
+    result = _retag(mv, run, mlflow_user="carol")  # alice re-tags her run in MLflow, the mirror syncs it
+    assert len(result.identity_changes) == 1
+    with pytest.raises(NotAllowed, match="created or trained"):
+        approve(p, sod["alice"])
+    assert not Approval.objects.filter(promotion=p).exists()
+    assert approve(p, sod["carol"]).state == "approved"  # carol is named only by the rewritten tag
+
+
+def test_source_run_user_id_blocks_signing_whatever_the_tag_says(sod):
+    from registry_ui.errors import NotAllowed
+
+    _mirror(run_user_id="alice", mlflow_user="carol")  # tagged as someone else from the start
+    _signed_version()
+    p = request_and_check(sod["requester"], version=1, target="staging")
+    for author in ("alice", "carol"):  # run user_id, first-seen mlflow.user
+        with pytest.raises(NotAllowed, match="created or trained"):
+            approve(p, sod[author])
+
+
+def test_version_user_id_blocks_signing_and_is_kept_as_first_seen(sod):
+    from registry_ui.errors import NotAllowed
+    from registry_ui.models import IdentityChange, ModelVersion
+
+    mv, run = _mirror(run_user_id="bob", mlflow_user="bob", version_user_id="alice")
+    _signed_version()
+    p = request_and_check(sod["requester"], version=1, target="staging")
+    _retag(mv, run, version_user_id="mallory")
+    assert ModelVersion.objects.get().creator == "alice"
+    change = IdentityChange.objects.get()
+    assert (change.field, change.version_id, change.first_value, change.reported_value) == (
+        "version.user_id",
+        ModelVersion.objects.get().pk,
+        "alice",
+        "mallory",
+    )
+    with pytest.raises(NotAllowed, match="created or trained"):
+        approve(p, sod["alice"])
+
+
+def test_awaiting_me_leaves_out_a_version_its_author_retagged(sod):
+    from approvals.selectors import awaiting_for
+
+    mv, run = _mirror()
+    _signed_version()
+    p = request_and_check(sod["requester"], version=1, target="staging")
+    _retag(mv, run, mlflow_user="carol")
+    assert list(awaiting_for(sod["alice"])) == []
+    assert list(awaiting_for(sod["carol"])) == [p]
+
+
+def test_a_retagged_identity_is_kept_recorded_once_audited_and_resolved_when_restored(db):
+    from approvals.audit.models import AuditEvent
+    from registry_ui.models import IdentityChange, ModelVersion, Run
+
+    mv, run = _mirror()
+    assert _retag(mv, run).identity_changes == []  # an unchanged sync records nothing
+    assert not AuditEvent.objects.filter(action__startswith="identity.").exists()
+
+    _retag(mv, run, mlflow_user="carol", run_user_id="carol")
+    row = Run.objects.get()
+    assert (row.first_mlflow_user, row.user_id, row.mlflow_user) == ("alice", "alice", "carol")
+    assert ModelVersion.objects.select_related("source_run").get().authors == ["alice"]
+    changes = {c.field: (c.first_value, c.reported_value) for c in IdentityChange.objects.all()}
+    assert changes == {"run.mlflow.user": ("alice", "carol"), "run.user_id": ("alice", "carol")}
+    events = AuditEvent.objects.filter(action="identity.changed")
+    assert events.count() == 2
+    assert {e.data["field"] for e in events} == {"run.mlflow.user", "run.user_id"}
+    assert all(e.data["versions"] == ["churn/1"] and e.data["first"] == "alice" for e in events)
+
+    _retag(mv, run, mlflow_user="carol", run_user_id="carol")  # the next syncs see the same: nothing new
+    assert IdentityChange.objects.count() == 2 and events.count() == 2
+
+    _retag(mv, run, mlflow_user="dave", run_user_id="carol")  # changed again: a new record supersedes
+    assert IdentityChange.objects.filter(resolved_at__isnull=True).count() == 2
+    assert IdentityChange.objects.filter(reported_value="dave", resolved_at__isnull=True).exists()
+
+    _retag(mv, run)  # MLflow reports the first values again
+    assert not IdentityChange.objects.filter(resolved_at__isnull=True).exists()
+    assert AuditEvent.objects.filter(action="identity.resolved").count() == 3
+
+
+def test_pages_show_one_author_and_the_identity_change(db, client, make_user):
+    client.force_login(make_user("viewer"))
+    mv, run = _mirror(version_user_id=None)  # MLflow without auth: the version's own user_id is empty
+    version_page = client.get("/models/churn/versions/1/").content.decode()
+    model_page = client.get("/models/churn/").content.decode()
+    assert "<dt>Author</dt><dd>alice</dd>" in version_page
+    assert "<td>alice</td>" in model_page
+    assert "identity-change" not in version_page
+
+    _retag(mv, run, mlflow_user="carol")
+    for url in ("/models/churn/versions/1/", "/"):
+        page = client.get(url).content.decode()
+        assert "identity-change" in page and "carol" in page, url
+    assert "<dt>Author</dt><dd>alice</dd>" in client.get("/models/churn/versions/1/").content.decode()
+    api = client.get("/api/v1/models/churn/versions/1/").json()
+    assert (api["creator"], api["authors"]) == (None, ["alice"])
+
+
+@pytest.mark.mlflow
+def test_retagged_run_in_a_real_mlflow_cannot_make_its_author_a_signer(sod, mlflow_uri, mlflow_client):
+    from approvals.models import Approval
+    from registry_ui import gateway
+    from registry_ui.errors import NotAllowed
+    from registry_ui.models import IdentityChange
+    from registry_ui.sync import apply_snapshot
+
+    name = f"sod-{uuid.uuid4().hex[:8]}"
+    experiment = mlflow_client.create_experiment(f"exp-{name}")
+    run = mlflow_client.create_run(experiment, tags={"mlflow.user": "alice"})  # user_id alice, fixed
+    mlflow_client.set_terminated(run.info.run_id)
+    mlflow_client.create_registered_model(name)
+    mlflow_client.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    apply_snapshot(gateway.read_model(name))
+    _signed_version(name)
+    p = request_and_check(sod["requester"], model=name, version=1, target="staging")
+    assert p.state == "awaiting_approval"
+
+    mlflow_client.set_tag(run.info.run_id, "mlflow.user", "carol")
+    assert mlflow_client.get_run(run.info.run_id).data.tags["mlflow.user"] == "carol"
+    apply_snapshot(gateway.read_model(name))
+    with pytest.raises(NotAllowed, match="created or trained"):
+        approve(p, sod["alice"])
+    assert not Approval.objects.filter(promotion=p).exists()
+    change = IdentityChange.objects.get(run__run_id=run.info.run_id)
+    assert (change.field, change.first_value, change.reported_value) == ("run.mlflow.user", "alice", "carol")
