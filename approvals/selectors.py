@@ -124,8 +124,8 @@ def awaiting_for(user) -> QuerySet[Promotion]:
         .select_related("version__source_run")
         .order_by("-requested_at")
     )
-    # Group lists and the source run's mlflow.user live in JSON (no portable lookup on SQLite): check them in
-    # Python on the bounded set of promotions awaiting approval.
+    # Group lists and the version's other author identities (ModelVersion.authors: the run's user_id and
+    # first-seen mlflow.user, compared ignoring case) are checked in Python on the bounded set awaiting approval.
     ids = [
         p.pk
         for p in qs[:2000]
