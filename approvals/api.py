@@ -149,6 +149,11 @@ class RejectSerializer(serializers.Serializer):
     meaning = serializers.ChoiceField(choices=Approval.Meaning.values, required=False, default="review")
 
 
+class AdoptSerializer(serializers.Serializer):
+    target = serializers.CharField(max_length=64)
+    justification = serializers.CharField(max_length=10_000)
+
+
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
@@ -399,6 +404,34 @@ class ModelHistoryView(APIView):
                 raise NotFound(f"Nothing held {target} of {model.name} at {at.isoformat()}.")
             return Response(entry)
         return Response(selectors.history(model, target))
+
+
+class HolderAdoptView(APIView):
+    @extend_schema(
+        request=AdoptSerializer,
+        responses={
+            201: HoldingSerializer,
+            403: OpenApiResponse(description="not staff"),
+            409: OpenApiResponse(description="nothing holds the target, or its holder is already governed"),
+        },
+        description=(
+            "Staff: adopt the version holding the target in MLflow (set outside this app) as its approved "
+            "holder. Recorded on the audit chain with the justification; drift is measured against it from then "
+            "on, and open drift on the target is resolved. No gate or signature is run."
+        ),
+    )
+    def post(self, request, name):
+        from .holdings import holder_adopt  # noqa: PLC0415
+
+        model = access_model(request.user, name)
+        data = _valid(AdoptSerializer, request)
+        h = holder_adopt(
+            user=request.user,
+            model_name=model.name,
+            target=data["target"],
+            justification=data["justification"],
+        )
+        return Response(selectors.holding_dict(h), status=status.HTTP_201_CREATED)
 
 
 class EvidenceView(APIView):

@@ -14,4 +14,5 @@ urlpatterns = [
     path("drift/", api.DriftListView.as_view(), name="api-drift"),
     path("evidence/", api.EvidenceView.as_view(), name="api-evidence"),
     path("models/<str:name>/history", api.ModelHistoryView.as_view(), name="api-model-history"),
+    path("models/<str:name>/history/adopt", api.HolderAdoptView.as_view(), name="api-model-holder-adopt"),
 ]

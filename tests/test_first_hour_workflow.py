@@ -394,3 +394,18 @@ def test_staff_adopt_from_the_history_page(policy_file, people, client):
     assert h.adopted_by == people["staff"]
     html = client.get("/models/churn/history/").content.decode()
     assert "adopted by stan" in html and "Adopt v2" not in html
+
+
+def test_staff_adopt_through_the_api(policy_file, people, api):
+    seed_model("churn", (1, 2))
+    _mirror_alias("churn", {"production": 2}, versions=(1, 2))
+    url = "/api/v1/models/churn/history/adopt"
+    api.force_authenticate(people["requester"])
+    assert api.post(url, {"target": "production", "justification": "x"}, format="json").status_code == 403
+    api.force_authenticate(people["staff"])
+    assert api.post(url, {"target": "production"}, format="json").status_code == 400
+    res = api.post(url, {"target": "production", "justification": "set up by hand"}, format="json")
+    assert res.status_code == 201
+    assert (res.json()["version"], res.json()["adopted_by"]) == (2, "stan")
+    assert api.post(url, {"target": "production", "justification": "again"}, format="json").status_code == 409
+    assert api.post(url, {"target": "staging", "justification": "none"}, format="json").status_code == 409
