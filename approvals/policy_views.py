@@ -15,7 +15,7 @@ from .policy import PolicyError, get_policy, reload_error
 def policy_page(request):
     access.require_reader(request.user)
     model_name = (request.GET.get("model") or "").strip()[:255]
-    context = {"model_name": model_name, "active_nav": "audit"}
+    context = {"model_name": model_name, "active_nav": "policy"}
     try:
         policy = get_policy()
     except PolicyError as exc:  # changed on disk to something invalid since start-up
