@@ -129,6 +129,26 @@ def test_trend_axis_ticks_only_on_whole_version_numbers(versions, dtick):
     assert xaxis["tickformat"] == "d"
 
 
+FIGURES = {
+    "bars": lambda: charts.metric_bars(["a", "b"], {"acc": {"a": 0.5, "b": 0.6}}),
+    "normalised": lambda: charts.metric_bars(["a", "b"], {"acc": {"a": 0.5, "b": 0.6}}, normalise=True),
+    "history": lambda: charts.history_lines({"a": [{"step": 1, "value": 0.5}]}, "acc"),
+    "trend": lambda: charts.trend([{"version": 1, "value": 0.5, "aliases": ["champion"]}], "acc"),
+    "scatter": lambda: charts.scatter([{"label": "a", "metrics": {"x": 1, "y": 2}}], "x", "y"),
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_legend_sits_below_the_axis_titles_not_on_them(name):
+    layout = FIGURES[name]()["layout"]
+    # Anchored to the bottom of the whole figure (yref "container"), plotly reserves the legend's height
+    # under the plot; axis automargin then makes room for tick labels and titles above it. A legend at a
+    # fraction of the plot's height (y=-0.25) lands on the x-axis title of a short chart.
+    assert layout["legend"]["yref"] == "container"
+    assert layout["legend"]["y"] == 0 and layout["legend"]["yanchor"] == "bottom"
+    assert layout["xaxis"]["automargin"] is True and layout["yaxis"]["automargin"] is True
+
+
 def test_parallel_coordinates_have_a_dimension_per_param_and_the_metric_last():
     rows = [
         {"version": 1, "params": {"C": "0.1", "solver": "lbfgs"}, "value": 0.8},

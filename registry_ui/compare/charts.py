@@ -88,10 +88,13 @@ def _figure(data: list[dict], title: str, xaxis: dict, yaxis: dict, **layout: An
         "data": data,
         "layout": {
             "title": {"text": title},
-            "xaxis": xaxis,
-            "yaxis": yaxis,
+            # automargin: room for tick labels and the axis titles, whatever their length.
+            "xaxis": {"automargin": True, **xaxis},
+            "yaxis": {"automargin": True, **yaxis},
             "hovermode": "closest",
-            "legend": {"orientation": "h", "y": -0.25},
+            # At the bottom of the figure, not at a fraction of the plot's height (y=-0.25 lands on the
+            # x-axis title of a short chart): plotly reserves the legend's height below the axes.
+            "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
             **layout,
         },
         "config": _config(title),

@@ -300,7 +300,8 @@
           paper_bgcolor: "rgba(0,0,0,0)",
           plot_bgcolor: "rgba(0,0,0,0)",
           hovermode: "closest",
-          legend: { orientation: "h", y: -0.2 },
+          // Below everything, with its height reserved (a legend at y=-0.2 lands on the x-axis title).
+          legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom", x: 0 },
           // Defaults that a chart's own layout.xaxis etc. do not wipe out.
           template: {
             layout: {
