@@ -53,7 +53,9 @@ def browser(live_server, monkeypatch):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-    connections.close_all()
+        # The test body ran in Playwright's greenlet, where Django opened a connection of its own: close
+        # it there, or the test database cannot be dropped.
+        connections.close_all()
 
 
 @pytest.fixture
@@ -72,7 +74,8 @@ def open_page(browser, live_server, client):
         page.console_errors = []
         page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
         page.on("pageerror", lambda exc: page.console_errors.append(f"uncaught: {exc}"))
-        page.goto(live_server.url + path)
+        response = page.goto(live_server.url + path)
+        assert response.ok, (path, response.status)
         return page
 
     return open_
@@ -94,6 +97,33 @@ def _rendered(page, selector: str):
     assert notes == [], notes
 
 
+# What a plot's legend covers: axis titles, tick labels, the chart title, or the outside of the figure.
+LEGEND_COVERS = """
+(el) => {
+  const legend = el.querySelector(".legend");
+  if (!legend) return [];
+  const box = legend.getBoundingClientRect();
+  const hits = [];
+  for (const part of [".xtitle", ".ytitle", ".xaxislayer-above", ".yaxislayer-above", ".gtitle"]) {
+    el.querySelectorAll(part).forEach((other) => {
+      const b = other.getBoundingClientRect();
+      if (b.width && !(b.right <= box.left || b.left >= box.right || b.bottom <= box.top || b.top >= box.bottom)) {
+        hits.push(part);
+      }
+    });
+  }
+  const figure = el.querySelector("svg.main-svg").getBoundingClientRect();
+  if (box.bottom > figure.bottom + 1) hits.push("below the figure");
+  return hits;
+}
+"""
+
+
+def _legend_clear(page, selector: str):
+    covered = page.locator(selector).evaluate(LEGEND_COVERS)
+    assert covered == [], f"the legend of {selector} covers {covered}"
+
+
 def _seed_comparison():
     seed(
         n=4,
@@ -111,17 +141,21 @@ def _seed_comparison():
         )
 
 
-def test_every_comparison_chart_renders_without_a_csp_violation(open_page, user):
+@pytest.mark.parametrize("width", [1400, 390])
+def test_every_comparison_chart_renders_without_a_csp_violation(open_page, user, width):
     _seed_comparison()
-    page = open_page(user, "/compare/?model=churn&versions=1,2,3,4")
+    page = open_page(user, "/compare/?model=churn&versions=1,2,3,4", width=width)
 
     for chart in ("#chart-metrics", "#chart-metrics-normalised", "#chart-scatter"):
         _rendered(page, chart)
         assert page.locator(f"{chart} .legend, {chart} .scatterlayer, {chart} .barlayer").count() >= 1
+        _legend_clear(page, chart)
     _rendered(page, "#chart-history")
     assert page.locator("#chart-history .scatterlayer .trace").count() == 4
+    _legend_clear(page, "#chart-history")
     _rendered(page, "#chart-trend")
     assert page.locator("#chart-trend .scatterlayer .trace").count() == 2  # the line and the alias holders
+    _legend_clear(page, "#chart-trend")
     _rendered(page, "#chart-parallel")
     # The parallel coordinates: one axis per varying param and the metric, lines drawn by WebGL.
     page.wait_for_selector("#chart-parallel .parcoords .axis-title")
@@ -144,5 +178,50 @@ def test_promotion_chart_renders_without_a_csp_violation(
 
     _rendered(page, "[data-approvals-chart]")
     assert page.locator("[data-approvals-chart] .barlayer .trace").count() == 2
+    _legend_clear(page, "[data-approvals-chart]")
     page.wait_for_load_state("networkidle")
     _no_violations(page)
+
+
+# Elements sticking out on the right: named in the failure message, to find what made the page wide.
+OVERFLOWING = """
+() => [...document.querySelectorAll("body *")]
+  .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .filter(el => !el.closest(".table-wrap, .chart, pre"))
+  .filter(el => !el.closest(".nav-links") || el.matches(".nav-links"))
+  .slice(0, 12)
+  .map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + "." + [...el.classList].join(".")
+    + " right=" + Math.round(el.getBoundingClientRect().right))
+"""
+
+
+def test_pages_do_not_scroll_sideways_on_a_390px_screen(
+    policy_file, role_groups, people, fake_mlflow, open_page
+):
+    seed_model("fraud", (1, 2), aliases={"staging": 1})  # a full snapshot: before the scoped one
+    _seed_comparison()
+    p = request_and_check(people["requester"], model="fraud", version=2, target="staging")
+    paths = [
+        "/compare/?model=churn&versions=1,2,3,4",
+        f"/promotions/{p.pk}/",
+        "/promotions/",
+        "/models/",
+        "/models/churn/",
+        "/models/churn/versions/2/",
+        "/models/churn/versions/2/card/",
+        "/audit/",
+        "/policy/",
+        "/sync/",
+        "/drift/",
+    ]
+    wide = {}
+    for path in paths:
+        page = open_page(people["staff"], path, width=390)
+        page.wait_for_load_state("networkidle")
+        scroll, client = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        if scroll > client:
+            wide[path] = (scroll, page.evaluate(OVERFLOWING))
+        page.context.close()
+    assert wide == {}, "\n".join(f"{k}: {v}" for k, v in wide.items())
