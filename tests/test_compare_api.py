@@ -1,5 +1,6 @@
 """The "Comparison" part of API.md: GET /api/v1/compare/ and GET /api/v1/models/{name}/trend."""
 
+import datetime
 import json
 
 import pytest
@@ -27,6 +28,15 @@ def test_compare_returns_the_contracts_shape_for_versions_of_one_model(api):
         assert "data" in figure and "layout" in figure
     bars = body["charts"]["metrics"]
     assert [t["y"] for t in bars["data"]] == [[0.51], [0.52], [0.53]]
+
+
+def test_compare_version_timestamps_are_iso_8601_utc_like_every_api_timestamp(api):
+    seed(n=1)
+    ModelVersion.objects.update(
+        creation_timestamp=datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    )
+    body = api.get("/api/v1/compare/", {"model": "churn", "versions": "1"}).json()
+    assert body["versions"][0]["creation_timestamp"] == "2026-01-02T03:04:05Z"
 
 
 def test_compare_accepts_repeated_versions_and_refs_across_models(api):

@@ -7,6 +7,7 @@ source runs), one more to name an unknown model, and the trend/parallel reads ar
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 from collections.abc import Iterable
@@ -222,6 +223,11 @@ def _plain_status(status: Any) -> dict | None:
     return {"score": getattr(status, "score", None), "missing": list(getattr(status, "missing", []) or [])}
 
 
+def _iso_utc(at: datetime.datetime | None) -> str | None:
+    """ISO-8601 in UTC with a "Z", like every timestamp of the API."""
+    return at.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z") if at else None
+
+
 def _ordered_metrics(keys: list[str], primary: list[str]) -> list[str]:
     first = [k for k in primary if k in keys]
     return first + [k for k in keys if k not in first]
@@ -290,7 +296,7 @@ def comparison(
             "aliases": list(mv.aliases),
             "creator": mv.author or None,  # one rule on every page: ModelVersion.authors
             "run_id": mv.run_id,
-            "creation_timestamp": mv.creation_timestamp.isoformat() if mv.creation_timestamp else None,
+            "creation_timestamp": _iso_utc(mv.creation_timestamp),
             "content_hash": mv.content_hash,
             "identical_to": [lab for g in identical if label(mv) in g for lab in g if lab != label(mv)],
         }
