@@ -330,6 +330,16 @@ def test_h_a_lost_checkpoint_store_is_detected_once_events_are_overdue(api, chec
     assert_detected(api, reason="no signed checkpoint covers events since 1", flag="checkpoints_ok")
 
 
+@needs_postgres
+def test_the_verify_page_names_the_failed_check_when_no_event_is_bad(client, user, checkpointed):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER audit_event_no_truncate ON audit_auditevent")
+    client.force_login(user)
+    page = client.get("/audit/verify/").content.decode()
+    assert "append-only triggers are missing" in page and "triggers <strong>missing</strong>" in page
+    assert "#None" not in page
+
+
 # --- checkpoints ---------------------------------------------------------------------------------------------
 def test_a_checkpoint_is_signed_only_when_the_head_moved(audit_checkpoint_dir):
     first = write_checkpoint()
