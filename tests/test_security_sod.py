@@ -395,3 +395,25 @@ def test_retagged_run_in_a_real_mlflow_cannot_make_its_author_a_signer(sod, mlfl
     assert not Approval.objects.filter(promotion=p).exists()
     change = IdentityChange.objects.get(run__run_id=run.info.run_id)
     assert (change.field, change.first_value, change.reported_value) == ("run.mlflow.user", "alice", "carol")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_backfills_first_seen_mlflow_user_from_the_current_tag():
+    from django.db.migrations.executor import MigrationExecutor
+    from django.utils import timezone
+
+    before, after = [("registry_ui", "0002_role_groups")], [("registry_ui", "0003_author_identities")]
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate(before)
+        old_run = executor.loader.project_state(before).apps.get_model("registry_ui", "Run")
+        old_run.objects.create(run_id="tagged", tags={"mlflow.user": "alice"}, synced_at=timezone.now())
+        old_run.objects.create(run_id="untagged", tags={}, synced_at=timezone.now())
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        new_run = executor.loader.project_state(after).apps.get_model("registry_ui", "Run")
+        values = dict(new_run.objects.values_list("run_id", "first_mlflow_user"))
+    finally:  # leave the schema as every other test expects it
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert values == {"tagged": "alice", "untagged": ""}
