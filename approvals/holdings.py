@@ -45,21 +45,12 @@ def _mirror_holders(models, policy) -> dict[tuple[int, str], int | None]:
     return out
 
 
-def record_observed_holders(*, model_names=None, sync_run_id: int | None = None) -> int:
-    """After every sync (the first included): each target holder the mirror shows that the history does not have
-    yet is recorded with source `observed`, and audited. Targets this app governs are drift's business; our own
-    applies in flight are the outbox's. None for model_names: every model (a full sync or a reconcile)."""
-    qs = RegisteredModel.objects.live().only("pk", "name", "aliases")
-    if model_names is not None:
-        if not model_names:
-            return 0
-        qs = qs.filter(name__in=list(model_names))
-    models = list(qs[:100_000])
-    if not models:
-        return 0
-    policy = _policy()
-    holders = _mirror_holders(models, policy)
-    ids = [m.pk for m in models]
+OBSERVE_CHUNK = 200  # changes recorded per transaction: short audit-lock holds, few commits on a first sync
+
+
+def _governed_and_in_flight(ids) -> tuple[set, set]:
+    """(model pk, target) pairs this app governs (an applied promotion or an adoption), and (model pk, target,
+    version) of promotions being applied — both left out of observation."""
     governed = set(
         Promotion.objects.filter(state=S.APPLIED, model_id__in=ids)
         .values_list("model_id", "target")
@@ -74,58 +65,101 @@ def record_observed_holders(*, model_names=None, sync_run_id: int | None = None)
             "model_id", "target", "version__version"
         )
     )
-    recorded = dict(
-        ((h.model_id, h.target), h.version)
-        for h in TargetHolding.objects.filter(model_id__in=ids, held_to__isnull=True).only(
-            "model_id", "target", "version"
-        )
-    )
+    return governed, in_flight
+
+
+def _changes(models, policy, locked_holdings: bool = False) -> list[tuple]:
+    """[(model, target, holder, open holding | None)] where the mirror shows another holder than the history."""
+    holders = _mirror_holders(models, policy)
+    ids = [m.pk for m in models]
+    governed, in_flight = _governed_and_in_flight(ids)
+    rows = TargetHolding.objects.filter(model_id__in=ids, held_to__isnull=True)
+    if locked_holdings:
+        rows = rows.select_for_update()
+    recorded = {(h.model_id, h.target): h for h in rows}
     by_pk = {m.pk: m for m in models}
-    changed = 0
+    out = []
     for (model_pk, target), holder in holders.items():
-        if (model_pk, target) in governed or recorded.get((model_pk, target)) == holder:
+        current = recorded.get((model_pk, target))
+        if (model_pk, target) in governed or (current.version if current else None) == holder:
             continue
         if holder is not None and (model_pk, target, holder) in in_flight:
             continue
-        if _observe(by_pk[model_pk], target, sync_run_id):
-            changed += 1
+        out.append((by_pk[model_pk], target, holder, current))
+    return out
+
+
+def record_observed_holders(*, model_names=None, sync_run_id: int | None = None) -> int:
+    """After every sync (the first included): each target holder the mirror shows that the history does not have
+    yet is recorded with source `observed`, and audited. Targets this app governs are drift's business; our own
+    applies in flight are the outbox's. None for model_names: every model (a full sync or a reconcile)."""
+    qs = RegisteredModel.objects.live().only("pk", "name", "aliases")
+    if model_names is not None:
+        if not model_names:
+            return 0
+        qs = qs.filter(name__in=list(model_names))
+    models = list(qs[:100_000])
+    if not models:
+        return 0
+    policy = _policy()
+    pending = sorted({m.pk for m, _, _, _ in _changes(models, policy)})
+    changed = 0
+    for start in range(0, len(pending), OBSERVE_CHUNK):
+        changed += _observe_chunk(pending[start : start + OBSERVE_CHUNK], policy, sync_run_id)
     return changed
 
 
-def _observe(model, target_name: str, sync_run_id) -> bool:
-    """Record one observed change, re-read under the model's row lock (concurrent syncs record it once)."""
+def _observe_chunk(model_pks: list[int], policy, sync_run_id) -> int:
+    """Record the changes of these models in one transaction, re-read under their row locks (taken in pk order,
+    before the audit chain's lock, as everywhere) so concurrent syncs record each change once."""
     try:
         with transaction.atomic():
-            RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
-            model.refresh_from_db()
-            spec = _policy().target(model.name, target_name)
-            if spec is None or _baseline(model, target_name) is not None:
-                return False
-            holder = mirror_holder(model, spec.mlflow())
-            current = TargetHolding.objects.filter(
-                model=model, target=target_name, held_to__isnull=True
-            ).first()
-            previous = current.version if current is not None else None
-            if previous == holder:
-                return False
-            _move_holding(model, target_name, holder, timezone.now(), source=TargetHolding.Source.OBSERVED)
-            _audit(
-                actor=None,
-                action="holding.observed",
-                object_type="model",
-                object_id=model.name,
-                data={
-                    "model": model.name,
-                    "target": target_name,
-                    "mlflow": spec.mlflow(),
-                    "version": holder,
-                    "previous_version": previous,
-                    "sync_run_id": sync_run_id,
-                },
+            models = list(
+                RegisteredModel.objects.select_for_update()
+                .filter(pk__in=model_pks, deleted_at__isnull=True)
+                .order_by("pk")
+                .only("pk", "name", "aliases")
             )
-            return True
-    except IntegrityError:  # another sync recorded the same holder at the same moment
-        return False
+            changes = _changes(models, policy, locked_holdings=True)
+            now = timezone.now()
+            closing = [current for _, _, _, current in changes if current is not None]
+            for current in closing:
+                current.held_to = now
+            TargetHolding.objects.bulk_update(closing, ["held_to"], batch_size=500)
+            TargetHolding.objects.bulk_create(
+                [
+                    TargetHolding(
+                        model=model,
+                        target=target,
+                        version=holder,
+                        held_from=now,
+                        source=TargetHolding.Source.OBSERVED,
+                    )
+                    for model, target, holder, _ in changes
+                    if holder is not None
+                ],
+                batch_size=500,
+            )
+            for model, target, holder, current in changes:
+                _audit(
+                    actor=None,
+                    action="holding.observed",
+                    object_type="model",
+                    object_id=model.name,
+                    data={
+                        "model": model.name,
+                        "target": target,
+                        "mlflow": policy.target(model.name, target).mlflow(),
+                        "version": holder,
+                        "previous_version": current.version if current is not None else None,
+                        "sync_run_id": sync_run_id,
+                    },
+                )
+            return len(changes)
+    except (
+        IntegrityError
+    ):  # a concurrent sync recorded some of these at the same moment; the next sync checks
+        return 0
 
 
 def holder_adopt(*, user, model_name: str, target: str, justification: str = "") -> TargetHolding:
