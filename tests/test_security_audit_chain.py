@@ -649,6 +649,35 @@ def test_membership_changed_from_the_group_side_or_outside_a_request_is_audited(
     assert AuditEvent.objects.count() == mark + 6
 
 
+def test_deleting_a_group_or_a_user_in_the_admin_is_audited(admin_client, make_user):
+    from django.contrib.auth.models import Group
+
+    temp = Group.objects.create(name="temp-approvers")
+    gus = make_user("gus", "approvers")
+    gus.groups.add(temp)
+    response = admin_client.post(f"/admin/auth/group/{temp.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Group.objects.filter(name="temp-approvers").exists()
+    response = admin_client.post(f"/admin/auth/user/{gus.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    actor, action, obj, data = _role_events()[-2]
+    assert (actor, action, obj, data["groups"], data["via"]) == (
+        "root",
+        "user.groups_removed",
+        "gus",
+        ["temp-approvers"],
+        "group deleted",
+    )
+    actor, action, obj, data = _role_events()[-1]
+    assert (actor, action, obj, data["groups"], data["is_staff"]) == (
+        "root",
+        "user.deleted",
+        "gus",
+        ["approvers"],
+        False,
+    )
+    assert verify().ok
+
+
 def test_a_login_records_no_role_event(client, make_user):
     make_user("fay")
     mark = AuditEvent.objects.count()

@@ -1,5 +1,5 @@
-"""Who holds a role goes on the chain: group membership (either side of User.groups) and the staff and
-superuser flags, with the user who made the change as the actor (see middleware.py).
+"""Who holds a role goes on the chain: group membership (either side of User.groups, and a group or user deleted)
+and the staff and superuser flags, with the user who made the change as the actor (see middleware.py).
 
 Signals rather than the admin's save hooks: membership also changes from the Group side, from the shell, from
 management commands and any future API; a hook on the user's admin page would miss all of those. The events
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models.signals import m2m_changed, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 
 from .middleware import current_actor
 from .services import record
@@ -76,8 +76,31 @@ def flags_changed(sender, instance, created, update_fields=None, **kwargs) -> No
     )
 
 
+def group_deleted(sender, instance, **kwargs) -> None:
+    """Deleting a group removes it from every member, without an m2m signal: record each removal first."""
+    for user in instance.user_set.order_by("pk"):
+        _record_groups(user, [instance.name], added=False, via="group deleted")
+
+
+def user_deleted(sender, instance, **kwargs) -> None:
+    """Deleting a user takes every role they held (their membership rows go without an m2m signal)."""
+    record(
+        actor=current_actor(),
+        action="user.deleted",
+        object_type="user",
+        object_id=instance.get_username(),
+        data={
+            "user_id": instance.pk,
+            "groups": sorted(instance.groups.values_list("name", flat=True)),
+            **{flag: bool(getattr(instance, flag)) for flag in FLAGS},
+        },
+    )
+
+
 def connect() -> None:
     user_model = get_user_model()
     m2m_changed.connect(groups_changed, sender=user_model.groups.through, dispatch_uid="audit_user_groups")
     pre_save.connect(remember_flags, sender=user_model, dispatch_uid="audit_user_flags_before")
     post_save.connect(flags_changed, sender=user_model, dispatch_uid="audit_user_flags_after")
+    pre_delete.connect(group_deleted, sender=Group, dispatch_uid="audit_group_deleted")
+    pre_delete.connect(user_deleted, sender=user_model, dispatch_uid="audit_user_deleted")
