@@ -362,6 +362,9 @@ def test_a_broken_chain_is_never_signed(checkpointed):
     with pytest.raises(services.ChainBroken, match="before the latest checkpoint"):
         write_checkpoint()
     assert len(checkpoints.load().items) == 1
+    _rewrite_store(lambda lines: [json.dumps(json.loads(lines[0]) | {"seq": 8})])  # "agree" with the deletion
+    with pytest.raises(services.ChainBroken, match="latest checkpoint does not verify.*bad signature"):
+        write_checkpoint()
 
 
 def test_the_checkpoint_command_and_the_beat_task_sign_the_head(settings, capsys):

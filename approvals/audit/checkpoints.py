@@ -81,8 +81,8 @@ def sign(fields: dict) -> str:
     return hmac.digest(keys.checkpoint_key(), _message(fields), "sha256").hex()
 
 
-def _parse(line: str, number: int) -> tuple[Checkpoint | None, str, bool]:
-    """(checkpoint, problem, is_key_problem) for one line of the store."""
+def _parse(line: str, number: int | str) -> tuple[Checkpoint | None, str, bool]:
+    """(checkpoint, problem, is_key_problem) for one line of the store (`number`: its line number, or "last")."""
     try:
         raw = json.loads(line)
         cp = Checkpoint(
@@ -142,7 +142,7 @@ def latest() -> Checkpoint | None:
     lines = [line for line in tail.splitlines() if line.strip()]
     if not lines:
         return None
-    cp, problem, _ = _parse(lines[-1], 0)
+    cp, problem, _ = _parse(lines[-1], "last")
     if cp is None:
         return Checkpoint(0, "", "", 1, "", "", valid=False, problem=problem)
     return cp
