@@ -110,14 +110,29 @@ def versions_for_target(target: str) -> list[EvidenceVersion]:
 
 def build_evidence_pack(*, target: str, formats: list[str], actor: str):
     """Write the pack to a temporary file and return it (positioned at 0) with its file name."""
+    versions = versions_for_target(target)
+    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+    generated_at = write_evidence_pack(
+        out=out, versions=versions, target=target, formats=formats, actor=actor
+    )
+    out.seek(0)
+    return out, pack_filename(target, generated_at)
+
+
+def pack_filename(target: str, generated_at) -> str:
+    return f"evidence-{target}-{generated_at:%Y%m%dT%H%M%SZ}.zip"
+
+
+def write_evidence_pack(
+    *, out, versions: list[EvidenceVersion], target: str, formats: list[str], actor: str, progress=None
+):
+    """Write the zip to the file object `out`; `progress(n)` after each version. Returns the generation time."""
     from registry_ui.cards.exports import export_card
     from registry_ui.cards.services import ensure_card
 
     from .audit.services import record
 
-    versions = versions_for_target(target)
     generated_at = timezone.now()
-    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
     index_versions = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for item in versions:
@@ -145,6 +160,8 @@ def build_evidence_pack(*, target: str, formats: list[str], actor: str):
                     "files": [*files, f"{folder}/promotions.json"],
                 }
             )
+            if progress:
+                progress(len(index_versions))
         # Record the export before reading the chain, so the pack's chain includes its own export event.
         record(
             actor=actor,
@@ -171,5 +188,4 @@ def build_evidence_pack(*, target: str, formats: list[str], actor: str):
             "audit": {**verification.as_dict(), "file": "audit/chain.jsonl", "checkpoint": checkpoint},
         }
         zf.writestr("index.json", json.dumps(index, indent=2, ensure_ascii=False))
-    out.seek(0)
-    return out, f"evidence-{target}-{generated_at:%Y%m%dT%H%M%SZ}.zip"
+    return generated_at

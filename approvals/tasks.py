@@ -32,3 +32,10 @@ def sweep_outbox_task() -> int:
     from .services import sweep_outbox
 
     return len(sweep_outbox())
+
+
+@shared_task(acks_late=True, time_limit=60 * 60, soft_time_limit=55 * 60)
+def build_evidence_pack_task(job_id: int) -> None:
+    from .evidence_jobs import run_evidence_pack
+
+    run_evidence_pack(job_id=job_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import evidence_views, views
 
 app_name = "approvals"
 
@@ -18,4 +18,7 @@ urlpatterns = [
     path("models/<str:name>/rollback/", views.rollback_request_view, name="rollback-request"),
     path("models/<str:name>/adopt/", views.holder_adopt_view, name="holder-adopt"),
     path("drift/", views.drift_list, name="drift-list"),
+    path("evidence/", evidence_views.evidence_page, name="evidence"),
+    path("evidence/<int:pk>/", evidence_views.evidence_detail, name="evidence-detail"),
+    path("evidence/<int:pk>/download/", evidence_views.evidence_download, name="evidence-download"),
 ]

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_approvals_helpers)
 """Auditors' pages: the audit log (JSON data, newest first, filters, 400 on a bad filter) and the evidence pack
 page (choose a target, see what it will hold, build it as a job with progress, download)."""
 
@@ -10,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from approvals.audit.services import record
+from tests.test_approvals_helpers import policy_file, seed_model  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +115,126 @@ def test_audit_api_filters_by_until_too(api, chain):
     assert api.get("/api/v1/audit/?until=2000-01-01").json()["count"] == 0
     response = api.get("/api/v1/audit/?until=soon")
     assert response.status_code == 400 and "until" in response.json()["detail"]
+
+
+# --- the evidence pack page --------------------------------------------------------------------------
+@pytest.fixture
+def holder(policy_file, settings, tmp_path):  # noqa: F811
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    seed_model("fraud", versions=(1, 2), aliases={"production": 1})
+    return "fraud"
+
+
+@pytest.fixture
+def sent_packs(monkeypatch):
+    """The build is enqueued after the commit; record it instead (the task's body runs in the test)."""
+    from approvals import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.build_evidence_pack_task, "delay_on_commit", lambda job_id: sent.append(job_id))
+    return sent
+
+
+def test_auditor_chooses_a_target_and_sees_what_the_pack_will_hold(client, make_user, holder):
+    client.force_login(make_user("audrey", "auditors"))
+    page = client.get("/evidence/").content.decode()
+    assert '<option value="production"' in page and 'id="evidence-contents"' not in page
+    page = client.get("/evidence/?target=production").content.decode()
+    contents = page.split('id="evidence-contents"', 1)[1]
+    assert contents.count('class="evidence-row"') == 1
+    assert "fraud" in contents and "v1" in contents and "not through this app" in contents
+    assert "audit chain" in contents and 'id="evidence-build"' in contents
+
+
+def test_auditor_builds_a_pack_as_a_job_follows_its_progress_and_downloads_it(
+    client, make_user, holder, sent_packs, django_capture_on_commit_callbacks
+):
+    import io
+    import json
+    import zipfile
+
+    from approvals.evidence_jobs import run_evidence_pack
+    from approvals.models import EvidencePack
+
+    client.force_login(make_user("audrey", "auditors"))
+    response = client.post("/evidence/", {"target": "production", "formats": ["md", "json"]})
+    job = EvidencePack.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/evidence/{job.pk}/"
+    assert sent_packs == [job.pk] and (job.state, job.formats) == ("queued", ["md", "json"])
+    partial = client.get(f"/evidence/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and 'hx-trigger="every 1s"' in partial and "queued" in partial
+
+    run_evidence_pack(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.done, job.total, job.progress) == ("succeeded", 2, 2, 100)
+    page = client.get(f"/evidence/{job.pk}/").content.decode()
+    assert 'id="evidence-download"' in page and job.sha256 in page and "hx-trigger" not in page
+
+    download = client.get(f"/evidence/{job.pk}/download/")
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    pack = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    index = json.loads(pack.read("index.json"))
+    assert index["target"] == "production" and index["generated_by"] == "audrey"
+    assert [(v["model"], v["version"]) for v in index["versions"]] == [("fraud", 1)]
+    assert any(n.endswith(".md") for n in pack.namelist()) and not any(
+        n.endswith(".html") for n in pack.namelist()
+    )
+    assert json.loads(pack.read("audit/verification.json"))["ok"] is True
+
+
+def test_a_failed_pack_says_why_and_offers_no_download(client, make_user, holder, sent_packs, settings):
+    from approvals.evidence_jobs import run_evidence_pack
+    from approvals.models import EvidencePack
+
+    client.force_login(make_user("audrey", "auditors"))
+    client.post("/evidence/", {"target": "production"})
+    job = EvidencePack.objects.get()
+    settings.POLICY_PATH = str(settings.BASE_DIR / "no-such-policy.yaml")
+    from approvals import policy
+
+    policy.clear_cache()
+    run_evidence_pack(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error
+    assert client.get(f"/evidence/{job.pk}/download/").status_code == 404
+    assert job.error in client.get(f"/evidence/{job.pk}/").content.decode()
+
+
+@pytest.mark.parametrize("query", ["?target=nowhere", "?target=production&formats=docx"])
+def test_a_bad_evidence_choice_is_a_400_with_a_sentence(client, make_user, holder, query):
+    client.force_login(make_user("audrey", "auditors"))
+    response = client.get(f"/evidence/{query}")
+    assert response.status_code == 400
+    assert 'id="evidence-error"' in response.content.decode()
+
+
+def test_a_post_for_an_unknown_target_makes_no_job(client, make_user, holder, sent_packs):
+    from approvals.models import EvidencePack
+
+    client.force_login(make_user("audrey", "auditors"))
+    response = client.post("/evidence/", {"target": "nowhere"})
+    assert response.status_code == 400 and "Unknown target" in response.content.decode()
+    assert not EvidencePack.objects.exists() and sent_packs == []
+
+
+@pytest.mark.parametrize(
+    "groups,staff,status", [((), False, 403), (("ml-engineers",), False, 403), ((), True, 200)]
+)
+def test_only_auditors_and_staff_see_the_evidence_page(client, make_user, holder, groups, staff, status):
+    client.force_login(make_user("someone", *groups, staff=staff))
+    assert client.get("/evidence/").status_code == status
+    assert ('href="/evidence/"' in client.get("/audit/").content.decode()) is (status == 200)
+
+
+def test_another_readers_pack_is_not_downloadable_by_a_non_auditor(client, make_user, holder, sent_packs):
+    from approvals.models import EvidencePack
+
+    auditor = make_user("audrey", "auditors")
+    job = EvidencePack.objects.create(requested_by=auditor, target="production", formats=["md"])
+    client.force_login(make_user("eve", "ml-engineers"))
+    assert client.get(f"/evidence/{job.pk}/").status_code == 403
+    assert client.get(f"/evidence/{job.pk}/download/").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    assert client.get("/evidence/").status_code == 302

@@ -1,0 +1,150 @@
+"""Evidence packs built in the background for the auditors' page: a job row (`EvidencePack`) whose state and
+progress the page polls, a Celery task that writes the zip (the same pack as `GET /api/v1/evidence/`), and a
+preview of what a pack for a target will hold."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from registry_ui.errors import InvalidInput
+
+from .evidence import (
+    DEFAULT_FORMATS,
+    EvidenceVersion,
+    parse_formats,
+    versions_for_target,
+    write_evidence_pack,
+)
+from .models import EvidencePack, Promotion, TargetHolding
+from .policy import get_policy
+
+log = logging.getLogger(__name__)
+
+
+def pack_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "evidence"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def target_names() -> list[str]:
+    """Targets a pack can be asked for: the policy's, plus any a version has held (a target since removed)."""
+    held = TargetHolding.objects.order_by().values_list("target", flat=True).distinct()
+    return sorted(set(get_policy().targets) | set(held))
+
+
+@dataclass
+class PreviewRow:
+    item: EvidenceVersion
+    promotions: int
+    card_score: float | None  # None: no card yet (the pack drafts it from the mirror)
+
+
+@dataclass
+class Preview:
+    target: str
+    rows: list[PreviewRow]
+    audit_events: int
+
+
+def preview(target: str) -> Preview:
+    """What a pack for this target will hold, read in a bounded number of queries; InvalidInput when unknown."""
+    from approvals.audit.selectors import head
+    from registry_ui.cards.models import CardRevision
+
+    versions = versions_for_target(target)
+    ids = [v.mv.pk for v in versions]
+    promotions = dict(
+        Promotion.objects.filter(version_id__in=ids)
+        .order_by()
+        .values_list("version_id")
+        .annotate(n=Count("id"))
+        .values_list("version_id", "n")
+    )
+    scores: dict[int, tuple[int, float]] = {}
+    for version_id, revision, score in CardRevision.objects.filter(version_id__in=ids).values_list(
+        "version_id", "revision", "score"
+    ):
+        if version_id not in scores or revision > scores[version_id][0]:
+            scores[version_id] = (revision, score)
+    last = head()
+    return Preview(
+        target=target,
+        rows=[
+            PreviewRow(
+                item=v,
+                promotions=promotions.get(v.mv.pk, 0),
+                card_score=scores[v.mv.pk][1] if v.mv.pk in scores else None,
+            )
+            for v in versions
+        ],
+        audit_events=last.seq if last else 0,
+    )
+
+
+def request_evidence_pack(*, user, target: str, formats: list[str] | None = None) -> EvidencePack:
+    target = (target or "").strip()
+    formats = parse_formats(",".join(formats)) if formats else list(DEFAULT_FORMATS)
+    if not target:
+        raise InvalidInput("Choose a target.", field="target")
+    versions_for_target(target)  # InvalidInput now, on the page, rather than a failed job later
+    from .tasks import build_evidence_pack_task  # noqa: PLC0415
+
+    with transaction.atomic():
+        job = EvidencePack.objects.create(requested_by=user, target=target, formats=formats)
+        build_evidence_pack_task.delay_on_commit(job.pk)
+    return job
+
+
+def run_evidence_pack(*, job_id: int) -> None:
+    """The Celery task's body. Idempotent: a finished job is left alone; a rerun rebuilds the file."""
+    job = EvidencePack.objects.filter(pk=job_id).select_related("requested_by").first()
+    if job is None or job.is_finished:
+        return
+    path = pack_dir() / f"evidence-{job.pk}.zip"
+    tmp = path.with_suffix(".part")
+    try:
+        versions = versions_for_target(job.target)
+        # One step per version, one for the audit chain and its verification.
+        EvidencePack.objects.filter(pk=job.pk).update(
+            state=EvidencePack.State.RUNNING, started_at=timezone.now(), total=len(versions) + 1, done=0
+        )
+        with tmp.open("wb") as out:
+            write_evidence_pack(
+                out=out,
+                versions=versions,
+                target=job.target,
+                formats=job.formats,
+                actor=job.requested_by.get_username(),
+                progress=lambda n: EvidencePack.objects.filter(pk=job.pk).update(done=n),
+            )
+        digest = hashlib.sha256()
+        with tmp.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        tmp.replace(path)
+    except Exception as exc:
+        log.exception("evidence pack %s failed", job.pk)
+        tmp.unlink(missing_ok=True)
+        EvidencePack.objects.filter(pk=job.pk).update(
+            state=EvidencePack.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        return
+    EvidencePack.objects.filter(pk=job.pk).update(
+        state=EvidencePack.State.SUCCEEDED,
+        file_path=str(path),
+        size_bytes=path.stat().st_size,
+        sha256=digest.hexdigest(),
+        done=len(versions) + 1,
+        finished_at=timezone.now(),
+    )
