@@ -117,3 +117,71 @@ def test_seeding_again_creates_nothing(seeded, client):
     summary = seed_demo(server.uri, log=lambda line: None)
     assert summary["created"] is False
     assert {name: len(versions_of(client, name)) for name in MODELS} == before
+
+
+# --- the README's "Try it" story ---------------------------------------------------------------------
+def _by_key(client, name):
+    return {v.tags["demo.key"]: v for v in versions_of(client, name)}
+
+
+def test_a_better_validated_candidate_waits_while_the_baseline_holds_production(client):
+    from registry_ui.demo_seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+
+    versions = _by_key(client, TRY_IT_MODEL)
+    holder, candidate = versions[TRY_IT_HOLDER], versions[TRY_IT_CANDIDATE]
+    # Another test may be mid-story on the shared server; the seed itself puts the holder there.
+    assert client.get_registered_model(TRY_IT_MODEL).aliases.get("production") in {
+        holder.version,
+        candidate.version,
+    }
+    assert candidate.tags.get("data_validated") == "true"
+    f1 = {v.version: client.get_run(v.run_id).data.metrics["test_f1"] for v in (holder, candidate)}
+    assert f1[candidate.version] > f1[holder.version]
+    assert client.get_run(candidate.run_id).data.tags["mlflow.user"] == "bob"
+
+
+def test_fill_sections_replaces_only_the_named_sections():
+    from registry_ui.cards.completeness import score_card
+    from registry_ui.cards.demo import fill_sections
+    from registry_ui.cards.generation import draft_card
+    from registry_ui.cards.sections import HUMAN_SECTIONS
+
+    facts = {
+        "model": {"name": "m", "description": "", "tags": {}},
+        "version": {"version": 1, "tags": {}, "flavors": ["sklearn"]},
+        "run": None,
+    }
+    draft = draft_card(facts)
+    filled = fill_sections(draft, {"intended_use": "Scoring loans.", "factors": None})
+    assert "Scoring loans." in filled and HUMAN_SECTIONS["intended_use"][1] not in filled
+    assert HUMAN_SECTIONS["factors"][1] in filled and filled.startswith("---\n")
+    assert score_card(filled)[1] == [m for m in score_card(draft)[1] if m != "intended_use"]
+
+
+@pytest.mark.django_db
+def test_demo_cards_leave_exactly_one_section_for_the_newcomer_and_are_written_once(seeded, settings):
+    from approvals.audit.models import AuditEvent
+    from registry_ui.cards.demo import COMMENT, LEFT_FOR_THE_STORY, seed_demo_cards
+    from registry_ui.cards.selectors import latest_revision
+    from registry_ui.demo_seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+    from registry_ui.models import ModelVersion, SyncRun
+    from registry_ui.sync import execute_sync
+
+    server, _ = seeded
+    settings.MLFLOW_TRACKING_URI = server.uri
+    assert execute_sync(SyncRun.objects.create(kind=SyncRun.Kind.FULL).pk).status == "succeeded"
+    written = seed_demo_cards(log=lambda line: None)
+    assert len(written) == 2
+    versions = {mv.tags["demo.key"]: mv for mv in ModelVersion.objects.filter(model__name=TRY_IT_MODEL)}
+    holder = latest_revision(versions[TRY_IT_HOLDER])
+    candidate = latest_revision(versions[TRY_IT_CANDIDATE])
+    assert (holder.score, holder.missing) == (1.0, [])
+    assert candidate.missing == [LEFT_FOR_THE_STORY] and 0.8 < candidate.score < 1.0
+    assert (candidate.author, candidate.comment) == (
+        "bob",
+        COMMENT,
+    )  # the version's author, said to be the seed
+    assert AuditEvent.objects.filter(
+        action="card.revised", actor="bob", object_id=f"{TRY_IT_MODEL}/{versions[TRY_IT_CANDIDATE].version}"
+    ).exists()
+    assert seed_demo_cards(log=lambda line: None) == []  # idempotent: a card someone wrote is left alone

@@ -55,6 +55,9 @@ class Command(BaseCommand):
                 call_command("sync_registry", "--quiet-progress", stdout=self.stdout)
             except CommandError as exc:  # the pages still work from the mirror; the reconcile retries
                 self.stderr.write(f"  first sync failed: {exc}")
+            if not no_seed:
+                self._step("Writing the demo model cards (once)")
+                call_command("seed_demo_cards", stdout=self.stdout)
             base = Path(settings.BASE_DIR)
             python = sys.executable
             self._spawn(
