@@ -238,3 +238,35 @@ def test_another_readers_pack_is_not_downloadable_by_a_non_auditor(client, make_
 
 def test_anonymous_visitors_are_sent_to_log_in(client):
     assert client.get("/evidence/").status_code == 302
+
+
+@pytest.fixture
+def worker_env(holder, policy_file, settings, monkeypatch):
+    """The worker subprocess (started after this fixture) reads the same policy and writes where we read."""
+    monkeypatch.setenv("POLICY_PATH", str(policy_file))
+    monkeypatch.setenv("MEDIA_ROOT", str(settings.MEDIA_ROOT))
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_builds_the_pack_the_page_polls(worker_env, make_user, client, celery_worker_process):
+    import time
+
+    from django.contrib.auth.models import Group
+
+    from approvals.models import EvidencePack
+
+    Group.objects.get_or_create(name="auditors")
+    client.force_login(make_user("audrey", "auditors"))
+    response = client.post("/evidence/", {"target": "production"})
+    assert response.status_code == 302
+    job = EvidencePack.objects.get()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        partial = client.get(f"/evidence/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+        if "succeeded" in partial or "failed" in partial:
+            break
+        time.sleep(0.3)
+    assert 'id="evidence-download"' in partial, partial
+    download = client.get(f"/evidence/{job.pk}/download/")
+    assert download.status_code == 200 and b"".join(download.streaming_content)[:2] == b"PK"
