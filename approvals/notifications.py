@@ -12,7 +12,7 @@ from .models import Promotion
 
 
 def _link(p: Promotion) -> str:
-    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    base = settings.SITE_URL.rstrip("/")
     return f"{base}{reverse('approvals:promotion-detail', args=[p.pk])}"
 
 

@@ -26,6 +26,8 @@ _INSECURE_KEY = "insecure-local-development-key-change-me"
 SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where users reach the app: e-mails carry absolute links built on it (no request to take the host from).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,6 +94,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Tests use a file beside the database rather than Django's in-memory default, so that the Celery
+    # worker processes a test starts share the test database.
+    _db_file = Path(DATABASES["default"]["NAME"])
+    if str(_db_file) != ":memory:":
+        DATABASES["default"].setdefault("TEST", {}).setdefault(
+            "NAME", str(_db_file.with_name(f"test_{_db_file.name}"))
+        )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)

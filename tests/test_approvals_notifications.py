@@ -55,3 +55,25 @@ def test_requester_is_told_when_approved_and_applied(
     subjects = [m.subject for m in mailoutbox if m.to == ["rita@example.test"]]
     assert any("Approved" in s for s in subjects), subjects
     assert any("now holds staging" in s for s in subjects), subjects
+
+
+def test_emails_link_to_the_promotion_with_an_absolute_url_on_the_configured_site(
+    policy_file, people, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://governance.example.com/"
+    seed_model("churn", (1, 2))
+    _emails(people)
+    with django_capture_on_commit_callbacks(execute=True):
+        p = services.promotion_request(
+            user=people["requester"], model_name="churn", version=2, target="production"
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.run_gates(promotion_id=p.pk)
+    [mail] = mailoutbox
+    assert f"https://governance.example.com/promotions/{p.pk}/" in mail.body
+
+
+def test_site_url_defaults_to_the_local_server_so_links_are_absolute():
+    from django.conf import settings
+
+    assert settings.SITE_URL == "http://127.0.0.1:8000"
