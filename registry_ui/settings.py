@@ -325,6 +325,14 @@ if not DEBUG:
             "Set AUDIT_CHAIN_KEY to a random value of 32+ characters when DEBUG is off "
             "(kept outside the database; see docs/deployment.md)."
         )
+    if len(MLFLOW_WEBHOOK_SECRET.encode()) < 32:
+        raise ImproperlyConfigured(
+            "MLFLOW_WEBHOOK_SECRET must be at least 32 bytes when DEBUG is off (openssl rand -hex 32)."
+        )
+    if "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must name the app's hosts when DEBUG is off, not '*' (Host header attacks)."
+        )
 elif not AUDIT_CHAIN_KEY:
     AUDIT_CHAIN_KEY = _local_audit_chain_key(AUDIT_CHAIN_KEY_FILE)
 

@@ -88,6 +88,9 @@ def test_production_settings_pass_check_deploy_without_warnings(tmp_path):
             id="webhook-secret-set-to-the-default",
         ),
         pytest.param({"AUDIT_CHAIN_KEY": None}, "AUDIT_CHAIN_KEY", id="no-audit-chain-key"),
+        pytest.param({"MLFLOW_WEBHOOK_SECRET": "s" * 31}, "MLFLOW_WEBHOOK_SECRET", id="short-webhook-secret"),
+        pytest.param({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS", id="any-host"),
+        pytest.param({"ALLOWED_HOSTS": "example.com,*"}, "ALLOWED_HOSTS", id="any-host-among-others"),
     ],
 )
 def test_production_refuses_to_start_with_insecure_secrets(tmp_path, overrides, message):
