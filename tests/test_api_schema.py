@@ -40,3 +40,30 @@ def test_schema_describes_every_endpoint_of_the_contract(schema):
     described = {_normalise(p) for p in schema["paths"]}
     missing = [p for p in API_MD_PATHS if _normalise(p) not in described]
     assert missing == []
+
+
+def _documented_endpoints(text: str) -> set[str]:
+    """`METHOD /path` spans of docs/api.md (also `GET/POST /path`), query strings dropped."""
+    import re
+
+    found = set()
+    for methods, path in re.findall(
+        r"`((?:GET|POST|PUT|PATCH|DELETE)(?:/(?:GET|POST|PUT|PATCH|DELETE))*) (/[^`?\s]*)", text
+    ):
+        for method in methods.split("/"):
+            found.add(f"{method} {_normalise(path)}")
+    return found
+
+
+def test_docs_api_md_lists_every_endpoint_the_schema_serves(schema):
+    from pathlib import Path
+
+    documented = _documented_endpoints((Path(__file__).resolve().parent.parent / "docs/api.md").read_text())
+    served = {
+        f"{method.upper()} {path}": operation.get("summary", "")
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    }
+    missing = [f"| `{endpoint}` | {summary} |" for endpoint, summary in sorted(served.items())
+               if f"{endpoint.split()[0]} {_normalise(endpoint.split()[1])}" not in documented]  # fmt: skip
+    assert not missing, "add these rows to the endpoint index of docs/api.md:\n" + "\n".join(missing)
