@@ -32,15 +32,34 @@ class Stack:
         self.env.update(VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1")
         self.output: list[str] = []
 
-    def start(self, timeout=300):
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=self.env, check=True,
-                       capture_output=True)
+    def start(self, timeout=420):
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=REPO,
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "devstack", "--port", str(self.port), "--mlflow-port", str(self.mlflow_port)],
-            cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "manage.py",
+                "devstack",
+                "--port",
+                str(self.port),
+                "--mlflow-port",
+                str(self.mlflow_port),
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
         )
-        threading.Thread(target=lambda: [self.output.append(line) for line in self.proc.stdout], daemon=True).start()
+        threading.Thread(
+            target=lambda: [self.output.append(line) for line in self.proc.stdout], daemon=True
+        ).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(line.strip() == "ready." for line in self.output):
@@ -82,6 +101,52 @@ def port_closed(port) -> bool:
         return True
 
 
+DEBUG_PAGE_MARKERS = (
+    "Traceback",
+    "DisallowedHost",
+    "RequestDataTooBig",
+    "Using the URLconf",
+    "SECRET_KEY",
+    "CELERY_BROKER_URL",
+    "settings.py",
+    "DEBUG = True",
+)
+
+
+def assert_styled_error(response, status, title):
+    assert response.status_code == status, response.text[:500]
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert f'<span class="error-code">{status}</span>' in response.text and title in response.text
+    for marker in DEBUG_PAGE_MARKERS:
+        assert marker not in response.text, f"{status} page shows {marker!r}: a debug page"
+
+
+def assert_served_like_production(stack, page, var_dir):
+    """DEBUG off: anonymous mistakes get the styled pages, static files are hashed, compressed, cached."""
+    url = stack.url
+    assert_styled_error(requests.get(f"{url}/no-such-page/", timeout=10), 404, "Page not found")
+    assert_styled_error(
+        requests.get(f"{url}/", headers={"Host": "evil.example"}, timeout=10), 400, "Bad request"
+    )
+    big = requests.post(
+        f"{url}/webhooks/mlflow/",
+        data=b"x" * (2_500_000 + 1024),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert_styled_error(big, 400, "Bad request")
+
+    css = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page)
+    assert css, "stylesheet not served under a hashed name"
+    response = requests.get(url + css.group(1), headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in response.headers["Cache-Control"]
+    assert int(re.search(r"max-age=(\d+)", response.headers["Cache-Control"]).group(1)) >= 365 * 24 * 3600
+
+    for name in ("secret_key", "webhook_secret"):  # generated once, readable by the owner only
+        assert (var_dir / name).stat().st_mode & 0o777 == 0o600, name
+
+
 def test_run_command_brings_up_mlflow_web_and_worker_seeds_once_and_stops_on_ctrl_c(tmp_path):
     stack = Stack(tmp_path).start()
     try:
@@ -94,12 +159,14 @@ def test_run_command_brings_up_mlflow_web_and_worker_seeds_once_and_stops_on_ctr
         models_page = session.get(f"{stack.url}/models/", timeout=10).text
         for name in DEMO_MODELS:
             assert name in models_page
+        assert_served_like_production(stack, models_page, tmp_path)
 
         # The worker consumes from the embedded (SQLite) broker: a full sync queued by staff completes.
         admin = login(stack.url, "admin")
         csrf = admin.cookies.get("csrftoken")
-        queued = admin.post(f"{stack.url}/api/v1/sync/", headers={"X-CSRFToken": csrf, "Referer": stack.url},
-                            timeout=10)
+        queued = admin.post(
+            f"{stack.url}/api/v1/sync/", headers={"X-CSRFToken": csrf, "Referer": stack.url}, timeout=10
+        )
         assert queued.status_code == 202, queued.text
         run_id = queued.json()["id"]
         deadline = time.monotonic() + 90

@@ -3,11 +3,18 @@
 Starts (or reuses) a local MLflow server seeded once with real demo models — unless MLFLOW_TRACKING_URI
 points at an existing server — creates the demo users, mirrors the registry, registers the webhook, and
 runs web (gunicorn), a Celery worker and beat until Ctrl-C, which stops everything it started.
+
+Web, worker and beat run with DEBUG off, as in production: anonymous visitors get the styled error pages,
+never Django's debug pages (settings, paths, the broker URL), and static files are served compressed under
+hashed names. The secrets that production settings require are generated once and kept in var/ (0600);
+only what a plain-http loopback server cannot have (TLS redirect, secure cookies, HSTS) is turned off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +28,72 @@ from django.core.management.base import BaseCommand, CommandError
 
 from registry_ui.celery import worker_command
 from registry_ui.mlflow_process import MlflowServer
+
+
+def _local_secret(path: Path, nbytes: int) -> str:
+    """A random secret made on first use and kept owner-only in var/, so restarts keep sessions and webhooks."""
+    if path.exists() and path.read_text().strip():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    os.chmod(path, 0o600)  # an existing empty file keeps its mode through os.open
+    return value
+
+
+def serving_env(host: str, port: int) -> dict[str, str]:
+    """Production settings for web, worker and beat on this machine; what the caller's environment sets wins."""
+    var = Path(settings.VAR_DIR)
+    hosts = ["127.0.0.1", "localhost", "[::1]"]
+    if host not in hosts and host not in ("0.0.0.0", "::"):
+        hosts.append(host)
+    defaults = {
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": ",".join(hosts),
+        "SITE_URL": f"http://{host}:{port}",
+        # Plain http on loopback: no TLS to redirect to, and cookies marked Secure would never come back.
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "SECURE_HSTS_SECONDS": "0",
+    }
+    chosen = {k: v for k, v in os.environ.items() if k in defaults}
+    chosen["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _local_secret(var / "secret_key", 48)
+    chosen["MLFLOW_WEBHOOK_SECRET"] = os.environ.get("MLFLOW_WEBHOOK_SECRET") or _local_secret(
+        var / "webhook_secret", 32
+    )
+    return {**defaults, **chosen}
+
+
+def static_sources_digest() -> str:
+    """Fingerprint of every file collectstatic would copy (path, size, mtime)."""
+    from django.contrib.staticfiles.finders import get_finders
+
+    digest = hashlib.sha256()
+    for finder in get_finders():
+        for path, storage in sorted(finder.list(["CVS", ".*", "*~"]), key=lambda item: item[0]):
+            stat = os.stat(storage.path(path))
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def collect_static_once(env: dict, cwd: Path, on_start=lambda: None) -> bool:
+    """Hashed, gzip- and brotli-compressed copies in STATIC_ROOT for whitenoise, made with `env`'s settings
+    (DEBUG off: compressed manifest storage); redone only when a source file changed, because compressing
+    plotly's bundle takes about a minute of CPU. Returns whether it ran."""
+    stamp = Path(settings.STATIC_ROOT) / ".sources.sha256"
+    digest = static_sources_digest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return False
+    on_start()
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        env={**env, "STATIC_ROOT": str(settings.STATIC_ROOT)},
+        cwd=cwd,
+        check=True,
+    )
+    stamp.write_text(digest + "\n")
+    return True
 
 
 def _healthy(uri: str) -> bool:
@@ -47,8 +120,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
             uri = self._mlflow(mlflow_port, seed=not no_seed)
-            env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONUNBUFFERED": "1"}
+            serving = serving_env(host, port)
+            env = {**os.environ, **serving, "MLFLOW_TRACKING_URI": uri, "PYTHONUNBUFFERED": "1"}
             settings.MLFLOW_TRACKING_URI = uri
+            settings.MLFLOW_WEBHOOK_SECRET = serving[
+                "MLFLOW_WEBHOOK_SECRET"
+            ]  # register_webhook signs with it
+            settings.SITE_URL = serving["SITE_URL"]
             call_command("create_demo_users", stdout=self.stdout)
             self._step("Mirroring the registry (full sync)")
             try:
@@ -60,6 +138,7 @@ class Command(BaseCommand):
                 call_command("seed_demo_cards", stdout=self.stdout)
             base = Path(settings.BASE_DIR)
             python = sys.executable
+            self._collectstatic(env, base)
             self._spawn(
                 "web",
                 [
@@ -116,6 +195,11 @@ class Command(BaseCommand):
             self.stdout.write("\nStopping…")
         finally:
             self._stop_all()
+
+    def _collectstatic(self, env: dict, cwd: Path) -> None:
+        collect_static_once(
+            env, cwd, on_start=lambda: self._step("Collecting static files (once per change)")
+        )
 
     def _step(self, text: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"→ {text}"))
