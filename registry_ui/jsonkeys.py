@@ -27,6 +27,12 @@ class DictKey(KeyTransform):
 
 
 class DictKeyText(KeyTextTransform):
+    """The member's value as text, compared as text: KeyTransform's own lookups expect JSON on the right
+    (on SQLite `= JSON_EXTRACT('risk', '$')`, which fails with "malformed JSON")."""
+
+    def get_lookup(self, lookup_name):
+        return self.output_field.get_lookup(lookup_name)
+
     def as_postgresql(self, compiler, connection):
         lhs, params = compiler.compile(self.lhs)
         return f"({lhs} ->> %s)", (*params, self.key_name)
