@@ -187,9 +187,12 @@ def _int_param(request, key: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
         raise InvalidInput(f"{key} must be a revision number.", field=key) from None
+    if abs(number) >= 2**31:  # SQLite cannot bind an integer past 64 bits (OverflowError, a 500)
+        raise InvalidInput(f"{key} must be a revision number.", field=key)
+    return number
 
 
 DIFF_FORMATS = ("json", "unified")
