@@ -130,7 +130,7 @@ def assert_served_like_production(stack, page, var_dir):
     )
     big = requests.post(
         f"{url}/webhooks/mlflow/",
-        data=b"x" * (2_500_000 + 1024),
+        data=b"x" * (2_621_440 + 1024),  # past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB)
         headers={"Content-Type": "application/json"},
         timeout=30,
     )
