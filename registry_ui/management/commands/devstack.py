@@ -62,6 +62,8 @@ def serving_env(host: str, port: int) -> dict[str, str]:
     chosen["MLFLOW_WEBHOOK_SECRET"] = os.environ.get("MLFLOW_WEBHOOK_SECRET") or _local_secret(
         var / "webhook_secret", 32
     )
+    # The key the chain was sealed with so far (made under var/ by the DEBUG-on settings of this process).
+    chosen["AUDIT_CHAIN_KEY"] = os.environ.get("AUDIT_CHAIN_KEY") or settings.AUDIT_CHAIN_KEY
     return {**defaults, **chosen}
 
 
