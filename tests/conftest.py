@@ -22,6 +22,16 @@ def audit_checkpoint_dir(settings, tmp_path_factory):
     return settings.AUDIT_CHECKPOINT_DIR
 
 
+def pytest_runtest_setup(item):
+    """postgres_only tests (advisory locks, row locks under real concurrency, TRUNCATE triggers) skip on
+    other databases; `make test` deselects them in its SQLite run (-m "not postgres_only")."""
+    if item.get_closest_marker("postgres_only"):
+        from django.conf import settings
+
+        if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+            pytest.skip("needs PostgreSQL (postgres_only)")
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     def make(username: str, *groups: str, staff: bool = False, password: str = "pw-correct-horse"):

@@ -19,9 +19,7 @@ from approvals.audit.services import GENESIS, record, verify
 
 pytestmark = pytest.mark.django_db
 
-needs_postgres = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="needs PostgreSQL (set DATABASE_URL)"
-)
+needs_postgres = pytest.mark.postgres_only  # skipped on other databases (tests/conftest.py)
 
 
 def append(n: int, **extra) -> list[AuditEvent]:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.postgres_pass_only  # subprocesses on their own SQLite files, whatever the test DB
 APP_SERVICES = ("web", "worker", "beat", "register-webhook")
 # Variables that would leak the caller's configuration into the subprocess.
 _CLEARED = (

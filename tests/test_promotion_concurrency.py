@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from approvals import services
 from approvals.models import Approval, OutboxItem, Promotion
@@ -47,9 +47,7 @@ def _race(fn, args_list):
     return results
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks under real concurrency need PostgreSQL"
-)
+@pytest.mark.postgres_only  # row locks under real concurrency
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_apply(
     policy_file, role_groups, fast_hashes, make_user, fake_mlflow, no_task_sends
@@ -97,7 +95,7 @@ def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_app
     assert result.ok, result
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_identical_requests_at_the_same_moment_create_one_promotion(
     policy_file, role_groups, fast_hashes, make_user, no_task_sends

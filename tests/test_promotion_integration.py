@@ -15,7 +15,8 @@ from approvals.models import DriftRecord, OutboxItem, Promotion
 from registry_ui.models import ModelVersion, SyncRun
 from tests.test_approvals_helpers import PASSWORD, TEST_POLICY, fast_hashes, role_groups  # noqa: F401
 
-pytestmark = [pytest.mark.mlflow, pytest.mark.celery]
+# Slow (real MLflow and workers); on SQLite the same services run with a fake gateway (test_promotion_services).
+pytestmark = [pytest.mark.mlflow, pytest.mark.celery, pytest.mark.postgres_pass_only]
 
 
 def seed_small_model(uri: str, name: str, accuracies=(0.7, 0.9)) -> None:

@@ -28,9 +28,7 @@ from tests.test_approvals_helpers import policy_file  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
-needs_postgres = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="needs PostgreSQL (set DATABASE_URL)"
-)
+needs_postgres = pytest.mark.postgres_only  # skipped on other databases (tests/conftest.py)
 ATTACKER_KEY = b"a-key-the-attacker-made-up-because-the-real-one-is-not-in-the-database"
 
 
