@@ -44,7 +44,7 @@ class DatasetSerializer(serializers.Serializer):
 class RunSerializer(serializers.Serializer):
     run_id = serializers.CharField()
     experiment_id = serializers.CharField()
-    metrics = serializers.DictField(child=serializers.FloatField())
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))  # null: NaN or ±Infinity
     params = serializers.DictField(child=serializers.CharField())
     tags = serializers.DictField(child=serializers.CharField())
     datasets = serializers.SerializerMethodField()
@@ -143,7 +143,7 @@ class EpochMillisField(serializers.Field):
 class MetricPointSerializer(serializers.Serializer):
     step = serializers.IntegerField()
     timestamp = EpochMillisField()
-    value = serializers.FloatField()
+    value = serializers.FloatField(allow_null=True)  # null: NaN or ±Infinity in MLflow
 
 
 # --- views ----------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class MlflowRun:
     start_time: int | None
     end_time: int | None
     artifact_uri: str
-    metrics: dict[str, float]
+    metrics: dict[str, float | None]  # None: not a finite number (see `_finite`)
     params: dict[str, str]
     tags: dict[str, str]
     datasets: list[dict[str, Any]]
@@ -92,7 +92,7 @@ class MlflowRun:
 class MetricPoint:
     step: int
     timestamp: int
-    value: float
+    value: float | None  # None: not a finite number (see `_finite`)
 
 
 @dataclass
@@ -213,7 +213,9 @@ def _int_or_none(value) -> int | None:
 
 
 def _finite(value) -> float | None:
-    """MLflow accepts NaN and ±inf metrics; JSON (and PostgreSQL's jsonb) cannot hold them: None."""
+    """MLflow accepts NaN and ±inf metrics; JSON (and PostgreSQL's jsonb) cannot hold them: None.
+    The one rule for every metric value read from MLflow (latest values and histories): null in the mirror
+    and the API, "NaN" on the pages."""
     number = float(value)
     return number if math.isfinite(number) else None
 
@@ -393,7 +395,7 @@ def metric_history(run_id: str, key: str) -> list[MetricPoint]:
     ):
         points.extend(
             MetricPoint(
-                step=int(m.get("step", 0)), timestamp=int(m.get("timestamp", 0)), value=float(m["value"])
+                step=int(m.get("step", 0)), timestamp=int(m.get("timestamp", 0)), value=_finite(m["value"])
             )
             for m in page
         )

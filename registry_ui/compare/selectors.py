@@ -268,7 +268,10 @@ def comparison(
         else:
             best[key] = []
         base = row.get(labels[0]) if labels else None
-        deltas[key] = {lab: (None if v is None or base is None else v - base) for lab, v in row.items()}
+        # charts.number: values near ±1.8e308 (MLflow's SQL store keeps ±Infinity so) overflow to inf.
+        deltas[key] = {
+            lab: (None if v is None or base is None else charts.number(v - base)) for lab, v in row.items()
+        }
 
     datasets = _dataset_rows(labels, versions)
     base_signature = versions[0].signature if versions else None
