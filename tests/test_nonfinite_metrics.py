@@ -77,7 +77,7 @@ def nonfinite_model(mlflow_uri, mlflow_client):
 
 @pytest.mark.mlflow
 @pytest.mark.django_db
-def test_non_finite_metrics_from_mlflow_are_null_in_the_api_and_never_a_5xx(
+def test_non_finite_metrics_from_mlflow_are_null_in_the_api_and_nan_on_the_pages(
     nonfinite_model, api, client_user
 ):
     name = nonfinite_model
@@ -112,4 +112,13 @@ def test_non_finite_metrics_from_mlflow_are_null_in_the_api_and_never_a_5xx(
     assert [p["value"] for p in trend.json()] == [None, 0.25]
 
     assert client_user.get(f"/compare/?model={name}&versions=1,2").status_code == 200
-    assert client_user.get(f"/models/{name}/versions/1/").status_code == 200
+    version_page = client_user.get(f"/models/{name}/versions/1/")
+    assert version_page.status_code == 200
+    assert version_page.content.decode().count(">NaN</span>") == 2  # loss and nan_metric stay listed
+
+
+def test_model_card_shows_a_non_finite_metric_as_nan():
+    from registry_ui.cards import generation
+
+    text = generation._metrics({"run": {"metrics": {"loss": None, "acc": 0.5}}, "model": {}})
+    assert "| loss | NaN |" in text and "| acc | 0.5 |" in text

@@ -173,7 +173,8 @@ def _metrics(f: dict) -> str:
     for key in sorted(metrics):
         name = f"{key} (primary)" if key == primary else key
         summary = _history_summary(histories[key]) if key in histories else "not fetched"
-        rows.append([name, fmt_number(metrics[key]), summary])
+        value = metrics[key]  # None: NaN or ±Infinity in MLflow (the gateway's rule)
+        rows.append([name, "NaN" if value is None else fmt_number(value), summary])
     return table(["Metric", "Value", "History"], rows)
 
 
