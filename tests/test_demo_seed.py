@@ -185,3 +185,36 @@ def test_demo_cards_leave_exactly_one_section_for_the_newcomer_and_are_written_o
         action="card.revised", actor="bob", object_id=f"{TRY_IT_MODEL}/{versions[TRY_IT_CANDIDATE].version}"
     ).exists()
     assert seed_demo_cards(log=lambda line: None) == []  # idempotent: a card someone wrote is left alone
+
+
+@pytest.mark.django_db
+def test_demo_cards_are_written_on_top_of_a_refresh_that_lands_meanwhile(seeded, settings, monkeypatch):
+    from registry_ui.cards import demo, services
+    from registry_ui.cards.selectors import latest_revision
+    from registry_ui.demo_seed import TRY_IT_CANDIDATE
+    from registry_ui.models import SyncRun
+    from registry_ui.sync import execute_sync
+
+    server, _ = seeded
+    settings.MLFLOW_TRACKING_URI = server.uri
+    assert execute_sync(SyncRun.objects.create(kind=SyncRun.Kind.FULL).pk).status == "succeeded"
+    real_fill, raced = demo.fill_sections, []
+
+    def fill_while_the_worker_refreshes(markdown, texts):
+        # On the candidate's card, the worker's after-artifacts refresh saves a `system` revision in between.
+        if not raced and texts.get(demo.LEFT_FOR_THE_STORY, "") is None:
+            mv = demo._demo_version(TRY_IT_CANDIDATE)
+            current = latest_revision(mv)
+            raced.append(services.save_card(mv=mv, markdown=current.markdown + "\n", author=None,
+                                            base_revision=current.revision))  # fmt: skip
+        return real_fill(markdown, texts)
+
+    monkeypatch.setattr(demo, "fill_sections", fill_while_the_worker_refreshes)
+    written = dict(((m, v), r) for m, v, r in demo.seed_demo_cards(log=lambda line: None))
+    candidate = demo._demo_version(TRY_IT_CANDIDATE)
+    rev = latest_revision(candidate)
+    assert written[(candidate.model.name, candidate.version)] == rev.revision > raced[0].revision
+    assert rev.missing == [demo.LEFT_FOR_THE_STORY]
+    # A later `system` refresh on top of the demo's revision does not make the seed write again.
+    services.save_card(mv=candidate, markdown=rev.markdown + "\n", author=None, base_revision=rev.revision)
+    assert demo.seed_demo_cards(log=lambda line: None) == []

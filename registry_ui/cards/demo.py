@@ -5,7 +5,8 @@ policy wants 100 %. So that a newcomer can finish a production promotion with on
 writes the human sections of the credit model's cards the way their authors would have: the production
 holder's card in full, the candidate's card in full except "Caveats and recommendations", which the story
 fills in. Each card is one revision by the version's MLflow author with a comment saying the demo seed wrote
-it (the audit chain records it as `card.revised`). A card that anyone has edited is never touched again.
+it (the audit chain records it as `card.revised`). A card that anyone has written on is never touched again
+(the `system` revisions that refresh generated sections do not count).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from registry_ui.demo_seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+from registry_ui.errors import PreconditionFailed
 from registry_ui.models import ModelVersion
 
 from . import services
+from .models import CardRevision
 from .rendering import split_front_matter
 from .sections import HUMAN_SECTIONS, split_sections
 
@@ -99,21 +102,29 @@ def seed_demo_cards(*, log: Callable[[str], None] = print) -> list[tuple[str, in
         if mv is None:
             log(f"  {TRY_IT_MODEL}: no mirrored version with demo.key={key}; sync first.")
             continue
-        current = services.ensure_card(mv=mv)
-        if current.author != services.SYSTEM:
-            log(
-                f"  {TRY_IT_MODEL} v{mv.version}: card already edited (revision {current.revision}); left alone."
-            )
+        if CardRevision.objects.filter(version=mv).exclude(author=services.SYSTEM).exists():
+            log(f"  {TRY_IT_MODEL} v{mv.version}: someone has written on this card; left alone.")
             continue
-        rev = services.save_card(
-            mv=mv,
-            markdown=fill_sections(current.markdown, texts),
-            author=_author(mv),
-            base_revision=current.revision,
-            comment=COMMENT,
-        )
+        rev = None
+        for _attempt in range(5):
+            current = services.ensure_card(mv=mv)
+            try:
+                rev = services.save_card(
+                    mv=mv,
+                    markdown=fill_sections(current.markdown, texts),
+                    author=_author(mv),
+                    base_revision=current.revision,
+                    comment=COMMENT,
+                )
+                break
+            except PreconditionFailed:  # the worker refreshed the generated sections meanwhile: write on top
+                continue
+        if rev is None:
+            log(f"  {TRY_IT_MODEL} v{mv.version}: the card kept changing under the seed; run it again.")
+            continue
         written.append((TRY_IT_MODEL, mv.version, rev.revision))
         log(
-            f"  {TRY_IT_MODEL} v{mv.version}: card revision {rev.revision} by {rev.author}, {rev.score:.0%} complete"
+            f"  {TRY_IT_MODEL} v{mv.version}: card revision {rev.revision} by {rev.author}, "
+            f"{rev.score:.0%} complete"
         )
     return written
