@@ -127,7 +127,7 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
     # 2. The gates run on the worker: everything passes but the card, which names the missing section.
     assert wait_for_state(page, "blocked", "awaiting_approval") == "blocked"
     gate = page.inner_text(".gate-row[data-gate=model_card_complete]")
-    assert "fail" in gate.lower(), gate
+    assert "fail" in gate.lower() and "89%" in gate and LEFT_FOR_THE_STORY in gate, gate
     others = page.locator(".gate-row:not([data-gate=model_card_complete])")
     for i in range(others.count()):
         assert "pass" in others.nth(i).inner_text().lower(), others.nth(i).inner_text()
