@@ -287,6 +287,22 @@ def test_a_version_changed_after_a_signature_needs_that_signature_again(churn, p
     assert run_outbox(p) == ["applied"]
 
 
+def test_the_promotion_page_says_why_signatures_no_longer_count(churn, people, client, fake_mlflow):
+    p = request_and_check(people["requester"], version=2, target="production")
+    approve(p, people["a1"])
+    seed_model("churn", (1, 2, 3), aliases={"production": 1}, version_tags={2: {}})
+    client.force_login(people["a2"])
+    res = client.post(
+        f"/promotions/{p.pk}/sign/",
+        {"decision": "approve", "password": PASSWORD, "meaning": "approval"},
+        follow=True,
+    )
+    html = res.content.decode()
+    assert "Your signature is recorded but does not count" in html
+    assert "Signatures that no longer count" in html and "required_tags" in html
+    assert html.count('class="superseded"') == 2
+
+
 # --- 6. brute force ----------------------------------------------------------------------------------------
 def test_logins_lock_after_too_many_wrong_passwords_for_a_user(people, client, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT):
