@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from registry_ui.errors import NotAllowed, Throttled
@@ -55,8 +55,10 @@ def reauthenticate(user, password: str | None, *, client_ip: str | None = None) 
         )
     if not password:
         raise NotAllowed(PASSWORD_REQUIRED)
-    again = authenticate(username=username, password=password)
-    if again is None or again.pk != user.pk:
+    # The account as stored now (not the request's copy); not django.contrib.auth.authenticate(): without a
+    # request its failure signal would reach the login lockout, which cannot count it (no address).
+    signer = get_user_model()._default_manager.filter(pk=user.pk).first()
+    if signer is None or not signer.is_active or not signer.check_password(password):
         SigningFailure.objects.create(username=username, ip_address=client_ip or None, at=timezone.now())
         raise WrongPassword(WRONG_PASSWORD)
     # The account proved itself: its own count starts again (an address's count does not).
