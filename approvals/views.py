@@ -19,6 +19,7 @@ from .models import Approval, Promotion
 
 log = logging.getLogger(__name__)
 LIVE_STATES = ("checking", "approved", "applying")
+SIGN_FORM_KEY = "approvals_sign_form_{pk}"  # what a refused signature form held, shown again once
 
 
 def _policy():
@@ -137,6 +138,7 @@ def promotion_detail(request, pk: int):
     superseded = [a for a in p.approvals.all() if not a.counts]
     context = {
         "p": p,
+        "sign_form": request.session.pop(SIGN_FORM_KEY.format(pk=p.pk), None) or {},
         "live": p.state in LIVE_STATES,
         "can_sign": p.state in ("awaiting_approval",) and problem is None and not already,
         "can_reject": p.state in ("awaiting_approval", "blocked", "checking")
@@ -178,12 +180,13 @@ def promotion_sign(request, pk: int):
         "comment": data.get("comment", ""),
         "meaning": data.get("meaning") or None,
     }
+    error = None
     try:
         if decision not in ("approve", "reject"):
-            messages.error(request, "Choose approve or reject.")
+            error = "Choose approve or reject."
         elif not kwargs["meaning"]:
             # The meaning recorded is the one the signer chose: the form preselects none.
-            messages.error(request, "Choose the meaning of your signature.")
+            error = "Choose the meaning of your signature."
         elif decision == "reject":
             services.approval_reject(**kwargs)
             messages.success(request, "Rejected. Your signature is recorded.")
@@ -197,7 +200,14 @@ def promotion_sign(request, pk: int):
             else:
                 messages.success(request, "Approved. Your signature is recorded.")
     except DomainError as exc:
-        messages.error(request, str(exc))
+        error = str(exc)
+    if error:
+        messages.error(request, error)
+        # Refused: the form comes back with what was typed (never the password).
+        request.session[SIGN_FORM_KEY.format(pk=p.pk)] = {
+            "comment": kwargs["comment"][:10_000],
+            "meaning": kwargs["meaning"] or "",
+        }
     return redirect("approvals:promotion-detail", pk=p.pk)
 
 

@@ -409,3 +409,23 @@ def test_staff_adopt_through_the_api(policy_file, people, api):
     assert (res.json()["version"], res.json()["adopted_by"]) == (2, "stan")
     assert api.post(url, {"target": "production", "justification": "again"}, format="json").status_code == 409
     assert api.post(url, {"target": "staging", "justification": "none"}, format="json").status_code == 409
+
+
+def test_a_refused_signature_form_keeps_the_comment_and_meaning_but_not_the_password(
+    policy_file, people, client
+):
+    seed_model("churn", (1, 2))
+    p = request_and_check(people["requester"], version=2, target="staging")
+    client.force_login(people["a1"])
+    comment = "Checked the metrics.\nFine by me."
+    res = client.post(
+        f"/promotions/{p.pk}/sign/",
+        {"decision": "approve", "meaning": "review", "comment": comment, "password": "wrong-password"},
+    )
+    assert res.status_code == 302
+    html = client.get(f"/promotions/{p.pk}/").content.decode()
+    assert f">{comment}</textarea>" in html
+    assert '<option value="review" selected>' in html
+    assert "wrong-password" not in html
+    html = client.get(f"/promotions/{p.pk}/").content.decode()  # shown again once, not forever
+    assert f">{comment}</textarea>" not in html
