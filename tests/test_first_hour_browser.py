@@ -11,7 +11,13 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import Promotion
-from tests.test_approvals_helpers import fast_hashes, people, policy_file, seed_model  # noqa: F401
+from tests.test_approvals_helpers import (  # noqa: F401
+    fast_hashes,
+    people,
+    policy_file,
+    role_groups,
+    seed_model,
+)
 from tests.test_cards_browser import assert_nothing_ran, browser, open_as  # noqa: F401
 from tests.test_first_hour_workflow import _mirror_alias
 
@@ -21,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_rollback_to_an_observed_holder_asks_for_a_justification_and_a_confirmation(
-    policy_file, people, browser, live_server, client, tmp_path
+    policy_file, role_groups, people, browser, live_server, client, tmp_path
 ):
     seed_model("churn", (1, 2, 3))
     _mirror_alias("churn", {"production": 1})
