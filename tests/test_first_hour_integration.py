@@ -24,7 +24,7 @@ from tests.test_promotion_integration import (  # noqa: F401
     worker_policy,
 )
 
-pytestmark = [pytest.mark.mlflow, pytest.mark.celery]
+pytestmark = [pytest.mark.mlflow, pytest.mark.celery, pytest.mark.postgres_pass_only]
 
 
 def test_a_promotion_requested_right_after_registration_waits_for_the_artifacts_then_passes(
