@@ -1,7 +1,8 @@
 """The README's "Try it" story, click by click in Chromium, against the seeded demo in a real MLflow server with
 a real Celery worker and the repository's own policies.yaml: alice requests production for the candidate,
 the gate shows the one missing card section, she writes it and re-runs the gates, ann and arthur sign with
-their passwords, the worker moves the alias in MLflow. Prints the story's elapsed time."""
+their passwords, the worker moves the alias in MLflow (timed: the elapsed time is printed); then audrey reads the
+audit log and builds and downloads the evidence pack."""
 
 from __future__ import annotations
 
@@ -168,3 +169,25 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
     assert (p.state, p.previous_version, p.version.version) == ("applied", demo["holder"], candidate)
     assert mlflow_client.get_registered_model(TRY_IT_MODEL).aliases["production"] == str(candidate)
     assert elapsed < STORY_BUDGET_SECONDS
+    log_out(page)
+
+    # 5. Auditor (README step 4, not timed): the log shows the story newest first; the evidence pack is built
+    #    by the worker while the page shows its progress, then downloaded.
+    log_in(page, base, "audrey")
+    page.click("a[href='/audit/']")
+    seqs = [int(t) for t in page.locator(".audit-table tbody tr td:first-child").all_inner_texts()]
+    assert seqs == sorted(seqs, reverse=True) and "promotion.applied" in page.inner_text(".audit-table")
+    page.fill("input[name=actor]", "ann")
+    page.fill("input[name=action]", "promotion.")
+    page.click("form.filters button[type=submit]")
+    assert "promotion.signed" in page.inner_text(".audit-table")
+    page.click("a[href='/evidence/']")
+    page.select_option("#evidence-target", "production")
+    page.click("#evidence-preview")
+    contents = page.inner_text("#evidence-contents")
+    assert f"v{candidate}" in contents and f"v{demo['holder']}" in contents
+    page.click("#evidence-build")
+    page.wait_for_selector("#evidence-download", timeout=60_000)
+    with page.expect_download() as download:
+        page.click("#evidence-download")
+    assert download.value.suggested_filename.startswith("evidence-production-")
