@@ -177,6 +177,8 @@ POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
 # A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
 GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
 CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=1024 * 1024)
+# JSON request bodies (API and webhook): deeper nesting is refused with a 400 before anything recurses.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 # Metric names where lower is better when a model does not say (comparison highlighting).
 LOWER_IS_BETTER_METRICS = env.list(
     "LOWER_IS_BETTER_METRICS", default=["rmse", "mae", "mse", "log_loss", "loss", "error", "test_log_loss"]
@@ -268,6 +270,12 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "EXCEPTION_HANDLER": "registry_ui.api_errors.exception_handler",
+    # Bounded JSON (size and depth) instead of DRF's JSONParser, whose json.load overflowed the stack.
+    "DEFAULT_PARSER_CLASSES": [
+        "registry_ui.safejson.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Registry Governance API",

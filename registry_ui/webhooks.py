@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from . import safejson
 from .models import SyncRun, WebhookDelivery
 from .sync import start_sync
 
@@ -66,7 +66,7 @@ def mlflow_webhook(request: HttpRequest) -> JsonResponse:
             400, f"X-MLflow-Timestamp is more than {settings.MLFLOW_WEBHOOK_MAX_SKEW_SECONDS} s away."
         )
     try:
-        payload = json.loads(body)
+        payload = safejson.loads(body)  # bounded depth: deep nesting is a 400, not a RecursionError
     except (ValueError, UnicodeDecodeError):
         return _error(400, "Body is not valid JSON.")
     if (

@@ -7,11 +7,12 @@ from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry_ui.errors import InvalidInput, NotFound, PreconditionRequired
+from registry_ui.safejson import BoundedJSONParser, read_limited
 
 from . import access, bulk, exports, selectors, services
 from .models import BulkExport, CardRevision
@@ -23,7 +24,7 @@ class MarkdownParser(BaseParser):
     media_type = "text/markdown"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read() if stream is not None else b""
+        raw = read_limited(stream, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         try:
             return {"markdown": raw.decode("utf-8")}
         except UnicodeDecodeError as exc:
@@ -99,7 +100,7 @@ def _check_body_size(request) -> None:
 
 
 class CardView(APIView):
-    parser_classes = [JSONParser, MarkdownParser]
+    parser_classes = [BoundedJSONParser, MarkdownParser]
 
     @extend_schema(responses=CardSerializer, summary="A version's model card (drafted on first read)")
     def get(self, request, name: str, version: int):

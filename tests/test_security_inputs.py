@@ -1,0 +1,142 @@
+"""Hostile input never holds a worker for more than seconds, never echoes as HTML and never causes a 5xx
+(issue 8 items 3, 7 and 9; DESIGN.md threat model)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from registry_ui.models import ModelVersion
+from registry_ui.sync import apply_snapshot
+from registry_ui.webhooks import sign
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+CARD = "/api/v1/models/churn/versions/1/card"
+PAGE = "/models/churn/versions/1/card"
+# The real figure (≤ 1 s) is `make bench-cards`' worst_case_render_seconds; this bound only catches a
+# regression to the minutes python-markdown took, on a machine that may be shared and loaded.
+GENEROUS_SECONDS = 10
+
+
+@contextmanager
+def within(seconds: float):
+    """Fail (instead of hanging for minutes) when the block runs longer than `seconds`."""
+
+    def expire(*_):
+        raise TimeoutError(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def mirror():
+    apply_snapshot(
+        f.snapshot([f.mlflow_model("churn")], [f.mlflow_version("churn", 1, run_id="run1")],
+                   runs={"run1": f.mlflow_run("run1")})
+    )  # fmt: skip
+    return ModelVersion.objects.select_related("model").get(model__name="churn", version=1)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def editor(make_user, mirror):
+    client = client_for(make_user("eve", "ml-engineers", "auditors"))
+    assert client.get(CARD).status_code == 200  # drafts revision 1
+    return client
+
+
+def put_card(client, markdown: str, etag='"1"'):
+    return client.put(CARD, {"markdown": markdown}, format="json", HTTP_IF_MATCH=etag)
+
+
+def adversarial(size: int) -> dict[str, str]:
+    """A few of the inputs that held python-markdown for minutes (bench/cards.py has the full list)."""
+    return {
+        "open_brackets": "[" * size,
+        "open_images": "![" * (size // 2),
+        "nested_lists": "".join("  " * i + "- a\n" for i in range(int((size / 2) ** 0.5))),
+        "nested_quotes": "> " * (size // 2) + "a\n",
+        "nested_divs": "<div>" * (size // 5),
+        "formatting_reopened": "<p>"
+        + "".join(f'<b id="{i}">' for i in range(size // 40))
+        + "</p>"
+        + "<p>x</p>" * (size // 16),
+        "many_attributes": "<div>\n<a " + " ".join(f"x{i}" for i in range(size // 8)) + ">",
+        "one_footnote_cited_everywhere": "a[^1] " * (size // 6) + "\n\n[^1]: n\n",
+    }
+
+
+# --- item 9: malformed input is a 400, never a 5xx -----------------------------------------------------
+def _nested(depth: int) -> str:
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+DEEP = [_nested(100_000), "[" * 100_000 + "]" * 100_000]
+
+
+@pytest.fixture
+def promotion(mirror, make_user):
+    from approvals.models import Promotion
+
+    return Promotion.objects.create(
+        model=mirror.model, version=mirror, target="production", requested_by=make_user("rita"),
+        requested_at=timezone.now(), state=Promotion.State.AWAITING_APPROVAL,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("body", DEEP, ids=["objects", "arrays"])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("post", "/api/v1/promotions/"),
+        ("post", "/api/v1/rollbacks/"),
+        ("post", "/api/v1/promotions/{promotion}/approve"),
+        ("post", "/api/v1/cards/exports/"),
+        ("put", CARD),
+    ],  # fmt: skip
+)
+def test_deeply_nested_json_bodies_are_400(make_user, editor, promotion, method, path, body):
+    client = client_for(make_user("ops", "ml-engineers", "approvers", "auditors", staff=True))
+    url = path.format(promotion=promotion.pk)
+    response = getattr(client, method)(url, data=body, content_type="application/json", HTTP_IF_MATCH='"1"')
+    assert response.status_code == 400, (url, response.status_code)
+    assert "deep" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", DEEP, ids=["objects", "arrays"])
+def test_a_deeply_nested_webhook_body_is_400(client, settings, body):
+    settings.MLFLOW_WEBHOOK_SECRET = "test-secret"
+    raw, delivery_id, timestamp = body.encode(), str(uuid.uuid4()), str(int(time.time()))
+    response = client.post(
+        "/webhooks/mlflow/", data=raw, content_type="application/json",
+        HTTP_X_MLFLOW_DELIVERY_ID=delivery_id, HTTP_X_MLFLOW_TIMESTAMP=timestamp,
+        HTTP_X_MLFLOW_SIGNATURE=sign("test-secret", delivery_id, timestamp, raw),
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_json_bodies_within_the_limits_still_parse(make_user, mirror):
+    client = client_for(make_user("ops", "auditors", staff=True))
+    body = json.dumps({"models": ["churn"], "formats": ["md"], "alias": ""})
+    response = client.post("/api/v1/cards/exports/", data=body, content_type="application/json")
+    assert response.status_code == 202, response.content
