@@ -1,10 +1,12 @@
-"""Model card benchmark: render a 200 KB card (cold and cached), export PDF, export a zip of 100 cards.
+"""Model card benchmark: render a 200 KB card (cold and cached), export PDF, export a zip of 100 cards, and
+the worst case: adversarial cards at the size limit (CARD_MAX_BYTES), each one what a save or a live preview
+does (validate, render, score).
 
 Standalone: `python bench/cards.py` sets Django up itself against a throwaway database derived from
 DATABASE_URL (PostgreSQL: a new database next to it, dropped at the end; unset or SQLite: a temporary file).
 Prints `name: value` lines, with the target where there is one, ending with `ratio: X` (the worst figure
 divided by its target; ≤ 1 means every target is met).
-Targets: cached render ≤ 5 ms, PDF ≤ 2 s, 100-card zip ≤ 60 s.
+Targets: cached render ≤ 5 ms, PDF ≤ 2 s, 100-card zip ≤ 60 s, worst-case render ≤ 1 s.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from urllib.parse import urlparse, urlunparse
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-TARGETS = {"render_cached_ms": 5.0, "pdf_export_s": 2.0, "zip_100_cards_s": 60.0}
+TARGETS = {
+    "render_cached_ms": 5.0,
+    "pdf_export_s": 2.0,
+    "zip_100_cards_s": 60.0,
+    "worst_case_render_seconds": 1.0,
+}
 RATIOS: dict[str, float] = {}
 
 
@@ -134,6 +141,94 @@ def big_card(base: str, size: int) -> str:
     return "".join(parts)
 
 
+def adversarial_cards(size: int) -> dict[str, str]:
+    """Inputs that made markdown renderers or HTML parsers superlinear, each about `size` bytes."""
+
+    def fill(unit: str, head: str = "", tail: str = "") -> str:
+        return head + unit * max(1, (size - len(head) - len(tail)) // len(unit)) + tail
+
+    side = int((size / 2) ** 0.5)
+    return {
+        "open_brackets": fill("["),
+        "nested_brackets": "[" * (size // 2) + "]" * (size // 2),
+        "open_images": fill("!["),
+        "open_links": fill("[a]("),
+        "open_emphasis": fill("*a "),
+        "mixed_emphasis": fill("**a*"),
+        "nested_emphasis": "*a _" * (size // 8) + "a" + "_ a*" * (size // 8),
+        "nested_lists": "".join("  " * i + "- a\n" for i in range(side)),
+        "nested_quotes": fill("> ", tail="a\n"),
+        "quote_ladder": "".join(">" * i + " a\n" for i in range(1, side)),
+        "headings": fill("# h\n"),
+        "setext_headings": fill("a\n=\n"),
+        "toc_many_headings": fill("## h\n", head="[TOC]\n\n"),
+        "footnotes": fill("a[^1] ", tail="\n\n[^1]: n\n"),
+        "many_footnotes": "".join(f"a[^{i}] " for i in range(size // 16))
+        + "\n\n"
+        + "".join(f"[^{i}]: n\n" for i in range(size // 16)),
+        "link_references": "".join(f"[r{i}]: http://x/{i}\n" for i in range(size // 40))
+        + "".join(f"[r{i}] " for i in range(size // 40)),
+        "wide_table": "|" + "a|" * (size // 6) + "\n|" + "-|" * (size // 6) + "\n" + "|a" * 100 + "\n",
+        "long_table": fill("|a|b|c|\n", head="|a|b|c|\n|-|-|-|\n"),
+        "open_angles": fill("<a "),
+        "open_html_comments": fill("<!--"),
+        "html_comment_markers": fill("<!-- generated:start x -->\n"),
+        "nested_divs": fill("<div>"),
+        "formatting_reopened": "<p>"
+        + "".join(f'<b id="{i}">' for i in range(size // 40))
+        + "</p>"
+        + "<p>x</p>" * (size // 16),
+        "many_attributes": "<div>\n<a " + " ".join(f"x{i}" for i in range(size // 8)) + ">",
+        "open_fences": fill("```\n"),
+        "entities": fill("&#1;"),
+        "long_paragraph": fill("a\n"),
+        "long_line": fill("a "),
+        "autolinks": fill("<http://a"),
+        "hard_breaks": fill("a  \n"),
+        "billion_laughs_front_matter": '---\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+        + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(7))
+        + "---\n# Card\n",
+        "deep_front_matter": "---\na: " + "[" * (size // 4) + "]" * (size // 4) + "\n---\n",
+        "large_front_matter": "---\n"
+        + "".join(f"k{i}: [a, b, {{c: d}}]\n" for i in range(size // 24))
+        + "---\n",
+    }
+
+
+def worst_case_render(limit: int) -> None:
+    """Each adversarial card cut to the size limit, three runs, the median: the slowest is the figure."""
+    from registry_ui.cards.completeness import score_card
+    from registry_ui.cards.rendering import RenderError, render_markdown
+    from registry_ui.cards.services import validate_markdown
+    from registry_ui.errors import DomainError
+
+    def work(text: str) -> str:
+        try:
+            validate_markdown(text)
+        except DomainError:
+            return "refused"
+        try:
+            render_markdown(text)
+        except RenderError:
+            return "refused"
+        score_card(text)
+        return "rendered"
+
+    worst_name, worst, outcome = "", 0.0, ""
+    for name, text in adversarial_cards(limit).items():
+        text = text.encode()[:limit].decode("utf-8", "ignore")
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            result = work(text)
+            runs.append(time.perf_counter() - t)
+        median = statistics.median(runs)
+        if median > worst:
+            worst_name, worst, outcome = name, median, result
+    print(f"worst_case_input: {worst_name} ({outcome}, {limit} B limit)")
+    out("worst_case_render_seconds", worst, " s", "worst_case_render_seconds")
+
+
 def main() -> int:
     import signal
 
@@ -190,6 +285,9 @@ def main() -> int:
             selectors.latest_revision(mv)
             samples.append((time.perf_counter() - t) * 1000)
         out("read_latest_revision_row_ms", statistics.median(samples), " ms")
+
+        # --- adversarial cards at the size limit -------------------------------------------------------------
+        worst_case_render(settings.CARD_MAX_BYTES)
 
         # --- PDF ---------------------------------------------------------------------------------------------
         typical = versions[0]

@@ -176,7 +176,12 @@ MIRROR_STALE_AFTER_SECONDS = env.int(
 POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
 # A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
 GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
-CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=1024 * 1024)
+# Model card limits (DESIGN.md threat model: no input holds a worker for more than seconds). Rendering is
+# linear; at this size the worst adversarial card renders in well under a second (make bench-cards).
+CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=256 * 1024)
+CARD_FRONT_MATTER_MAX_BYTES = env.int("CARD_FRONT_MATTER_MAX_BYTES", default=16 * 1024)
+# Live previews per user and minute (each renders the card); typing sends at most one per 0.4 s pause.
+CARD_PREVIEWS_PER_MINUTE = env.int("CARD_PREVIEWS_PER_MINUTE", default=60)
 # JSON request bodies (API and webhook): deeper nesting is refused with a 400 before anything recurses.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 # Metric names where lower is better when a model does not say (comparison highlighting).

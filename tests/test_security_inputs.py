@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from registry_ui.cards import rendering
 from registry_ui.models import ModelVersion
 from registry_ui.sync import apply_snapshot
 from registry_ui.webhooks import sign
@@ -83,6 +84,79 @@ def adversarial(size: int) -> dict[str, str]:
         "many_attributes": "<div>\n<a " + " ".join(f"x{i}" for i in range(size // 8)) + ">",
         "one_footnote_cited_everywhere": "a[^1] " * (size // 6) + "\n\n[^1]: n\n",
     }
+
+
+# --- item 3: one card editor cannot stall the server ------------------------------------------------
+@pytest.mark.parametrize("name", sorted(adversarial(16)))
+def test_an_adversarial_card_at_the_size_limit_renders_or_is_refused_in_seconds(settings, name):
+    text = adversarial(settings.CARD_MAX_BYTES)[name][: settings.CARD_MAX_BYTES]
+    started = time.perf_counter()
+    with within(GENEROUS_SECONDS):
+        try:
+            html = rendering.render_markdown(text)
+        except rendering.RenderError as exc:
+            assert str(exc)  # a sentence the editor shows
+        else:
+            assert isinstance(html, str)
+    assert time.perf_counter() - started < GENEROUS_SECONDS
+
+
+def test_a_card_that_nests_too_deep_is_refused_with_a_sentence(editor):
+    with within(GENEROUS_SECONDS):
+        response = put_card(editor, "".join("  " * i + "- item\n" for i in range(300)))
+    assert response.status_code == 400, response.content
+    assert "levels deep" in response.json()["detail"]
+
+
+def test_card_markdown_over_the_size_limit_is_413_naming_the_limit(editor, settings):
+    limit = settings.CARD_MAX_BYTES
+    assert limit <= 256 * 1024  # a limit the renderer's measured worst case fits under one second
+    response = put_card(editor, "a" * (limit + 1))
+    assert response.status_code == 413
+    assert str(limit) in response.json()["detail"]
+
+
+def test_billion_laughs_front_matter_is_400_fast(editor):
+    laughs = (
+        '---\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+        + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(7))
+        + "---\n# Card\n"
+    )
+    assert len(laughs) < 400
+    with within(GENEROUS_SECONDS):
+        response = put_card(editor, laughs)
+    assert response.status_code == 400
+    assert "alias" in response.json()["detail"]
+
+
+def test_front_matter_over_its_size_limit_is_400_naming_the_limit(editor, settings):
+    limit = settings.CARD_FRONT_MATTER_MAX_BYTES
+    response = put_card(editor, "---\nnote: " + "x" * limit + "\n---\n# Card\n")
+    assert response.status_code == 400
+    assert str(limit) in response.json()["detail"]
+
+
+def test_deeply_nested_front_matter_is_400(editor):
+    response = put_card(editor, "---\na: " + "[" * 5000 + "]" * 5000 + "\n---\n# Card\n")
+    assert response.status_code == 400
+    assert "deep" in response.json()["detail"]
+
+
+def test_the_live_preview_of_an_adversarial_card_answers_in_seconds(client, make_user, mirror, settings):
+    client.force_login(make_user("eve", "ml-engineers"))
+    with within(GENEROUS_SECONDS):
+        response = client.post(f"{PAGE}/preview/", {"markdown": "[" * (100 * 1024)})
+    assert response.status_code == 200
+
+
+def test_live_previews_are_rate_limited_per_user(client, make_user, mirror, settings):
+    settings.CARD_PREVIEWS_PER_MINUTE = 3
+    client.force_login(make_user("eve", "ml-engineers"))
+    codes = [client.post(f"{PAGE}/preview/", {"markdown": f"# Try {i}"}).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+    other = client.__class__()
+    other.force_login(make_user("mallory", "ml-engineers"))
+    assert other.post(f"{PAGE}/preview/", {"markdown": "# Mine"}).status_code == 200  # per user
 
 
 # --- item 9: malformed input is a 400, never a 5xx -----------------------------------------------------

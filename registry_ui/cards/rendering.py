@@ -1,20 +1,29 @@
 """Markdown → sanitised HTML, and YAML front matter (Hugging Face model card metadata). Pure: no ORM, no I/O.
 
-Everything shown or exported goes through `render_markdown`: python-markdown first, then nh3 with an allowlist,
-so no script, event-handler attribute, style, `javascript:`/`data:` URL or foreign element survives whatever the
-markdown holds (raw HTML included).
+Everything shown or exported goes through `render_markdown`: cmark-gfm (GitHub's C implementation of
+CommonMark, with tables, strikethrough and footnotes) first, then nh3 with an allowlist, so no script,
+event-handler attribute, style, `javascript:`/`data:` URL or foreign element survives whatever the markdown
+holds (raw HTML included).
+
+Rendering time is bounded (DESIGN.md threat model: no input holds a worker for more than seconds). cmark-gfm
+is linear in its input by design (python-markdown was quadratic or worse: 10 KB of `[` took 18 s, and nested
+lists overflowed the stack). What stays superlinear is the HTML parser inside nh3: its cost grows with the
+nesting depth of the HTML it is given and with the attributes of one element. `check_html_complexity`
+measures both in one linear pass before nh3 and refuses what would be slow, so a card under the size limit
+renders in well under a second (`make bench-cards` prints `worst_case_render_seconds`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import re
 from typing import Any
 
-import markdown
+import cmarkgfm
 import nh3
 import yaml
-from markdown.extensions.tables import TableExtension
+from cmarkgfm.cmark import Options
 
 ALLOWED_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "a", "em", "strong", "b", "i", "code", "pre",
@@ -28,13 +37,21 @@ ALLOWED_ATTRIBUTES = {
     "li": {"id"}, "sup": {"id"}, "div": {"id"},
     "th": {"align"}, "td": {"align"}, "ol": {"start"}, "abbr": {"title"},
 }  # fmt: skip
-# Classes that python-markdown's footnotes and toc emit; any other class is dropped (no styling hooks).
+# Classes that the footnotes and the table of contents emit; any other class is dropped (no styling hooks).
 ALLOWED_CLASSES = {
     "div": {"footnote", "toc"},
     "a": {"footnote-ref", "footnote-backref"},
     "sup": {"footnote-ref"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+
+# Past these the HTML parser inside nh3 slows down quadratically (measured: 16,000 nested blockquotes took
+# 3.4 s, 40,000 attributes on one element 1.9 s); no real card comes near them.
+MAX_NESTING = 64
+MAX_ATTRIBUTES = 1000
+# Markdown can expand a lot (one footnote cited 40,000 times: 256 KB → 12 MB of HTML); nh3 is linear but
+# not free (≈ 0.3 s a megabyte here), so the HTML has a size budget of its own, eight times the default card.
+MAX_HTML_CHARS = 2 * 1024 * 1024
 
 # Markers that delimit generated sections and carried-forward notes; never part of the output.
 MARKER_RE = re.compile(
@@ -48,6 +65,10 @@ class FrontMatterError(ValueError):
         self.line = line
 
 
+class RenderError(ValueError):
+    """The card cannot be rendered within the time budget (it nests too deep or an element is too large)."""
+
+
 def content_hash(markdown_text: str) -> str:
     return "sha256:" + hashlib.sha256(markdown_text.encode("utf-8")).hexdigest()
 
@@ -57,6 +78,8 @@ def strip_markers(text: str) -> str:
 
 
 def sanitize_html(html: str) -> str:
+    """nh3 with our allowlist. Raises RenderError for HTML whose parsing would not be linear."""
+    check_html_complexity(html)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -68,28 +91,145 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def _markdown() -> markdown.Markdown:
-    return markdown.Markdown(
-        extensions=[
-            TableExtension(use_align_attribute=True),
-            "fenced_code",
-            "footnotes",
-            "toc",
-            "sane_lists",
-            "def_list",
-            "abbr",
-        ],
-        output_format="html",
-    )
+# --- the complexity check in front of nh3 -----------------------------------------------------------
+# One tag: its name, then everything up to its `>` (quoted values may hold `>`). Matches never overlap and
+# the alternatives start with different characters, so the scan is linear.
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>?")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+         "track", "wbr", "keygen"}  # fmt: skip
+# Elements the HTML parser re-opens after an implicit close ("reconstruct the active formatting elements").
+_FORMATTING = {
+    "a",
+    "b",
+    "big",
+    "code",
+    "em",
+    "font",
+    "i",
+    "nobr",
+    "s",
+    "small",
+    "strike",
+    "strong",
+    "tt",
+    "u",
+}
+# A start tag that implicitly closes an open sibling (`<li>a<li>b`), so omitted end tags don't count as depth.
+_CLOSED_BY = {"li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "p": {"p"}, "option": {"option"},
+              "tr": {"tr", "td", "th"}, "td": {"td", "th"}, "th": {"td", "th"}}  # fmt: skip
+_SPACE_RUN = re.compile(r"\s+")
+
+
+def check_html_complexity(html: str) -> None:
+    """Refuse HTML nesting deeper than MAX_NESTING or with an element of more than MAX_ATTRIBUTES attributes.
+
+    A conservative model of the HTML parser's stack of open elements: an end tag closes the nearest open
+    element of its name, formatting elements closed implicitly stay counted (the parser re-opens them), and
+    unknown end tags are ignored. Linear: each tag costs at most MAX_NESTING steps.
+    """
+    if len(html) > MAX_HTML_CHARS:
+        raise RenderError(
+            f"The card renders to {len(html)} characters of HTML; the limit is {MAX_HTML_CHARS} "
+            "(footnotes, tables or headings repeated too many times)."
+        )
+    stack: list[str] = []
+    for m in _TAG_RE.finditer(html):
+        closing, name, rest = m.group(1), m.group(2).lower(), m.group(3)
+        if len(rest) > MAX_ATTRIBUTES and len(_SPACE_RUN.findall(rest)) > MAX_ATTRIBUTES:
+            raise RenderError(f"An HTML element in the card has more than {MAX_ATTRIBUTES} attributes.")
+        if name in _VOID:
+            continue
+        if not closing:
+            closes = _CLOSED_BY.get(name)
+            while closes and stack and stack[-1] in closes:
+                stack.pop()
+            stack.append(name)
+            if len(stack) > MAX_NESTING:
+                raise RenderError(
+                    f"The card nests more than {MAX_NESTING} levels deep (lists, quotes, emphasis or HTML "
+                    "elements inside each other)."
+                )
+            continue
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] == name:
+                kept = [n for n in stack[i + 1 :] if n in _FORMATTING]
+                del stack[i:]
+                stack.extend(kept)
+                break
+
+
+# --- markdown → HTML ---------------------------------------------------------------------------------
+_CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES  # raw HTML is left to nh3
+_CMARK_EXTENSIONS = ["table", "strikethrough"]
+# cmark-gfm writes each heading on one line of its own, without attributes.
+_HEADING_RE = re.compile(r"^<h([1-6])>([^\n]*)</h\1>$", re.M)
+_TOC_RE = re.compile(r"^<p>\[TOC\]</p>$", re.M)
+_FOOTNOTES_OPEN = '<section class="footnotes" data-footnotes>'
+
+
+_TAG_TEXT_RE = re.compile(r"<[^<>]*>")
+
+
+def _slug(text: str) -> str:
+    text = html_lib.unescape(_TAG_TEXT_RE.sub("", text))
+    slug = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", slug) or "section"
+
+
+def _heading_ids(html: str) -> tuple[str, list[tuple[int, str, str]]]:
+    """Give each heading a unique id (its slug, then slug_1, slug_2, ...); also return (level, id, text)."""
+    seen: dict[str, int] = {}
+    headings: list[tuple[int, str, str]] = []
+
+    def add_id(m: re.Match) -> str:
+        level, inner = int(m.group(1)), m.group(2)
+        slug = _slug(inner)
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        ident = slug if n == 0 else f"{slug}_{n}"
+        headings.append((level, ident, html_lib.escape(html_lib.unescape(_TAG_TEXT_RE.sub("", inner)))))
+        return f'<h{level} id="{ident}">{inner}</h{level}>'
+
+    return _HEADING_RE.sub(add_id, html), headings
+
+
+def _toc(headings: list[tuple[int, str, str]]) -> str:
+    """`[TOC]` on a line of its own: nested lists of links to the headings."""
+    parts, levels = ['<div class="toc">'], []
+    for level, ident, text in headings:
+        if levels and level <= levels[-1]:
+            parts.append("</li>")
+        while levels and level < levels[-1]:
+            levels.pop()
+            parts.append("</ul></li>")
+        if not levels or level > levels[-1]:
+            levels.append(level)
+            parts.append("<ul>")
+        parts.append(f'<li><a href="#{ident}">{text}</a>')
+    if levels:
+        parts.append("</li>" + "</ul></li>" * (len(levels) - 1) + "</ul>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def render_body(body: str) -> str:
     """Markdown → HTML, NOT sanitised: always pass the result through `sanitize_html`."""
-    return _markdown().convert(strip_markers(body))
+    html = cmarkgfm.markdown_to_html_with_extensions(
+        strip_markers(body), options=_CMARK_OPTIONS, extensions=_CMARK_EXTENSIONS
+    )
+    html, headings = _heading_ids(html)
+    if "[TOC]" in html:
+        toc = _toc(headings)
+        html = _TOC_RE.sub(lambda _: toc, html, count=1)
+    if _FOOTNOTES_OPEN in html:  # the footnotes section, as a div nh3 keeps (it drops <section>)
+        head, _, tail = html.rpartition(_FOOTNOTES_OPEN)
+        tail = tail.replace("</section>", "</div>", 1)
+        html = f'{head}<hr />\n<div class="footnote">{tail}'
+    return html
 
 
 def render_markdown(text: str) -> str:
-    """The card body (front matter removed) as sanitised HTML."""
+    """The card body (front matter removed) as sanitised HTML. Raises RenderError (see sanitize_html)."""
     _, body, _ = split_front_matter(text)
     return sanitize_html(render_body(body))
 
@@ -165,13 +305,52 @@ def _key_line(front: str, key: str) -> int:
     return 2
 
 
+# Front matter is metadata, a few hundred bytes in practice; the size limit itself is a setting the services
+# check (CARD_FRONT_MATTER_MAX_BYTES). Depth past this is no metadata anyone writes.
+MAX_FRONT_MATTER_DEPTH = 20
+
+
+class _BoundedSafeLoader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases (a 346-byte "billion laughs" expanded to 6.7 MB in 14.5 s) and
+    with a nesting limit (deep flow collections overflowed the stack)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (& and *) are not allowed", event.start_mark
+            )
+        self._depth += 1
+        if self._depth > MAX_FRONT_MATTER_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nests more than {MAX_FRONT_MATTER_DEPTH} levels deep", event.start_mark
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_yaml(text: str):
+    """yaml.safe_load without aliases and with a depth limit; raises yaml.YAMLError."""
+    loader = _BoundedSafeLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def parse_front_matter(text: str) -> dict[str, Any]:
     """The validated front matter as a dict ({} when there is none). Raises FrontMatterError naming the line."""
     front, _, _ = split_front_matter(text)
     if front is None or not front.strip():
         return {}
     try:
-        data = yaml.safe_load(front)
+        data = load_yaml(front)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 2) if mark is not None else 2

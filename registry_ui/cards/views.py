@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseBadRequest
+from django.core.cache import cache
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +19,7 @@ from registry_ui.models import RegisteredModel
 from . import access, bulk, exports, selectors, services
 from .api import bulk_download_response, export_response
 from .completeness import score_card
-from .rendering import FrontMatterError, front_matter_rows, render_markdown, sanitize_html
+from .rendering import FrontMatterError, RenderError, front_matter_rows, render_markdown, sanitize_html
 from .rendering import render_body as markdown_module_render
 from .sections import LABELS
 
@@ -105,9 +109,12 @@ def _preview(markdown: str) -> dict:
     except DomainError as exc:
         error = str(exc)
     try:
-        html = render_markdown(markdown)
-    except FrontMatterError:
-        html = sanitize_html(markdown_module_render(markdown))
+        try:
+            html = render_markdown(markdown)
+        except FrontMatterError:
+            html = sanitize_html(markdown_module_render(markdown))
+    except RenderError as exc:
+        error, html = str(exc), ""
     score, missing = score_card(markdown)
     return {
         "html": html,
@@ -123,8 +130,25 @@ def _preview(markdown: str) -> dict:
 def card_preview(request, name: str, version: int):
     """htmx: the editor's live preview, rendered server-side through the same sanitiser."""
     access.access_card_for_edit(request.user, name, version)
+    if not _preview_allowed(request.user):
+        response = HttpResponse("Too many previews; the preview resumes within a minute.", status=429,
+                                content_type="text/plain; charset=utf-8")  # fmt: skip
+        response["Retry-After"] = "60"
+        return response
     markdown = request.POST.get("markdown", "").replace("\r\n", "\n")
     return render(request, "cards/_preview.html", {"preview_html": _preview(markdown)})
+
+
+def _preview_allowed(user) -> bool:
+    """At most CARD_PREVIEWS_PER_MINUTE previews per user and clock minute (each one renders a card)."""
+    key = f"cards:preview-rate:{user.pk}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=90)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=90)
+        count = 1
+    return count <= settings.CARD_PREVIEWS_PER_MINUTE
 
 
 @login_required
