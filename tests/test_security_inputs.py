@@ -159,6 +159,25 @@ def test_live_previews_are_rate_limited_per_user(client, make_user, mirror, sett
     assert other.post(f"{PAGE}/preview/", {"markdown": "# Mine"}).status_code == 200  # per user
 
 
+# --- item 7: no reflected HTML ----------------------------------------------------------------------
+PAYLOAD = "<script>alert(1)</script>"
+
+
+def test_the_card_export_page_never_echoes_an_invalid_format_as_html(client, make_user, mirror):
+    client.force_login(make_user("audrey", "auditors"))
+    response = client.get(f"{PAGE}/export/", {"format": PAYLOAD})
+    assert response.status_code == 400
+    assert PAYLOAD.encode() not in response.content
+    assert b"<script" not in response.content.lower()
+
+
+def test_the_card_export_api_answers_an_invalid_format_with_json(make_user, mirror):
+    response = client_for(make_user("audrey", "auditors")).get(f"{CARD}/export", {"format": PAYLOAD})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert set(response.json()["formats"]) == {"md", "html", "pdf", "json"}
+
+
 # --- item 9: malformed input is a 400, never a 5xx -----------------------------------------------------
 def _nested(depth: int) -> str:
     return '{"a": ' * depth + "1" + "}" * depth

@@ -213,8 +213,10 @@ def card_export(request, name: str, version: int):
     mv = access.access_card(request.user, name, version)
     try:
         fmt = exports.check_format(request.GET.get("format"))
-    except DomainError as exc:
-        return HttpResponseBadRequest(str(exc))
+    except DomainError:  # never echo the input back: this answer is a page, read as HTML
+        return HttpResponseBadRequest(
+            f"Unknown export format; the formats are: {', '.join(exports.FORMATS)}."
+        )
     rev = services.ensure_card(mv=mv)
     return export_response(exports.export_card(mv, rev, fmt))
 
