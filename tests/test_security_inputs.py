@@ -179,6 +179,19 @@ def test_the_card_export_api_answers_an_invalid_format_with_json(make_user, mirr
 
 
 # --- item 9: malformed input is a 400, never a 5xx -----------------------------------------------------
+HUGE = str(10**30)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"from": HUGE, "to": "1"}, {"from": "1", "to": HUGE}, {"to": HUGE}, {"from": "-" + HUGE, "to": "1"}],
+)
+def test_huge_revision_numbers_in_the_card_diff_are_400(editor, client, make_user, query):
+    assert editor.get(f"{CARD}/diff", query).status_code == 400
+    client.force_login(make_user("reader"))
+    assert client.get(f"{PAGE}/diff/", query).status_code == 400
+
+
 def _nested(depth: int) -> str:
     return '{"a": ' * depth + "1" + "}" * depth
 

@@ -184,16 +184,7 @@ class RevisionDetailView(APIView):
 
 
 def _int_param(request, key: str) -> int | None:
-    raw = request.query_params.get(key)
-    if raw in (None, ""):
-        return None
-    try:
-        number = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{key} must be a revision number.", field=key) from None
-    if abs(number) >= 2**31:  # SQLite cannot bind an integer past 64 bits (OverflowError, a 500)
-        raise InvalidInput(f"{key} must be a revision number.", field=key)
-    return number
+    return services.parse_revision_number(request.query_params.get(key), field=key)
 
 
 DIFF_FORMATS = ("json", "unified")

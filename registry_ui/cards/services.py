@@ -184,6 +184,19 @@ def parse_if_match(value: str | None) -> int | None:
     return int(text)
 
 
+MAX_REVISION = 2**31 - 1  # the column's range (PositiveIntegerField); past it the database query overflowed
+
+
+def parse_revision_number(raw: str | None, *, field: str) -> int | None:
+    """A revision number from a query string: None when absent, InvalidInput unless 1..MAX_REVISION."""
+    if raw in (None, ""):
+        return None
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= MAX_REVISION:
+        raise InvalidInput(f"{field} must be a revision number (1 to {MAX_REVISION}).", field=field)
+    return int(text)
+
+
 def save_card(*, mv: ModelVersion, markdown, author, base_revision: int, comment: str = "") -> CardRevision:
     """A new revision on top of `base_revision`; PreconditionFailed (412) when the card moved on since."""
     front = validate_markdown(markdown)

@@ -194,9 +194,9 @@ def card_diff(request, name: str, version: int):
     mv = access.access_card(request.user, name, version)
     latest = services.ensure_card(mv=mv).revision
     try:
-        to = int(request.GET.get("to") or latest)
-        frm = int(request.GET.get("from") or max(1, to - 1))
-    except ValueError:
+        to = services.parse_revision_number(request.GET.get("to"), field="to") or latest
+        frm = services.parse_revision_number(request.GET.get("from"), field="from") or max(1, to - 1)
+    except DomainError:
         return HttpResponseBadRequest("from and to must be revision numbers.")
     try:
         html = services.card_diff_html(mv, frm, to)
