@@ -246,3 +246,16 @@ def test_json_bodies_within_the_limits_still_parse(make_user, mirror):
     body = json.dumps({"models": ["churn"], "formats": ["md"], "alias": ""})
     response = client.post("/api/v1/cards/exports/", data=body, content_type="application/json")
     assert response.status_code == 202, response.content
+
+
+def test_regenerating_a_card_past_the_size_limit_is_a_message_not_a_500(client, make_user, mirror, settings):
+    from registry_ui.cards import services
+
+    rev = services.ensure_card(mv=mirror)
+    empty = "# Short\n<!-- generated:start metrics -->\n<!-- generated:end metrics -->\n"
+    services.save_card(mv=mirror, markdown=empty, author="eve", base_revision=rev.revision)
+    settings.CARD_MAX_BYTES = len(empty)  # what the mirror fills in takes it over the limit
+    client.force_login(make_user("eve", "ml-engineers"))
+    response = client.post(f"{PAGE}/regenerate/", {"base_revision": str(rev.revision + 1)}, follow=True)
+    assert response.status_code == 200
+    assert "Not regenerated" in response.content.decode()

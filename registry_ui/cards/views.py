@@ -162,6 +162,8 @@ def card_regenerate(request, name: str, version: int):
         return HttpResponseBadRequest("base_revision must be a revision number.")
     except PreconditionFailed as exc:
         messages.error(request, f"Not regenerated: {exc} Reload and try again.")
+    except DomainError as exc:  # the refreshed card is refused (over the size limit, nests too deep)
+        messages.error(request, f"Not regenerated: {exc}")
     else:
         messages.success(request, f"Generated sections refreshed (revision {rev.revision}).")
     return redirect("card-detail", name=mv.model.name, version=mv.version)
