@@ -101,6 +101,19 @@ def test_an_adversarial_card_at_the_size_limit_renders_or_is_refused_in_seconds(
     assert time.perf_counter() - started < GENEROUS_SECONDS
 
 
+def test_regenerating_a_card_full_of_unclosed_markers_takes_seconds(mirror, settings):
+    """Regenerate (a button, and every new version's draft in a worker) scanned to the end of the card for
+    each marker left open: 108 KB took 20 s, a card at the old 1 MB limit hours."""
+    from registry_ui.cards import generation, selectors
+
+    card = "<!-- generated:start metrics -->\n" * (settings.CARD_MAX_BYTES // 33)
+    started = time.perf_counter()
+    with within(GENEROUS_SECONDS):
+        generation.regenerate(card, selectors.version_facts(mirror))
+        generation.carry_forward(card, selectors.version_facts(mirror), from_version=1, from_revision=1)
+    assert time.perf_counter() - started < GENEROUS_SECONDS
+
+
 def test_a_card_that_nests_too_deep_is_refused_with_a_sentence(editor):
     with within(GENEROUS_SECONDS):
         response = put_card(editor, "".join("  " * i + "- item\n" for i in range(300)))
