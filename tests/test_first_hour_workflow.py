@@ -429,3 +429,11 @@ def test_a_refused_signature_form_keeps_the_comment_and_meaning_but_not_the_pass
     assert "wrong-password" not in html
     html = client.get(f"/promotions/{p.pk}/").content.decode()  # shown again once, not forever
     assert f">{comment}</textarea>" not in html
+
+
+def test_the_version_page_asks_for_a_multi_line_justification(policy_file, people, client):
+    seed_model("churn", (1, 2))
+    client.force_login(people["requester"])
+    html = client.get("/models/churn/versions/2/").content.decode()
+    assert re.search(r'<textarea name="justification"[^>]*>', html)
+    assert 'type="text" name="justification"' not in html

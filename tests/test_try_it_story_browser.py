@@ -120,7 +120,7 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
     page.click(f"a[href='/models/{TRY_IT_MODEL}/versions/{candidate}/']")
     form = page.locator("form.request-promotion")
     form.locator("select[name=target]").select_option("production")
-    form.locator("input[name=justification]").fill("Beats the production baseline on test_f1.")
+    form.locator("textarea[name=justification]").fill("Beats the production baseline on test_f1.")
     form.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/promotions/\d+/$"))
     promotion_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
