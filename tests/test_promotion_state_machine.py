@@ -92,6 +92,16 @@ class PromotionMachine(RuleBasedStateMachine):
             except DomainError:
                 pass
 
+    @rule(version=st.sampled_from([2, 3]), target_name=st.sampled_from(["staging", "production"]))
+    def request_sign_and_apply(self, version, target_name):
+        """The whole happy path in one step, so every run explores `applied` (the other rules interleave
+        around it); refusals along the way (an open promotion, MLflow down, a lockout) are fine."""
+        pk = self.request(version=version, target_name=target_name, requester="rita")
+        if pk < 0:
+            return
+        self.quorum_signs(pk)
+        self.apply_pending()
+
     @rule(pk=promotions, who=st.sampled_from(["ann", "rev", "rita"]))
     def reject(self, pk, who):
         if pk < 0:
