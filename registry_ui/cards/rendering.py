@@ -50,8 +50,11 @@ URL_SCHEMES = {"http", "https", "mailto"}
 MAX_NESTING = 64
 MAX_ATTRIBUTES = 1000
 # Markdown can expand a lot (one footnote cited 40,000 times: 256 KB → 12 MB of HTML); nh3 is linear but
-# not free (≈ 0.3 s a megabyte here), so the HTML has a size budget of its own, eight times the default card.
-MAX_HTML_CHARS = 2 * 1024 * 1024
+# not free (≈ 0.5 s a megabyte here), so the HTML has a size budget of its own: four times the default card
+# limit (a 256 KB card of prose, tables and code renders to about 830 KB).
+MAX_HTML_CHARS = 1024 * 1024
+# Headings past this many get no id (nor a line in the table of contents): the ids cost Python time each.
+MAX_HEADING_IDS = 1000
 
 # Markers that delimit generated sections and carried-forward notes; never part of the output.
 MARKER_RE = re.compile(
@@ -133,13 +136,21 @@ def check_html_complexity(html: str) -> None:
             "(footnotes, tables or headings repeated too many times)."
         )
     stack: list[str] = []
-    for m in _TAG_RE.finditer(html):
-        closing, name, rest = m.group(1), m.group(2).lower(), m.group(3)
+    for closing, tag, rest in _TAG_RE.findall(html):
         if len(rest) > MAX_ATTRIBUTES and len(_SPACE_RUN.findall(rest)) > MAX_ATTRIBUTES:
             raise RenderError(f"An HTML element in the card has more than {MAX_ATTRIBUTES} attributes.")
-        if name in _VOID:
-            continue
-        if not closing:
+        name = tag.lower()
+        if closing:
+            if stack and stack[-1] == name:  # the usual case: the end tag of the innermost element
+                stack.pop()
+                continue
+            for i in range(len(stack) - 2, -1, -1):
+                if stack[i] == name:
+                    kept = [n for n in stack[i + 1 :] if n in _FORMATTING]
+                    del stack[i:]
+                    stack.extend(kept)
+                    break
+        elif name not in _VOID:
             closes = _CLOSED_BY.get(name)
             while closes and stack and stack[-1] in closes:
                 stack.pop()
@@ -149,13 +160,6 @@ def check_html_complexity(html: str) -> None:
                     f"The card nests more than {MAX_NESTING} levels deep (lists, quotes, emphasis or HTML "
                     "elements inside each other)."
                 )
-            continue
-        for i in range(len(stack) - 1, -1, -1):
-            if stack[i] == name:
-                kept = [n for n in stack[i + 1 :] if n in _FORMATTING]
-                del stack[i:]
-                stack.extend(kept)
-                break
 
 
 # --- markdown → HTML ---------------------------------------------------------------------------------
@@ -190,7 +194,7 @@ def _heading_ids(html: str) -> tuple[str, list[tuple[int, str, str]]]:
         headings.append((level, ident, html_lib.escape(html_lib.unescape(_TAG_TEXT_RE.sub("", inner)))))
         return f'<h{level} id="{ident}">{inner}</h{level}>'
 
-    return _HEADING_RE.sub(add_id, html), headings
+    return _HEADING_RE.sub(add_id, html, count=MAX_HEADING_IDS), headings
 
 
 def _toc(headings: list[tuple[int, str, str]]) -> str:
