@@ -421,10 +421,13 @@ def read_version_artifacts(name: str, version: int) -> VersionArtifacts:
     from mlflow.artifacts import download_artifacts  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="mv-") as tmp:
+        # A `models:/` URI would be resolved against MLflow's process-wide registry URI (the environment),
+        # not this server: ask our client where the version's files are, then fetch that location.
+        location = _client_call(client().get_model_version_download_uri, name, str(version))
         local = Path(
             _client_call(
                 download_artifacts,
-                artifact_uri=f"models:/{name}/{version}",
+                artifact_uri=location,
                 dst_path=tmp,
                 tracking_uri=settings.MLFLOW_TRACKING_URI,
             )

@@ -96,3 +96,25 @@ def test_issue_token_prints_the_key_alone_on_the_last_line(make_user):
 def test_issue_token_for_unknown_user_fails():
     with pytest.raises(CommandError):
         call_command("issue_token", "nobody", stdout=io.StringIO())
+
+
+def test_version_artifacts_are_read_from_the_configured_server_whatever_the_process_environment(
+    mlflow_uri, demo_model, monkeypatch
+):
+    """The gateway names MLflow explicitly: a worker whose environment or MLflow globals point elsewhere
+    (no MLFLOW_TRACKING_URI, a default local store) still reads the configured server's artifacts."""
+    import mlflow
+
+    call_command("sync_registry", "--quiet-progress", stdout=io.StringIO())
+    mv = ModelVersion.objects.get(model__name=demo_model, version=1)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri("sqlite:////nonexistent-dir/elsewhere.db")
+    try:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        services.read_version_artifacts(model_version_id=mv.pk)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    mv.refresh_from_db()
+    assert mv.content_hash and mv.content_hash.startswith("sha256:")
