@@ -91,6 +91,15 @@ def _md_cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def split_signatures(approvals: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(signatures that count, superseded ones): a superseded signature no longer counts toward the quorum, and
+    every export lists it apart, with why (`counts` False / `superseded_at` set in the sign-off records)."""
+    counting, superseded = [], []
+    for a in approvals:
+        (superseded if a.get("counts") is False or a.get("superseded_at") else counting).append(a)
+    return counting, superseded
+
+
 def signoffs_markdown(record: dict) -> str:
     lines = ["## Sign-offs and gate results", ""]
     if not record["promotions"]:
@@ -103,13 +112,26 @@ def signoffs_markdown(record: dict) -> str:
             f"applied at {_md_cell(p.get('applied_at'))}.",
             "",
         ]
-        if p.get("approvals"):
-            lines += ["| Signer | Printed name | Decision | Meaning | Signed at (UTC) | Comment |",
+        counting, superseded = split_signatures(p.get("approvals") or [])
+        if counting:
+            lines += ["Signatures that count:", "",
+                      "| Signer | Printed name | Decision | Meaning | Signed at (UTC) | Comment |",
                       "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
-            for a in p["approvals"]:
+            for a in counting:
                 lines.append(
                     "| " + " | ".join(_md_cell(a.get(k)) for k in
                                       ("reviewer", "printed_name", "decision", "meaning", "signed_at", "comment")) + " |"
+                )  # fmt: skip
+            lines.append("")
+        if superseded:
+            lines += [f"Superseded signatures ({len(superseded)}): they no longer count toward the quorum.", "",
+                      "| Signer | Printed name | Decision | Meaning | Signed at (UTC) | Superseded at (UTC) | Reason |",
+                      "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+            for a in superseded:
+                lines.append(
+                    "| " + " | ".join(_md_cell(a.get(k)) for k in
+                                      ("reviewer", "printed_name", "decision", "meaning", "signed_at",
+                                       "superseded_at", "superseded_reason")) + " |"
                 )  # fmt: skip
             lines.append("")
         if p.get("gates"):
@@ -164,6 +186,12 @@ def export_html(mv, rev: CardRevision, record: dict, *, facts: dict | None = Non
             "model": mv.model,
             "rev": rev,
             "record": record,
+            # Each promotion's signatures split: those that count, and the superseded ones (listed apart).
+            "promotions": [
+                dict(p, counting=c, superseded=s)
+                for p in record["promotions"]
+                for c, s in [split_signatures(p.get("approvals") or [])]
+            ],
             "card_html": rev.html,
             "front_rows": front_matter_rows(rev.front_matter or {}),
             "charts": images,
