@@ -85,12 +85,18 @@ def versions_for_target(target: str) -> list[EvidenceVersion]:
         )
     current = _current_holders(target)
     holdings: dict[tuple[str, int], list[dict]] = {}
-    for h in TargetHolding.objects.filter(target=target).select_related("model").order_by("held_from", "id"):
+    rows = TargetHolding.objects.filter(target=target).select_related("model", "adopted_by")
+    for h in rows.order_by("held_from", "id"):
         holdings.setdefault((h.model.name, h.version), []).append(
             {
                 "from": h.held_from.isoformat(),
                 "to": h.held_to.isoformat() if h.held_to else None,
                 "promotion_id": h.promotion_id,
+                # How the holder came to hold the target: an applied promotion, observed in MLflow before the
+                # app governed it, or drift; and who adopted an observed holder, when.
+                "source": h.source,
+                "adopted_by": h.adopted_by.get_username() if h.adopted_by else None,
+                "adopted_at": h.adopted_at.isoformat() if h.adopted_at else None,
             }
         )
     keys = set(current) | set(holdings)

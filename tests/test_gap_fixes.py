@@ -3,9 +3,16 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
 
+from approvals import services
 from registry_ui.models import ModelVersion
+from registry_ui.sync import apply_snapshot
+from tests.factories import mlflow_model, mlflow_version, snapshot
 from tests.test_approvals_helpers import (  # noqa: F401  (fixtures)
     approve,
     fake_mlflow,
@@ -71,3 +78,28 @@ def test_pdf_export_lists_a_superseded_signature_apart(one_superseded):
     counting, _, superseded = text.partition("no longer count")
     assert "bob" in counting and "ann" not in counting
     assert "ann" in superseded and "model version" in superseded.replace("\n", " ")
+
+
+# --- 4. the evidence pack says how each holder came to hold the target --------------------------------------
+def _unzip(response) -> zipfile.ZipFile:
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_evidence_pack_says_how_each_holder_came_to_hold_the_target(client, make_user, policy_file, people):
+    from approvals.holdings import holder_adopt
+
+    seed_model("churn", (1, 2))
+    mvs = [mlflow_version("churn", v, aliases=["production"] if v == 1 else []) for v in (1, 2)]
+    result = apply_snapshot(
+        snapshot([mlflow_model("churn", aliases={"production": 1}, tags={"primary_metric": "acc"})], mvs)
+    )
+    services.on_sync(sync_run_id=None, result=result)  # the sync observes v1 holding production
+    holder_adopt(
+        user=people["staff"], model_name="churn", target="production", justification="before the app"
+    )
+    client.force_login(make_user("audrey", "auditors"))
+    index = json.loads(_unzip(client.get("/api/v1/evidence/?target=production")).read("index.json"))
+    [entry] = index["versions"]
+    [held] = entry["held"]
+    assert (held["source"], held["adopted_by"]) == ("observed", "stan")
+    assert held["adopted_at"] and held["promotion_id"] is None
