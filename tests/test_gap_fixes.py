@@ -8,8 +8,10 @@ import json
 import zipfile
 
 import pytest
+from django.core.management import call_command
 
 from approvals import services
+from approvals.audit.services import verify
 from registry_ui.models import ModelVersion
 from registry_ui.sync import apply_snapshot
 from tests.factories import mlflow_model, mlflow_version, snapshot
@@ -22,6 +24,7 @@ from tests.test_approvals_helpers import (  # noqa: F401  (fixtures)
     request_and_check,
     seed_model,
 )
+from tests.test_security_audit_chain import admin_client  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +106,80 @@ def test_evidence_pack_says_how_each_holder_came_to_hold_the_target(client, make
     [held] = entry["held"]
     assert (held["source"], held["adopted_by"]) == ("observed", "stan")
     assert held["adopted_at"] and held["promotion_id"] is None
+
+
+# --- 3. every password change is on the audit chain, with who made it (never the hash) ----------------------
+def _password_events(username: str) -> list[tuple[str, dict]]:
+    from approvals.audit.models import AuditEvent
+
+    return [
+        (e.actor, e.data)
+        for e in AuditEvent.objects.filter(action="user.password_changed", object_id=username).order_by("seq")
+    ]
+
+
+def _no_hash_in_chain(*hashes: str) -> None:
+    from approvals.audit.models import AuditEvent
+
+    text = json.dumps(list(AuditEvent.objects.values("data", "actor", "object_id")), default=str)
+    for h in hashes:
+        assert h.split("$")[-1] not in text
+
+
+def test_a_password_an_admin_sets_for_another_user_is_audited_with_the_admin_as_actor(
+    admin_client, make_user
+):
+    ann = make_user("ann", "approvers")
+    old_hash = ann.password
+    response = admin_client.post(
+        f"/admin/auth/user/{ann.pk}/password/",
+        {
+            "password1": "a-Long-pass-phrase-42",
+            "password2": "a-Long-pass-phrase-42",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ann.refresh_from_db()
+    assert ann.password != old_hash
+    assert _password_events("ann") == [("root", {"user_id": ann.pk, "by_the_user": False, "usable": True})]
+    _no_hash_in_chain(old_hash, ann.password)
+    assert verify().ok
+
+
+def test_a_password_changed_with_the_changepassword_command_is_audited(make_user, monkeypatch):
+    from django.contrib.auth.management.commands import changepassword
+
+    bob = make_user("bob")
+    monkeypatch.setattr(changepassword.getpass, "getpass", lambda prompt="": "a-Long-pass-phrase-42")
+    call_command("changepassword", "bob", stdout=io.StringIO())
+    bob.refresh_from_db()
+    assert bob.check_password("a-Long-pass-phrase-42")
+    assert _password_events("bob") == [("system", {"user_id": bob.pk, "by_the_user": False, "usable": True})]
+    _no_hash_in_chain(bob.password)
+
+
+def test_a_user_changing_their_own_password_is_audited_as_their_own_change(client, make_user):
+    stan = make_user("stan", staff=True)
+    client.force_login(stan)
+    response = client.post(
+        "/admin/password_change/",
+        {
+            "old_password": "pw-correct-horse",
+            "new_password1": "a-Long-pass-phrase-42",
+            "new_password2": "a-Long-pass-phrase-42",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    stan.refresh_from_db()
+    assert _password_events("stan") == [("stan", {"user_id": stan.pk, "by_the_user": True, "usable": True})]
+    _no_hash_in_chain(stan.password)
+
+
+def test_saving_a_user_without_changing_the_password_records_no_password_event(make_user):
+    dan = make_user("dan")
+    dan.first_name = "Dan"
+    dan.save()
+    dan.is_staff = True
+    dan.save(update_fields=["is_staff"])
+    assert _password_events("dan") == []

@@ -1,5 +1,6 @@
 """Who holds a role goes on the chain: group membership (either side of User.groups, and a group or user deleted)
-and the staff and superuser flags, with the user who made the change as the actor (see middleware.py).
+and the staff and superuser flags, and every password change (never the hash), with the user who made the change
+as the actor (see middleware.py).
 
 Signals rather than the admin's save hooks: membership also changes from the Group side, from the shell, from
 management commands and any future API; a hook on the user's admin page would miss all of those. The events
@@ -76,6 +77,37 @@ def flags_changed(sender, instance, created, update_fields=None, **kwargs) -> No
     )
 
 
+def remember_password(sender, instance, update_fields=None, **kwargs) -> None:
+    if not instance.pk or (update_fields is not None and "password" not in update_fields):
+        return
+    instance._audit_old_password = (
+        sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    )
+
+
+def password_changed(sender, instance, created, **kwargs) -> None:
+    """Every change of an existing user's password (the admin's form, `changepassword`, the user's own change, a
+    hash written from the shell) goes on the chain with who did it — never the hash, old or new."""
+    if not hasattr(instance, "_audit_old_password"):
+        return
+    old = instance._audit_old_password
+    del instance._audit_old_password
+    if created or old is None or old == instance.password:
+        return
+    actor = current_actor()
+    record(
+        actor=actor,
+        action="user.password_changed",
+        object_type="user",
+        object_id=instance.get_username(),
+        data={
+            "user_id": instance.pk,
+            "by_the_user": actor == instance.get_username(),
+            "usable": instance.has_usable_password(),
+        },
+    )
+
+
 def group_deleted(sender, instance, **kwargs) -> None:
     """Deleting a group removes it from every member, without an m2m signal: record each removal first."""
     for user in instance.user_set.order_by("pk"):
@@ -102,5 +134,7 @@ def connect() -> None:
     m2m_changed.connect(groups_changed, sender=user_model.groups.through, dispatch_uid="audit_user_groups")
     pre_save.connect(remember_flags, sender=user_model, dispatch_uid="audit_user_flags_before")
     post_save.connect(flags_changed, sender=user_model, dispatch_uid="audit_user_flags_after")
+    pre_save.connect(remember_password, sender=user_model, dispatch_uid="audit_user_password_before")
+    post_save.connect(password_changed, sender=user_model, dispatch_uid="audit_user_password_after")
     pre_delete.connect(group_deleted, sender=Group, dispatch_uid="audit_group_deleted")
     pre_delete.connect(user_deleted, sender=user_model, dispatch_uid="audit_user_deleted")
