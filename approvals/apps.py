@@ -13,3 +13,4 @@ class ApprovalsConfig(AppConfig):
         policy.validate_on_startup()
         hooks.after_sync(services.on_sync)
         hooks.after_artifacts_read(services.on_artifacts_read)
+        hooks.after_card_drafted(services.on_artifacts_read)

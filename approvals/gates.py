@@ -342,8 +342,14 @@ def model_card_complete(inp: GateInput, params: dict) -> GateOutcome:
     threshold = float(params.get("threshold", 1.0))
     expected = f"completeness >= {threshold:.0%}"
     if inp.card_score is None:
+        # Unknown is not failed: the card is drafted by a worker right after the version is mirrored; the gate
+        # run waits for it (bounded) and evaluates again once it is drafted.
         return GateOutcome(
-            FAILED, "no card", expected, "The version has no model card yet; write one on the version page."
+            PENDING,
+            "not drafted yet",
+            expected,
+            "The version's model card has not been drafted yet (a worker drafts it right after the version is "
+            "mirrored), so its completeness is unknown; waiting for it.",
         )
     observed = f"{inp.card_score:.0%}"
     if inp.card_score + 1e-9 >= threshold:

@@ -501,6 +501,14 @@ def _read_missing_artifacts(promotion_id: int) -> None:
         log.info("promotion %s: the version's artifacts could not be read yet: %s", promotion_id, exc)
 
 
+_DATA_WAIT_HINTS = {
+    "signature_present": "MLflow may be unreachable or the artifacts unreadable. The gate fails rather than pass "
+    "on trust; re-check once the version page shows its content hash.",
+    "model_card_complete": "the card-drafting worker may be down or behind. The gate fails rather than pass on "
+    "trust; open the version's model card (that drafts it), complete it and re-check.",
+}
+
+
 def _data_wait(p: Promotion, rows: list, now: datetime) -> float | None:
     """Seconds still to wait for gates whose data has not arrived, or None when the run decides now: no gate is
     pending, another gate already failed, or the bounded wait is over (then the pending gates fail, saying why)."""
@@ -523,14 +531,14 @@ def _data_wait(p: Promotion, rows: list, now: datetime) -> float | None:
         r.status = "failed"
         r.detail = (
             f"{r.detail} It still had not arrived {limit:.0f} s after the gates started (since {since:%H:%M:%S} "
-            "UTC): MLflow may be unreachable or the artifacts unreadable. The gate fails rather than pass on "
-            "trust; re-check once the version page shows its content hash."
+            f"UTC): {_DATA_WAIT_HINTS.get(r.name, _DATA_WAIT_HINTS['signature_present'])}"
         )
     return None
 
 
 def on_artifacts_read(*, version_ids, **_) -> None:
-    """after_artifacts_read hook: promotions of these versions still waiting in `checking` run their gates again."""
+    """after_artifacts_read and after_card_drafted hook: the data a pending gate waited for arrived, so promotions
+    of these versions still waiting in `checking` run their gates again."""
     for pk in Promotion.objects.filter(version_id__in=list(version_ids), state=S.CHECKING).values_list(
         "pk", flat=True
     )[:1000]:

@@ -10,6 +10,7 @@ log = logging.getLogger(__name__)
 _after_sync: list[Callable] = []
 _after_sync_failure: list[Callable] = []
 _after_artifacts_read: list[Callable] = []
+_after_card_drafted: list[Callable] = []
 
 
 def after_sync(fn: Callable) -> Callable:
@@ -40,6 +41,22 @@ def run_after_artifacts_read(**kwargs) -> None:
             fn(**kwargs)
         except Exception:
             log.exception("after_artifacts_read hook %s failed", fn)
+
+
+def after_card_drafted(fn: Callable) -> Callable:
+    """Register fn(version_ids=[...]) to run once a version's first model card revision is drafted (committed):
+    what waited for the card (the `model_card_complete` gate) can catch up."""
+    if fn not in _after_card_drafted:
+        _after_card_drafted.append(fn)
+    return fn
+
+
+def run_after_card_drafted(**kwargs) -> None:
+    for fn in list(_after_card_drafted):
+        try:
+            fn(**kwargs)
+        except Exception:
+            log.exception("after_card_drafted hook %s failed", fn)
 
 
 def run_after_sync(**kwargs) -> None:

@@ -183,3 +183,89 @@ def test_saving_a_user_without_changing_the_password_records_no_password_event(m
     dan.is_staff = True
     dan.save(update_fields=["is_staff"])
     assert _password_events("dan") == []
+
+
+# --- 2. a card not drafted yet keeps model_card_complete pending, not failed ---------------------------------
+CARD_POLICY = """
+version: 1
+targets:
+  carded:
+    mlflow: {alias: carded}
+    approvals: 1
+    approver_groups: [approvers]
+    gates:
+      - version_ready
+      - model_card_complete: {threshold: 0}
+"""
+
+
+@pytest.fixture
+def card_policy(settings, tmp_path):
+    from approvals import policy
+
+    path = tmp_path / "policies.yaml"
+    path.write_text(CARD_POLICY)
+    settings.POLICY_PATH = str(path)
+    settings.AUDIT_POLICY_LOADS = False
+    policy.clear_cache()
+    yield path
+    policy.clear_cache()
+
+
+def _card_gate(p):
+    from approvals.models import GateResult
+
+    return GateResult.objects.get(promotion=p, name="model_card_complete")
+
+
+def test_a_card_not_drafted_yet_keeps_its_gate_pending_instead_of_failing(card_policy, people):
+    from approvals.audit.models import AuditEvent
+
+    seed_model("churn", (1, 2))  # mirrored; the worker has not drafted the cards yet
+    p = request_and_check(people["requester"], version=2, target="carded")
+    assert p.state == "checking"
+    gate = _card_gate(p)
+    assert (gate.status, gate.observed) == ("pending", "not drafted yet")
+    actions = set(AuditEvent.objects.filter(object_id=str(p.pk)).values_list("action", flat=True))
+    assert "promotion.gates_waiting" in actions and "promotion.blocked" not in actions
+
+
+def test_a_waiting_promotion_runs_its_gates_again_when_the_card_is_drafted(
+    card_policy, people, monkeypatch, django_capture_on_commit_callbacks
+):
+    from registry_ui.cards.services import draft_cards
+
+    seed_model("churn", (1, 2))
+    p = request_and_check(people["requester"], version=2, target="carded")
+    assert p.state == "checking"
+    rerun = []
+    monkeypatch.setattr("approvals.tasks.run_gates_task.delay", lambda pk: rerun.append(pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        draft_cards(version_ids=[p.version_id])  # what the worker does right after the sync
+    assert rerun == [p.pk]
+    services.run_gates(promotion_id=p.pk)
+    p.refresh_from_db()
+    assert p.state == "awaiting_approval"
+    assert _card_gate(p).status == "passed"
+
+
+def test_a_card_still_not_drafted_after_the_bound_fails_the_gate_with_a_clear_reason(
+    card_policy, people, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from approvals.models import Promotion
+
+    settings.GATE_DATA_WAIT_SECONDS = 60
+    seed_model("churn", (1, 2))
+    p = request_and_check(people["requester"], version=2, target="carded")
+    Promotion.objects.filter(pk=p.pk).update(checking_since=timezone.now() - timedelta(seconds=61))
+    services.run_gates(promotion_id=p.pk)
+    p.refresh_from_db()
+    assert p.state == "blocked"
+    gate = _card_gate(p)
+    assert gate.status == "failed" and gate.observed == "not drafted yet"
+    assert "not been drafted" in gate.detail and "60 s" in gate.detail
+    assert "card-drafting worker" in gate.detail and "artifacts" not in gate.detail

@@ -174,7 +174,7 @@ def test_rollback_still_runs_every_other_gate():
         (0.8, ("Intended use",), {}, "failed", "Intended use"),
         (0.8, ("Intended use",), {"threshold": 0.8}, "passed", "80%"),
         (0.79, ("Limitations",), {"threshold": 0.8}, "failed", "Limitations"),
-        (None, (), {}, "failed", "no model card"),
+        (None, (), {}, "pending", "not been drafted yet"),
         (0.0, (), {"threshold": 0}, "passed", "0%"),
     ],
 )

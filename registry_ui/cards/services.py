@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.html import escape
 
+from registry_ui import hooks
 from registry_ui.errors import DomainError, InvalidInput, NotFound, PreconditionFailed
 from registry_ui.models import ModelVersion
 
@@ -164,9 +165,12 @@ def ensure_card(*, mv: ModelVersion) -> CardRevision:
                 html = render_markdown(markdown)
             except RenderError as exc:  # MLflow text can be hostile too: the draft is kept, shown as refused
                 html = f"<p>{escape(str(exc))}</p>"
-            return _create_revision(
+            rev = _create_revision(
                 mv=mv, markdown=markdown, front=front, author=SYSTEM, comment=comment, html=html
             )
+            pk = mv.pk
+            transaction.on_commit(lambda: hooks.run_after_card_drafted(version_ids=[pk]))
+            return rev
     except IntegrityError:  # a concurrent draft won the race
         return selectors.latest_revision(mv)
 
