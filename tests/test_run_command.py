@@ -16,7 +16,8 @@ import requests
 from registry_ui.mlflow_process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = [pytest.mark.mlflow, pytest.mark.postgres_pass_only]  # its own SQLite stack, whatever the test DB
+# Its own SQLite stack, whatever the test DB.
+pytestmark = [pytest.mark.mlflow, pytest.mark.postgres_pass_only]
 DEMO_MODELS = ["credit-default-classifier", "diabetes-progression-regressor", "wine-cultivar-classifier"]
 
 

@@ -60,7 +60,17 @@ def assert_security_headers(response) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-PAGES = ["/", "/models/", "/sync/", "/accounts/profile/", "/audit/", "/compare/", "/promotions/", "/policy/", "/drift/"]
+PAGES = [
+    "/",
+    "/models/",
+    "/sync/",
+    "/accounts/profile/",
+    "/audit/",
+    "/compare/",
+    "/promotions/",
+    "/policy/",
+    "/drift/",
+]
 
 
 @pytest.mark.django_db
