@@ -118,8 +118,14 @@ def _from_unix(seconds: int):
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+MAX_VERSION = 2**31 - 1  # SyncRun.version's range (PositiveIntegerField); past it SQLite overflowed (a 500)
+
+
 def _int_or_none(value):
+    """A version number the event names, or None (then the whole model is synced) when it names none a
+    column can hold."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if 1 <= number <= MAX_VERSION else None

@@ -1,0 +1,40 @@
+"""What the red-team re-check of issues 8 and 9 found broken on main, each pinned by the attack that broke it."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from registry_ui.models import SyncRun, WebhookDelivery
+from registry_ui.webhooks import sign
+
+pytestmark = pytest.mark.django_db
+
+
+def post_webhook(client, secret: str, payload: dict):
+    raw, delivery_id, timestamp = json.dumps(payload).encode(), str(uuid.uuid4()), str(int(time.time()))
+    response = client.post(
+        "/webhooks/mlflow/", data=raw, content_type="application/json",
+        HTTP_X_MLFLOW_DELIVERY_ID=delivery_id, HTTP_X_MLFLOW_TIMESTAMP=timestamp,
+        HTTP_X_MLFLOW_SIGNATURE=sign(secret, delivery_id, timestamp, raw),
+    )  # fmt: skip
+    return response, delivery_id
+
+
+@pytest.mark.parametrize(
+    "version", ["9" * 40, 2**63, 2**31, -1], ids=["40-digit text", "2^63", "2^31", "negative"]
+)
+def test_a_signed_webhook_naming_a_version_no_column_holds_syncs_the_model(client, settings, version):
+    # Issue 8 item 9: the version came from the body as int(...) and went into SyncRun.version unchecked;
+    # SQLite raised OverflowError (a 500), PostgreSQL called the body one "the store cannot keep" (a 400).
+    settings.MLFLOW_WEBHOOK_SECRET = "test-secret"
+    payload = {"entity": "model_version", "action": "created", "data": {"name": "churn", "version": version}}
+    response, delivery_id = post_webhook(client, "test-secret", payload)
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "accepted"
+    run = WebhookDelivery.objects.get(delivery_id=delivery_id).sync_run
+    assert run.kind == SyncRun.Kind.WEBHOOK
+    assert (run.model_name, run.version) == ("churn", None)  # no such version: the model is synced
