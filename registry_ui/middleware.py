@@ -1,4 +1,7 @@
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.http import JsonResponse
+from django.views.defaults import bad_request
 
 
 class ContentSecurityPolicyMiddleware:
@@ -14,3 +17,22 @@ class ContentSecurityPolicyMiddleware:
         if not request.path.startswith(self.exempt):
             response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class RejectNulMiddleware:
+    """A NUL byte in the URL's path or query is a 400: PostgreSQL text cannot hold one, so every name or filter
+    that reached a query was a 500 (psycopg DataError). No real name, filter or page number holds one."""
+
+    DETAIL = "The URL holds a NUL character (%00), which no name or filter may contain."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path_info or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            if request.path_info.startswith(("/api/", "/webhooks/")):
+                return JsonResponse({"detail": self.DETAIL}, status=400)
+            return bad_request(request, SuspiciousOperation(self.DETAIL))
+        return self.get_response(request)

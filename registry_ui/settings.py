@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "registry_ui.middleware.ContentSecurityPolicyMiddleware",
+    "registry_ui.middleware.RejectNulMiddleware",  # a NUL in the URL is a 400, never a database error
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
