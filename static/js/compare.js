@@ -3,7 +3,8 @@
  * (histories, trend, parallel coordinates) from the API when they scroll into view, and toggles
  * "only differences". No inline code: everything hangs off data- attributes (strict CSP).
  *
- *   div[data-compare-chart="json-script-id"]   a figure {data, layout, config} rendered at load
+ *   div[data-compare-chart="json-script-id"]   a figure {data, layout, config}: the first on screen drawn
+ *                                              at load, the others one per task once near the viewport
  *   section[data-lazy-chart]                   fetches [data-chart-url] + ?<[data-chart-param]>=value,
  *                                              renders the answer (or its .figure) into its .chart
  *   #only-diff                                 checkbox hiding rows whose values are all the same
@@ -99,9 +100,72 @@
     return window.Plotly.react(el, spec.data || [], layout, config);
   }
 
+  function drawEmbedded(el) {
+    if (el.getAttribute("data-rendered")) return;
+    render(el, readJson(el.getAttribute("data-compare-chart")));
+  }
+
+  // After the next paint: a frame callback runs just before the browser paints, the timeout after it.
+  function afterPaint(fn) {
+    if (window.requestAnimationFrame) {
+      window.requestAnimationFrame(function () {
+        setTimeout(fn, 0);
+      });
+    } else {
+      setTimeout(fn, 0);
+    }
+  }
+
+  function inViewport(el) {
+    var r = el.getBoundingClientRect();
+    return r.bottom > 0 && r.top < (window.innerHeight || document.documentElement.clientHeight);
+  }
+
+  // Drawing a plotly figure takes 50-150 ms of main thread: the first chart on screen (or the first in the
+  // page when none is) is drawn at once, the others one per task, each after the browser has painted, and
+  // those off-screen only once they scroll near the viewport.
   function renderEmbedded() {
-    document.querySelectorAll("[data-compare-chart]").forEach(function (el) {
-      render(el, readJson(el.getAttribute("data-compare-chart")));
+    var charts = Array.prototype.slice.call(document.querySelectorAll("[data-compare-chart]"));
+    if (!charts.length) return;
+    var first = charts.filter(inViewport)[0] || charts[0];
+    drawEmbedded(first);
+    var queue = [];
+    var scheduled = false;
+    function drain() {
+      scheduled = false;
+      var el = queue.shift();
+      if (el) drawEmbedded(el);
+      if (queue.length) schedule();
+    }
+    function schedule() {
+      if (scheduled) return;
+      scheduled = true;
+      afterPaint(drain);
+    }
+    function enqueue(el) {
+      if (queue.indexOf(el) === -1 && !el.getAttribute("data-rendered")) queue.push(el);
+      schedule();
+    }
+    var rest = charts.filter(function (el) {
+      return el !== first;
+    });
+    if (!("IntersectionObserver" in window)) {
+      rest.forEach(enqueue);
+      return;
+    }
+    var observer = new IntersectionObserver(
+      function (entries) {
+        entries.forEach(function (entry) {
+          if (entry.isIntersecting) {
+            observer.unobserve(entry.target);
+            enqueue(entry.target);
+          }
+        });
+      },
+      { rootMargin: "300px" }
+    );
+    rest.forEach(function (el) {
+      observer.observe(el);
     });
   }
 
