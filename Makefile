@@ -5,14 +5,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The test suite runs against real PostgreSQL and Redis (started by .ci/services if they are down), then
 # again on SQLite — the database of `make run` — minus the tests marked postgres_only (PostgreSQL features)
-# and those that run once, in the PostgreSQL pass: postgres_pass_only (independent of the test database),
-# mlflow and browser (slow end-to-end runs whose database side the API, page and service tests cover on
-# both). The SQLite test database is a file (test_<name> beside this one), so the Celery workers that tests
-# start share it.
+# and those that run once, in the PostgreSQL pass: postgres_pass_only (independent of the test database, or a
+# slow real-MLflow integration whose database side other tests cover on both). The SQLite test database
+# is a file (test_<name> beside this one), so the Celery workers that tests start share it.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_governance
 TEST_SQLITE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/registry-tests.sqlite3
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-SQLITE_PASS_SKIPS := not postgres_only and not postgres_pass_only and not mlflow and not browser
+# Browser and real-MLflow tests run on both: the pages a `make run` user sees sit on SQLite.
+SQLITE_PASS_SKIPS := not postgres_only and not postgres_pass_only
 
 .PHONY: run test test-postgres test-sqlite venv services lint bench-firstview bench-sync bench-webhook bench-pages bench-audit bench-compare bench-cards bench-promotion clean
 
