@@ -413,6 +413,9 @@ def parallel_coordinates(rows: list[dict], params: list[str], metric: str) -> di
         f"Parameters against {metric} ({len(kept)} versions)",
         {"title": {"text": "parameter"}},
         {"title": {"text": axis_title(metric)}},
+        # plotly draws each dimension's label above the plot area, in the top margin: the page's default
+        # (48 px) put the chart title on them. Room for both, title above the labels.
+        margin={"l": 64, "r": 24, "t": 100, "b": 64},
     )
 
 
