@@ -166,6 +166,24 @@ def test_every_comparison_chart_renders_without_a_csp_violation(open_page, user,
     _no_violations(page)
 
 
+def test_comparison_draws_the_first_chart_at_once_and_offscreen_ones_when_scrolled_near(open_page, user):
+    _seed_comparison()
+    page = open_page(user, "/compare/?model=churn&versions=1,2,3,4", width=390)
+
+    page.wait_for_selector("#chart-metrics svg.main-svg")
+    page.wait_for_timeout(500)  # several frames: anything scheduled for after the first paint has run
+    scatter_top = page.locator("#chart-scatter").evaluate("el => el.getBoundingClientRect().top")
+    assert scatter_top > 900 + 300, scatter_top  # off-screen and beyond the observer's margin at 390 × 900
+    assert page.locator("#chart-scatter svg.main-svg").count() == 0
+    assert page.locator("#chart-scatter").get_attribute("data-rendered") is None
+
+    _rendered(page, "#chart-scatter")  # scrolls it into view
+    _rendered(page, "#chart-metrics-normalised")
+    assert page.locator("#chart-scatter .modebar-btn[data-title='Download plot as SVG']").count() == 1
+    page.wait_for_load_state("networkidle")
+    _no_violations(page)
+
+
 def test_promotion_chart_renders_without_a_csp_violation(
     policy_file, role_groups, people, fake_mlflow, open_page, live_server
 ):
