@@ -1,7 +1,6 @@
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
-from django.http import JsonResponse
-from django.views.defaults import bad_request
+
+from .error_views import error_response
 
 
 class ContentSecurityPolicyMiddleware:
@@ -32,7 +31,5 @@ class RejectNulMiddleware:
         if "\x00" in request.path_info or any(
             "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
         ):
-            if request.path_info.startswith(("/api/", "/webhooks/")):
-                return JsonResponse({"detail": self.DETAIL}, status=400)
-            return bad_request(request, SuspiciousOperation(self.DETAIL))
+            return error_response(request, 400, self.DETAIL)
         return self.get_response(request)

@@ -32,3 +32,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+# JSON `{"detail": ...}` under /api/ and /webhooks/, the styled pages elsewhere.
+handler400 = "registry_ui.error_views.bad_request"
+handler403 = "registry_ui.error_views.permission_denied"
+handler404 = "registry_ui.error_views.page_not_found"
+handler500 = "registry_ui.error_views.server_error"
