@@ -149,8 +149,16 @@
     var rest = charts.filter(function (el) {
       return el !== first;
     });
+    whenNear(rest, "300px", enqueue);
+  }
+
+  // Calls fn(el) once for each element, when it first comes within margin of the viewport (at once
+  // for all of them where the browser has no IntersectionObserver).
+  function whenNear(elements, margin, fn) {
     if (!("IntersectionObserver" in window)) {
-      rest.forEach(enqueue);
+      elements.forEach(function (el) {
+        fn(el);
+      });
       return;
     }
     var observer = new IntersectionObserver(
@@ -158,13 +166,13 @@
         entries.forEach(function (entry) {
           if (entry.isIntersecting) {
             observer.unobserve(entry.target);
-            enqueue(entry.target);
+            fn(entry.target);
           }
         });
       },
-      { rootMargin: "300px" }
+      { rootMargin: margin }
     );
-    rest.forEach(function (el) {
+    elements.forEach(function (el) {
       observer.observe(el);
     });
   }
@@ -229,24 +237,7 @@
         });
       });
     });
-    if (!("IntersectionObserver" in window)) {
-      sections.forEach(loadLazy);
-      return;
-    }
-    var observer = new IntersectionObserver(
-      function (entries) {
-        entries.forEach(function (entry) {
-          if (entry.isIntersecting) {
-            observer.unobserve(entry.target);
-            loadLazy(entry.target);
-          }
-        });
-      },
-      { rootMargin: "200px" }
-    );
-    sections.forEach(function (section) {
-      observer.observe(section);
-    });
+    whenNear(sections, "200px", loadLazy);
   }
 
   function initOnlyDiff() {
