@@ -50,3 +50,15 @@ def server_error(request):
     return error_response(
         request, 500, "Server error: the request could not be completed; it has been logged."
     )
+
+
+CSRF_FAILED = "Your form expired or was sent from another site; reload the page and try again."
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the styled 403 page with a sentence a person can act on (Django's is unstyled)."""
+    if request.path_info.startswith(JSON_PREFIXES):
+        return error_response(
+            request, 403, f"CSRF Failed: {reason}"
+        )  # Django's fixed reason, as DRF words it
+    return error_response(request, 403, CSRF_FAILED)

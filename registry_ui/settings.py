@@ -302,6 +302,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "registry_ui.error_views.csrf_failure"  # the styled 403 page, JSON under /api/
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; keep default
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -75,3 +75,13 @@ def test_api_server_error_and_permission_denied_are_json():
 
 def test_nul_byte_in_api_url_is_still_a_json_400(client):
     _json_detail(client.get("/api/v1/models/?q=%00"), 400)
+
+
+# --- 2. A CSRF failure on a page form is the styled 403 -----------------------------------------------
+def test_csrf_failure_on_a_page_form_is_the_styled_403_with_a_reason(user):
+    c = Client(enforce_csrf_checks=True)
+    res = c.post("/accounts/login/", {"username": "u", "password": "p"})
+    assert res.status_code == 403
+    html = res.content.decode()
+    assert "error-page" in html and "/static/css/" in html
+    assert "Your form expired or was sent from another site; reload the page and try again." in html
