@@ -243,56 +243,46 @@ class PromotionDetailView(APIView):
         return Response(selectors.promotion_dict(access.access_promotion(request.user, pk)))
 
 
-class PromotionApproveView(APIView):
-    @extend_schema(
-        request=ApproveSerializer,
+def _signed_decision_schema(serializer_class, conflict: str):
+    """The OpenAPI schema of a signed decision (approve, reject): 409 says why the decision is too late."""
+    return extend_schema(
+        request=serializer_class,
         responses={
             200: PromotionSerializer,
             403: OpenApiResponse(description="wrong password, not an approver, or segregation of duties"),
-            409: OpenApiResponse(description="not awaiting approval, or already decided"),
+            409: OpenApiResponse(description=conflict),
             429: OpenApiResponse(
                 description="signing locked for this user or address (too many wrong passwords)"
             ),
         },
     )
+
+
+def _signed_decision(request, pk, serializer_class, decide):
+    """Approve or reject: `decide` is the service, called with the signer's re-entered password."""
+    p = access.access_promotion(request.user, pk)
+    data = _valid(serializer_class, request)
+    decide(
+        promotion_id=p.pk,
+        user=request.user,
+        password=data["password"] or None,
+        client_ip=signing.client_ip(request),
+        meaning=data["meaning"],
+        comment=data["comment"],
+    )
+    return _promotion_response(p.pk)
+
+
+class PromotionApproveView(APIView):
+    @_signed_decision_schema(ApproveSerializer, "not awaiting approval, or already decided")
     def post(self, request, pk):
-        p = access.access_promotion(request.user, pk)
-        data = _valid(ApproveSerializer, request)
-        services.approval_grant(
-            promotion_id=p.pk,
-            user=request.user,
-            password=data["password"] or None,
-            client_ip=signing.client_ip(request),
-            meaning=data["meaning"],
-            comment=data["comment"],
-        )
-        return _promotion_response(p.pk)
+        return _signed_decision(request, pk, ApproveSerializer, services.approval_grant)
 
 
 class PromotionRejectView(APIView):
-    @extend_schema(
-        request=RejectSerializer,
-        responses={
-            200: PromotionSerializer,
-            403: OpenApiResponse(description="wrong password, not an approver, or segregation of duties"),
-            409: OpenApiResponse(description="already decided, or no longer open to a decision"),
-            429: OpenApiResponse(
-                description="signing locked for this user or address (too many wrong passwords)"
-            ),
-        },
-    )
+    @_signed_decision_schema(RejectSerializer, "already decided, or no longer open to a decision")
     def post(self, request, pk):
-        p = access.access_promotion(request.user, pk)
-        data = _valid(RejectSerializer, request)
-        services.approval_reject(
-            promotion_id=p.pk,
-            user=request.user,
-            password=data["password"] or None,
-            client_ip=signing.client_ip(request),
-            comment=data["comment"],
-            meaning=data["meaning"],
-        )
-        return _promotion_response(p.pk)
+        return _signed_decision(request, pk, RejectSerializer, services.approval_reject)
 
 
 class PromotionCancelView(APIView):
