@@ -303,7 +303,20 @@ class PromotionRecheckView(APIView):
 
 
 class RollbackCreateView(APIView):
-    @extend_schema(request=RollbackRequestSerializer, responses={201: PromotionSerializer})
+    @extend_schema(
+        request=RollbackRequestSerializer,
+        responses={
+            201: PromotionSerializer,
+            400: OpenApiResponse(
+                description="unknown model or target, not a version number, or nothing held the target before"
+            ),
+            409: OpenApiResponse(
+                description="`to_version` already holds the target (`holder_version`, `source`, `held_since`, "
+                "`promotion_id`): nothing to roll back; or an open promotion of the same model, version and "
+                "target exists (its id in `promotion_id`)"
+            ),
+        },
+    )
     def post(self, request):
         data = _valid(RollbackRequestSerializer, request)
         p = services.rollback_request(

@@ -351,8 +351,9 @@ def _refuse_open_duplicate(model, mv, target: str) -> None:
         )
 
 
-def _already_holds(model, target: str, version: int) -> Conflict:
-    """A promotion to the version that already holds the target would change nothing: say who holds it."""
+def _already_holds(model, target: str, version: int, *, doing: str = "promoting it again") -> Conflict:
+    """A promotion (or rollback) to the version that already holds the target would change nothing: say who
+    holds it."""
     holding = (
         TargetHolding.objects.filter(model=model, target=target, held_to__isnull=True, version=version)
         .values("held_from", "source", "promotion_id")
@@ -374,7 +375,7 @@ def _already_holds(model, target: str, version: int) -> Conflict:
         else:
             how = f"observed in MLflow{since}"
     return Conflict(
-        f"v{version} already holds {target} ({how}); promoting it again would change nothing. "
+        f"v{version} already holds {target} ({how}); {doing} would change nothing. "
         "To put a holder set outside this app under governance, staff can adopt it on the model's history page.",
         **extra,
     )
@@ -425,9 +426,7 @@ def rollback_request(
             f"{to_version!r} is not a version number.", to_version=["Not a version number."]
         ) from None
     if current is not None and to_version == current:
-        raise InvalidInput(
-            f"v{to_version} already holds {spec.name}.", to_version=["Already holds the target."]
-        )
+        raise _already_holds(model, spec.name, to_version, doing="rolling back to it")
     return promotion_request(
         user=user,
         model_name=model.name,

@@ -336,7 +336,7 @@ def rollback_request_view(request, name: str):
     current, default = (
         services.rollback_default_version(model, spec.name, spec.mlflow()) if spec else (None, None)
     )
-    error, conflict_id = None, None
+    error, conflict_id, error_status = None, None, 400
     justification = request.POST.get("justification", "")
     if request.method == "POST":
         if not justification.strip():
@@ -353,7 +353,7 @@ def rollback_request_view(request, name: str):
                 messages.success(request, f"Rollback #{p.pk} requested; it goes through the target's policy.")
                 return redirect("approvals:promotion-detail", pk=p.pk)
             except DomainError as exc:
-                error, conflict_id = str(exc), exc.extra.get("promotion_id")
+                error, conflict_id, error_status = str(exc), exc.extra.get("promotion_id"), exc.status
     elif spec is None:
         error = f"Unknown target {target!r} for {model.name}."
     context = {
@@ -366,7 +366,7 @@ def rollback_request_view(request, name: str):
         "error": error,
         "conflict_id": conflict_id,
     }
-    return render(request, "approvals/rollback_confirm.html", context, status=400 if error else 200)
+    return render(request, "approvals/rollback_confirm.html", context, status=error_status if error else 200)
 
 
 @login_required

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_approvals_helpers)
 """Error answers: JSON `{"detail": ...}` under /api/, the styled pages elsewhere; a no-op rollback is a 409."""
 
 from __future__ import annotations
@@ -6,6 +7,19 @@ import json
 
 import pytest
 from django.test import Client, RequestFactory
+
+from approvals.models import Promotion
+from registry_ui.models import RegisteredModel
+from tests.test_approvals_helpers import (  # noqa: F401
+    approve,
+    fake_mlflow,
+    fast_hashes,
+    people,
+    policy_file,
+    request_and_check,
+    run_outbox,
+    seed_model,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +99,47 @@ def test_csrf_failure_on_a_page_form_is_the_styled_403_with_a_reason(user):
     html = res.content.decode()
     assert "error-page" in html and "/static/css/" in html
     assert "Your form expired or was sent from another site; reload the page and try again." in html
+
+
+# --- 3. A no-op rollback is a 409 naming the holder ---------------------------------------------------
+@pytest.fixture
+def two_applied(policy_file, people, fake_mlflow):
+    seed_model("churn", (1, 2, 3), metrics={1: 0.7, 2: 0.8, 3: 0.9})
+    promotions = []
+    for v in (1, 2):
+        p = request_and_check(people["requester"], version=v, target="production")
+        approve(p, people["a1"])
+        approve(p, people["a2"])
+        assert run_outbox(p) == ["applied"]
+        RegisteredModel.objects.filter(name="churn").update(aliases={"production": v})
+        promotions.append(p)
+    return promotions
+
+
+def test_rollback_to_the_current_holder_is_a_409_naming_the_holder(two_applied, people):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(people["requester"])
+    res = client.post(
+        "/api/v1/rollbacks/",
+        {"model": "churn", "target": "production", "to_version": 2, "justification": "x"},
+        format="json",
+    )
+    body = _json_detail(res, 409)
+    holder = two_applied[1]
+    assert body["detail"].startswith(f"v2 already holds production (promotion #{holder.pk} since ")
+    assert "rolling back to it would change nothing" in body["detail"]
+    assert (body["holder_version"], body["promotion_id"]) == (2, holder.pk)
+    assert body["source"] and body["held_since"]
+    assert not Promotion.objects.filter(kind="rollback").exists()
+
+
+def test_rollback_page_to_the_current_holder_is_a_409_naming_the_holder(two_applied, people, client):
+    client.force_login(people["requester"])
+    res = client.post(
+        "/models/churn/rollback/", {"target": "production", "to_version": "2", "justification": "x"}
+    )
+    assert res.status_code == 409
+    assert f"v2 already holds production (promotion #{two_applied[1].pk} since " in res.content.decode()
+    assert not Promotion.objects.filter(kind="rollback").exists()

@@ -7,7 +7,7 @@ import pytest
 
 from approvals import selectors, services
 from approvals.models import Promotion
-from registry_ui.errors import InvalidInput
+from registry_ui.errors import Conflict, InvalidInput
 from registry_ui.models import RegisteredModel
 from tests.test_approvals_helpers import (  # noqa: F401
     approve,
@@ -63,8 +63,8 @@ def test_rollback_to_an_explicit_version(two_applied, people):
     assert r.version.version == 3
 
 
-def test_rollback_to_the_current_holder_is_400(two_applied, people):
-    with pytest.raises(InvalidInput):
+def test_rollback_to_the_current_holder_is_409(two_applied, people):
+    with pytest.raises(Conflict, match="v2 already holds production"):
         services.rollback_request(
             user=people["requester"], model_name="churn", target="production", to_version=2
         )
