@@ -790,6 +790,38 @@ def _signing_attempt(*, promotion_id: int, user, decision: str, client_ip: str |
         raise
 
 
+@contextmanager
+def _signed(
+    promotion_id: int,
+    user,
+    *,
+    decision: str,
+    allowed_states,
+    password: str | None,
+    client_ip: str | None,
+    meaning: str,
+    comment: str,
+):
+    """Sign a decision: yields the locked promotion and the new signature, inside the transaction."""
+    with _signing_attempt(promotion_id=promotion_id, user=user, decision=str(decision), client_ip=client_ip):
+        # What does not depend on the password is refused first, so a wrong and a right password get the same
+        # answer there; the password is checked outside the row lock (hashing takes a while).
+        _check_signable(_read(promotion_id), user, allowed_states=allowed_states)
+        auth_method = signing.reauthenticate(user, password, client_ip=client_ip)
+        with transaction.atomic():
+            p = _lock(promotion_id)
+            _check_signable(p, user, allowed_states=allowed_states)
+            a = _sign(
+                p,
+                user,
+                decision=decision,
+                meaning=meaning,
+                comment=comment,
+                auth_method=auth_method,
+            )
+            yield p, a
+
+
 def approval_grant(
     *,
     promotion_id: int,
@@ -800,31 +832,25 @@ def approval_grant(
     client_ip: str | None = None,
 ) -> Promotion:
     meaning, comment = _validate_signature_input(meaning, comment)
-    with _signing_attempt(promotion_id=promotion_id, user=user, decision="approve", client_ip=client_ip):
-        # What does not depend on the password is refused first, so a wrong and a right password get the same
-        # answer there; the password is checked outside the row lock (hashing takes a while).
-        _check_signable(_read(promotion_id), user, allowed_states=(S.AWAITING_APPROVAL,))
-        auth_method = signing.reauthenticate(user, password, client_ip=client_ip)
-        with transaction.atomic():
-            p = _lock(promotion_id)
-            _check_signable(p, user, allowed_states=(S.AWAITING_APPROVAL,))
-            a = _sign(
-                p,
-                user,
-                decision=Approval.Decision.APPROVE,
-                meaning=meaning,
-                comment=comment,
-                auth_method=auth_method,
-            )
-            count = _approve_count(p)
-            _audit(
-                actor=user,
-                action="promotion.signed",
-                promotion=p,
-                data={**_signature_data(a), "approvals": count, "required": p.required_approvals},
-            )
-            if count >= p.required_approvals:
-                _mark_approved(p, actor=user)
+    with _signed(
+        promotion_id,
+        user,
+        decision=Approval.Decision.APPROVE,
+        allowed_states=(S.AWAITING_APPROVAL,),
+        password=password,
+        client_ip=client_ip,
+        meaning=meaning,
+        comment=comment,
+    ) as (p, a):
+        count = _approve_count(p)
+        _audit(
+            actor=user,
+            action="promotion.signed",
+            promotion=p,
+            data={**_signature_data(a), "approvals": count, "required": p.required_approvals},
+        )
+        if count >= p.required_approvals:
+            _mark_approved(p, actor=user)
     return p
 
 
@@ -987,35 +1013,31 @@ def approval_reject(
 ) -> Promotion:
     meaning, comment = _validate_signature_input(meaning or Approval.Meaning.REVIEW, comment)
     states = (S.AWAITING_APPROVAL, S.BLOCKED, S.CHECKING)
-    with _signing_attempt(promotion_id=promotion_id, user=user, decision="reject", client_ip=client_ip):
-        _check_signable(_read(promotion_id), user, allowed_states=states)
-        auth_method = signing.reauthenticate(user, password, client_ip=client_ip)
-        with transaction.atomic():
-            p = _lock(promotion_id)
-            _check_signable(p, user, allowed_states=states)
-            a = _sign(
-                p,
-                user,
-                decision=Approval.Decision.REJECT,
-                meaning=meaning,
-                comment=comment,
-                auth_method=auth_method,
-            )
-            _audit(
-                actor=user,
-                action="promotion.signed",
-                promotion=p,
-                data=_signature_data(a),
-            )
-            _set_state(
-                p,
-                S.REJECTED,
-                actor=user,
-                action="promotion.rejected",
-                decided_at=timezone.now(),
-                data={"comment": comment},
-            )
-            _notify("decided", p.pk)
+    with _signed(
+        promotion_id,
+        user,
+        decision=Approval.Decision.REJECT,
+        allowed_states=states,
+        password=password,
+        client_ip=client_ip,
+        meaning=meaning,
+        comment=comment,
+    ) as (p, a):
+        _audit(
+            actor=user,
+            action="promotion.signed",
+            promotion=p,
+            data=_signature_data(a),
+        )
+        _set_state(
+            p,
+            S.REJECTED,
+            actor=user,
+            action="promotion.rejected",
+            decided_at=timezone.now(),
+            data={"comment": comment},
+        )
+        _notify("decided", p.pk)
     return p
 
 
