@@ -3,14 +3,13 @@ with progress, download it. Auditors and staff only (API.md "Roles"), like `GET 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from registry_ui.downloads import zip_file_response
 from registry_ui.errors import DomainError
 
 from . import evidence_jobs
@@ -73,11 +72,10 @@ def evidence_detail(request, pk: int):
 @require_GET
 def evidence_download(request, pk: int):
     job = access_evidence_pack(request.user, pk)
-    if job.state != EvidencePack.State.SUCCEEDED or not job.file_path or not Path(job.file_path).exists():
+    response = None
+    if job.state == EvidencePack.State.SUCCEEDED:
+        filename = f"evidence-{job.target}-{job.created_at:%Y%m%dT%H%M%SZ}-{job.pk}.zip"
+        response = zip_file_response(job.file_path, filename)
+    if response is None:
         raise Http404("This evidence pack has no file (not finished, failed, or cleaned up).")
-    return FileResponse(
-        open(job.file_path, "rb"),  # noqa: SIM115  (FileResponse closes it)
-        as_attachment=True,
-        filename=f"evidence-{job.target}-{job.created_at:%Y%m%dT%H%M%SZ}-{job.pk}.zip",
-        content_type="application/zip",
-    )
+    return response

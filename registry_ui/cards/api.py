@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -11,6 +11,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from registry_ui.downloads import zip_file_response
 from registry_ui.errors import InvalidInput, NotFound, PreconditionRequired
 from registry_ui.safejson import BoundedJSONParser, read_limited
 
@@ -317,13 +318,9 @@ class BulkExportDownloadView(APIView):
 
 
 def bulk_download_response(job: BulkExport):
-    from pathlib import Path  # noqa: PLC0415
-
-    if job.state != BulkExport.State.SUCCEEDED or not job.file_path or not Path(job.file_path).exists():
+    response = None
+    if job.state == BulkExport.State.SUCCEEDED:
+        response = zip_file_response(job.file_path, f"card-export-{job.pk}.zip")
+    if response is None:
         raise NotFound("This export has no file (not finished, failed, or cleaned up).")
-    return FileResponse(
-        open(job.file_path, "rb"),  # noqa: SIM115  (FileResponse closes it)
-        as_attachment=True,
-        filename=f"card-export-{job.pk}.zip",
-        content_type="application/zip",
-    )
+    return response
