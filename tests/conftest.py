@@ -9,10 +9,20 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 
 from registry_ui.mlflow_process import MlflowServer
 
 REPO = Path(__file__).resolve().parent.parent
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -153,3 +163,21 @@ def celery_worker_process(transactional_db, settings, tmp_path):
     except subprocess.TimeoutExpired:
         proc.kill()
     app.conf.task_default_queue = "celery"
+
+
+@pytest.fixture
+def browser(live_server, monkeypatch):
+    """Debian's Chromium, launched by Playwright, for tests against the live server."""
+    # Playwright's sync API runs an event loop in this thread; scoped to the test so that other tests'
+    # subprocesses (e.g. `check --deploy`) do not inherit it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    # The live server answers each request in a new thread: persistent connections would outlive them.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+        # The test body ran in Playwright's greenlet, where Django opened a connection of its own: close
+        # it there, or the test database cannot be dropped.
+        connections.close_all()

@@ -3,10 +3,7 @@ in the editor's live preview, in a revision diff and in the HTML export; two edi
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from django.db import connections
 
 from registry_ui.cards import services
 from registry_ui.models import ModelVersion
@@ -15,28 +12,14 @@ from tests import factories as f
 
 from .test_cards_rendering import OWASP_PAYLOADS
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]  # fmt: skip
 # Runs before any page script: collects CSP violations (an injected inline script or style fires one).
 WATCH = """
 window.__violations = [];
 document.addEventListener('securitypolicyviolation', e => window.__violations.push(
   e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sample || '')));
 """
-
-
-@pytest.fixture
-def browser(live_server, monkeypatch):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_as(browser, live_server, client, user):

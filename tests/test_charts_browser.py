@@ -6,7 +6,6 @@ and on a 390 px phone screen the pages do not scroll sideways."""
 from __future__ import annotations
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from registry_ui.models import MetricHistory, ModelVersion, Run
@@ -24,15 +23,6 @@ from .test_compare_selectors import seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
 # Every CSP violation, whatever reports it: the event fires for blocked scripts, eval, styles and images.
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -41,21 +31,6 @@ document.addEventListener("securitypolicyviolation", function (e) {
     + ":" + e.lineNumber);
 });
 """
-
-
-@pytest.fixture
-def browser(live_server, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    # The live server answers each request in a new thread: persistent connections would outlive them.
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-        # The test body ran in Playwright's greenlet, where Django opened a connection of its own: close
-        # it there, or the test database cannot be dropped.
-        connections.close_all()
 
 
 @pytest.fixture

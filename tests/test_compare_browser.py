@@ -3,53 +3,31 @@
 import os
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from registry_ui.models import MetricHistory, ModelVersion
 
 from .test_compare_selectors import seed
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
-def page(transactional_db, live_server, client, user, monkeypatch):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    # The live server answers each request in a new thread: persistent connections would outlive them
-    # and keep the test database from being dropped.
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+def page(transactional_db, browser, live_server, client, user):
     client.force_login(user)
     session = client.cookies["sessionid"].value
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.console_errors = []
-        page.on(
-            "console",
-            lambda msg: (
-                msg.type == "error" and page.console_errors.append(f"{page.url} {msg.location} {msg.text}")
-            ),
-        )
-        yield page
-        browser.close()
-        # Inside sync_playwright() the test body runs in another context (a greenlet with an event loop),
-        # so Django opened a connection of its own there: close it, or the test database cannot be dropped.
-        connections.close_all()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.console_errors = []
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type == "error" and page.console_errors.append(f"{page.url} {msg.location} {msg.text}")
+        ),
+    )
+    return page
 
 
 def test_three_versions_selected_on_the_model_page_are_compared_with_a_chart(page, live_server):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.db import connections
 
 from approvals.models import Approval, Promotion
 from tests.test_approvals_helpers import (  # noqa: F401
@@ -21,15 +20,6 @@ from tests.test_approvals_helpers import (  # noqa: F401
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -46,20 +36,12 @@ def eager_tasks(monkeypatch):
 
 
 @pytest.fixture
-def browser_page(live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; scoped to the test so that other tests'
-    # subprocesses (e.g. `check --deploy`) do not inherit it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.set_default_timeout(20_000)
-        page.console_errors = []
-        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
-        yield page
-        browser.close()
+def browser_page(browser):
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(20_000)
+    page.console_errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    return page
 
 
 def test_reviewer_logs_in_finds_the_promotion_in_the_inbox_signs_and_sees_it_applied(

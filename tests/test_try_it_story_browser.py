@@ -11,13 +11,11 @@ import time
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from registry_ui.cards.demo import LEFT_FOR_THE_STORY
 from registry_ui.cards.sections import HUMAN_SECTIONS
 from registry_ui.demo_seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
 from tests.test_approvals_helpers import role_groups  # noqa: F401  (fixture)
-from tests.test_promotion_browser import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.mlflow, pytest.mark.celery]
 
@@ -55,16 +53,10 @@ def demo(mlflow_uri, seeded_mlflow, mlflow_client, settings, monkeypatch, role_g
 
 
 @pytest.fixture
-def browser_page(live_server, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+def browser_page(browser):
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(30_000)
+    return page
 
 
 def log_in(page, base, username):
