@@ -546,6 +546,21 @@ def on_artifacts_read(*, version_ids, **_) -> None:
         run_gates_task.delay_on_commit(pk)
 
 
+def _gate_row(p: Promotion, position: int, g, status, observed, expected, detail, now) -> GateResult:
+    """An unsaved GateResult of gate `g` (the `position`th of the promotion's gates), evaluated at `now`."""
+    return GateResult(
+        promotion=p,
+        position=position,
+        name=g.type,
+        params=dict(g.params),
+        status=status,
+        observed=_jsonable(observed),
+        expected=_jsonable(expected),
+        detail=detail or "",
+        evaluated_at=now,
+    )
+
+
 def run_gates(*, promotion_id: int) -> Promotion | None:
     """Evaluate the target's gates on the mirror; checking → awaiting_approval, or blocked when one fails.
     A gate whose input has not arrived yet is `pending`: the promotion stays `checking` (bounded by
@@ -587,19 +602,7 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
                     None,
                     f"The gate could not be evaluated: {exc}",
                 )
-            rows.append(
-                GateResult(
-                    promotion=p,
-                    position=i,
-                    name=g.type,
-                    params=dict(g.params),
-                    status=status,
-                    observed=_jsonable(observed),
-                    expected=_jsonable(expected),
-                    detail=detail or "",
-                    evaluated_at=now,
-                )
-            )
+            rows.append(_gate_row(p, i, g, status, observed, expected, detail, now))
         # Already waiting in this round of checks (rows are created `pending` before any evaluation)?
         waiting_before = GateResult.objects.filter(
             promotion=p, status="pending", evaluated_at__gte=p.checking_since or p.requested_at
@@ -888,17 +891,7 @@ def _fresh_gate_rows(p: Promotion, *, at_apply: bool) -> list[GateResult]:
     for i, g in enumerate(specs):
         outcome = evaluate_gate(g, inp)  # never raises: a broken gate is an `error` outcome
         rows.append(
-            GateResult(
-                promotion=p,
-                position=i,
-                name=g.type,
-                params=dict(g.params),
-                status=outcome.status,
-                observed=_jsonable(outcome.observed),
-                expected=_jsonable(outcome.expected),
-                detail=outcome.detail or "",
-                evaluated_at=now,
-            )
+            _gate_row(p, i, g, outcome.status, outcome.observed, outcome.expected, outcome.detail, now)
         )
     return rows
 
