@@ -134,7 +134,7 @@ def _exported_html_with_image(url: str) -> str:
         mv=mv, markdown=rev.markdown + f"\n![tracker]({url})\n", author="eve", base_revision=rev.revision
     )
     rev = selectors.latest_revision(mv)
-    html = exports.export_html(mv, rev, {"exported_at": "now"})
+    html = exports.export_html(mv, rev, exports.export_record(mv, rev))
     assert f'src="{url}"' in html  # the sanitiser keeps remote images: only the CSP stops them loading
     return html
 
