@@ -18,7 +18,7 @@ from tests.test_approvals_helpers import (  # noqa: F401
     role_groups,
     seed_model,
 )
-from tests.test_cards_browser import assert_nothing_ran, browser, open_as  # noqa: F401
+from tests.test_cards_browser import assert_nothing_ran, open_as  # noqa: F401
 from tests.test_first_hour_workflow import _mirror_alias
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

@@ -10,7 +10,7 @@ import pytest
 
 from registry_ui.models import SyncRun, WebhookDelivery
 from registry_ui.webhooks import sign
-from tests.test_charts_browser import browser, open_page  # noqa: F401  (fixtures)
+from tests.test_charts_browser import open_page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
