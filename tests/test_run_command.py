@@ -135,7 +135,12 @@ def assert_served_like_production(stack, page, var_dir):
         headers={"Content-Type": "application/json"},
         timeout=30,
     )
-    assert_styled_error(big, 400, "Bad request")
+    # The webhook receiver is a machine endpoint: its errors are JSON like the API's, never a debug page.
+    assert big.status_code == 400, big.text[:500]
+    assert big.headers["Content-Type"].startswith("application/json")
+    assert "too large" in big.json()["detail"]
+    for marker in DEBUG_PAGE_MARKERS:
+        assert marker not in big.text, f"oversized webhook body answered with {marker!r}: a debug page"
 
     css = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page)
     assert css, "stylesheet not served under a hashed name"
