@@ -7,8 +7,8 @@ promotion is decided by the services (segregation of duties lives there, not in 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from . import selectors
-from .models import Promotion
+from approvals import selectors
+from approvals.models import Promotion
 
 
 def _require_user(user) -> None:

@@ -14,11 +14,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry_ui.access import access_model
-from registry_ui.errors import InvalidInput, NotFound
-
-from . import access, selectors, services, signing
-from .models import Approval, Promotion
+from approvals import access, selectors, services, signing
+from approvals.models import Approval, Promotion
+from common.errors import InvalidInput, NotFound
+from mirror.access import access_model
 
 
 # --- output shapes (declared for the OpenAPI schema; the dicts come from selectors) ----------------
@@ -177,7 +176,7 @@ class TargetListView(APIView):
         responses=TargetSerializer(many=True),
     )
     def get(self, request):
-        from .policy import get_policy  # noqa: PLC0415
+        from approvals.policy import get_policy  # noqa: PLC0415
 
         policy = get_policy()
         model = request.query_params.get("model")
@@ -393,7 +392,7 @@ class ModelHistoryView(APIView):
         model = access_model(request.user, name)
         target = request.query_params.get("target") or None
         if target:
-            from .policy import get_policy  # noqa: PLC0415
+            from approvals.policy import get_policy  # noqa: PLC0415
 
             known = set(get_policy().targets_for(model.name))
             if target not in known and not model.holdings.filter(target=target).exists():
@@ -424,7 +423,7 @@ class HolderAdoptView(APIView):
         ),
     )
     def post(self, request, name):
-        from .holdings import holder_adopt  # noqa: PLC0415
+        from approvals.holdings import holder_adopt  # noqa: PLC0415
 
         model = access_model(request.user, name)
         data = _valid(AdoptSerializer, request)
@@ -456,8 +455,8 @@ class EvidenceView(APIView):
     def get(self, request):
         from django.http import FileResponse
 
-        from .audit.access import require_exporter
-        from .evidence import build_evidence_pack, parse_formats
+        from approvals.evidence import build_evidence_pack, parse_formats
+        from audit.access import require_exporter
 
         require_exporter(request.user)
         formats = parse_formats(request.query_params.get("formats"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from approvals import api
 
 urlpatterns = [
     path("targets/", api.TargetListView.as_view(), name="api-targets"),

@@ -6,9 +6,8 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals and audit"
 
     def ready(self):
-        from registry_ui import hooks
-
-        from . import policy, services
+        from approvals import policy, services
+        from mirror import hooks
 
         policy.validate_on_startup()
         hooks.after_sync(services.on_sync)

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from registry_ui.errors import InvalidInput
-from registry_ui.models import ModelVersion, RegisteredModel
-
-from .audit.checkpoints import latest_public as latest_checkpoint
-from .audit.services import export_lines, verify
-from .models import TargetHolding
-from .policy import get_policy
-from .selectors import signoffs_for_version
+from approvals.models import TargetHolding
+from approvals.policy import get_policy
+from approvals.selectors import signoffs_for_version
+from audit.checkpoints import latest_public as latest_checkpoint
+from audit.services import export_lines, verify
+from common.errors import InvalidInput
+from mirror.models import ModelVersion, RegisteredModel
 
 EVIDENCE_FORMATS = ("md", "html", "json", "pdf")
 DEFAULT_FORMATS = ("md", "html", "json")
@@ -133,10 +132,9 @@ def write_evidence_pack(
     *, out, versions: list[EvidenceVersion], target: str, formats: list[str], actor: str, progress=None
 ):
     """Write the zip to the file object `out`; `progress(n)` after each version. Returns the generation time."""
-    from registry_ui.cards.exports import export_card
-    from registry_ui.cards.services import ensure_card
-
-    from .audit.services import record
+    from audit.services import record
+    from cards.exports import export_card
+    from cards.services import ensure_card
 
     generated_at = timezone.now()
     index_versions = []

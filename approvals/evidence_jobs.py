@@ -14,17 +14,16 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from registry_ui.errors import InvalidInput
-
-from .evidence import (
+from approvals.evidence import (
     DEFAULT_FORMATS,
     EvidenceVersion,
     parse_formats,
     versions_for_target,
     write_evidence_pack,
 )
-from .models import EvidencePack, Promotion, TargetHolding
-from .policy import get_policy
+from approvals.models import EvidencePack, Promotion, TargetHolding
+from approvals.policy import get_policy
+from common.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +56,8 @@ class Preview:
 
 def preview(target: str) -> Preview:
     """What a pack for this target will hold, read in a bounded number of queries; InvalidInput when unknown."""
-    from approvals.audit.selectors import head
-    from registry_ui.cards.models import CardRevision
+    from audit.selectors import head
+    from cards.models import CardRevision
 
     versions = versions_for_target(target)
     ids = [v.mv.pk for v in versions]
@@ -96,7 +95,7 @@ def request_evidence_pack(*, user, target: str, formats: list[str] | None = None
     if not target:
         raise InvalidInput("Choose a target.", field="target")
     versions_for_target(target)  # InvalidInput now, on the page, rather than a failed job later
-    from .tasks import build_evidence_pack_task  # noqa: PLC0415
+    from approvals.tasks import build_evidence_pack_task  # noqa: PLC0415
 
     with transaction.atomic():
         job = EvidencePack.objects.create(requested_by=user, target=target, formats=formats)

@@ -9,13 +9,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from registry_ui.downloads import zip_file_response
-from registry_ui.errors import DomainError
-
-from . import evidence_jobs
-from .audit.access import require_exporter
-from .evidence import DEFAULT_FORMATS, EVIDENCE_FORMATS, parse_formats
-from .models import EvidencePack
+from approvals import evidence_jobs
+from approvals.evidence import DEFAULT_FORMATS, EVIDENCE_FORMATS, parse_formats
+from approvals.models import EvidencePack
+from audit.access import require_exporter
+from common.downloads import zip_file_response
+from common.errors import DomainError
 
 
 def access_evidence_pack(user, pk: int) -> EvidencePack:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .policy import GateSpec
+from approvals.policy import GateSpec
 
 PASSED = "passed"
 FAILED = "failed"

@@ -11,11 +11,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from registry_ui.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from registry_ui.models import ModelVersion, RegisteredModel
-
-from .models import DriftRecord, Promotion, TargetHolding
-from .services import _audit, _baseline, _move_holding, _policy, _resolve_drift, mirror_holder
+from approvals.models import DriftRecord, Promotion, TargetHolding
+from approvals.services import _audit, _baseline, _move_holding, _policy, _resolve_drift, mirror_holder
+from common.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from mirror.models import ModelVersion, RegisteredModel
 
 S = Promotion.State
 

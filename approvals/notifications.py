@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from .models import Promotion
+from approvals.models import Promotion
 
 
 def _link(p: Promotion) -> str:
@@ -23,7 +23,7 @@ def _load(promotion_id: int) -> Promotion | None:
 
 
 def eligible_approvers(p: Promotion) -> list:
-    from .services import sod_conflict_reason
+    from approvals.services import sod_conflict_reason
 
     users = (
         get_user_model()

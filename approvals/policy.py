@@ -355,7 +355,7 @@ class _Parser:
         return tuple(value)
 
     def gates(self, node: Node, path: str) -> tuple[GateSpec, ...]:
-        from .gates import validate_params  # gates imports GateSpec from here
+        from approvals.gates import validate_params  # gates imports GateSpec from here
 
         if not isinstance(node, SequenceNode):
             raise self.error(node, f"{path} must be a list of gates")
@@ -515,7 +515,7 @@ def _announce(policy: Policy) -> None:
     if not getattr(settings, "AUDIT_POLICY_LOADS", True):
         return
     try:
-        from .audit.services import record_policy_loaded
+        from audit.services import record_policy_loaded
 
         record_policy_loaded(policy)
     except DatabaseError as exc:  # table not migrated yet, database down: try again on next use

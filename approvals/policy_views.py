@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from registry_ui.models import RegisteredModel
-
-from .audit import access
-from .policy import PolicyError, get_policy, reload_error
+from approvals.policy import PolicyError, get_policy, reload_error
+from audit import access
+from mirror.models import RegisteredModel
 
 
 @login_required

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
+from approvals.models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
 
 
 def _iso(dt) -> str | None:
@@ -107,7 +107,7 @@ def promotions_for_version(mv) -> list[Promotion]:
 
 def awaiting_for(user) -> QuerySet[Promotion]:
     """What this user may still sign: awaiting approval, one of their groups counts, segregation of duties."""
-    from .services import sod_conflict_reason  # noqa: PLC0415
+    from approvals.services import sod_conflict_reason  # noqa: PLC0415
 
     if not user.is_authenticated:
         return Promotion.objects.none()

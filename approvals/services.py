@@ -1,6 +1,6 @@
 """Writes of the promotion workflow: request, gates, signatures, cancel, rollback, the outbox apply and drift.
 
-Every function is keyword-only, atomic and raises `registry_ui.errors` domain exceptions; every state change
+Every function is keyword-only, atomic and raises `common.errors` domain exceptions; every state change
 appends an audit event in the same transaction. The row lock (`select_for_update`) on the promotion serialises
 concurrent signers, so a quorum produces exactly one `approved` transition and one outbox row.
 """
@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from registry_ui import gateway
-from registry_ui.errors import (
+from approvals import signing
+from approvals.models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
+from common.errors import (
     Conflict,
     DomainError,
     InvalidInput,
@@ -28,10 +29,8 @@ from registry_ui.errors import (
     NotAllowed,
     NotFound,
 )
-from registry_ui.models import ModelVersion, RegisteredModel
-
-from . import signing
-from .models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
+from mirror import gateway
+from mirror.models import ModelVersion, RegisteredModel
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def _audit(
     object_id=None,
     data: dict | None = None,
 ) -> None:
-    from .audit.services import record  # noqa: PLC0415  (the audit chain; appends inside our transaction)
+    from audit.services import record
 
     if promotion is not None:
         object_id = promotion.pk
@@ -77,7 +76,7 @@ def _actor_name(actor) -> str:
 
 
 def _policy():
-    from .policy import get_policy  # noqa: PLC0415
+    from approvals.policy import get_policy  # noqa: PLC0415
 
     return get_policy()
 
@@ -135,7 +134,7 @@ def mirror_holder(model: RegisteredModel, mlflow_target: dict) -> int | None:
 
 def card_status(mv) -> dict:
     try:
-        from registry_ui.cards.selectors import card_status as _card_status  # noqa: PLC0415
+        from cards.selectors import card_status as _card_status  # noqa: PLC0415
     except ImportError:
         return {"revision": None, "score": None, "missing": [], "content_hash": None}
     return _card_status(mv)
@@ -192,13 +191,13 @@ def _backoff(attempts: int) -> float:
 
 
 def _enqueue_gates(p: Promotion) -> None:
-    from .tasks import run_gates_task  # noqa: PLC0415
+    from approvals.tasks import run_gates_task  # noqa: PLC0415
 
     run_gates_task.delay_on_commit(p.pk)
 
 
 def _enqueue_apply(item: OutboxItem, countdown: float | None = None) -> None:
-    from .tasks import apply_outbox_task  # noqa: PLC0415
+    from approvals.tasks import apply_outbox_task  # noqa: PLC0415
 
     pk = item.pk
     if countdown:
@@ -208,7 +207,7 @@ def _enqueue_apply(item: OutboxItem, countdown: float | None = None) -> None:
 
 
 def _notify(fn_name: str, promotion_id: int) -> None:
-    from . import notifications  # noqa: PLC0415
+    from approvals import notifications  # noqa: PLC0415
 
     fn = getattr(notifications, fn_name)
     transaction.on_commit(lambda: _safe(fn, promotion_id))
@@ -439,7 +438,7 @@ def rollback_request(
 
 # --- gates --------------------------------------------------------------------------------------------
 def gate_input(p: Promotion):
-    from .gates import GateInput  # noqa: PLC0415
+    from approvals.gates import GateInput  # noqa: PLC0415
 
     mv = p.version
     model = p.model
@@ -492,7 +491,7 @@ def _read_missing_artifacts(promotion_id: int) -> None:
     )
     if row is None:
         return
-    from registry_ui.services import read_version_artifacts  # noqa: PLC0415
+    from mirror.services import read_version_artifacts  # noqa: PLC0415
 
     try:
         read_version_artifacts(model_version_id=row)
@@ -541,7 +540,7 @@ def on_artifacts_read(*, version_ids, **_) -> None:
     for pk in Promotion.objects.filter(version_id__in=list(version_ids), state=S.CHECKING).values_list(
         "pk", flat=True
     )[:1000]:
-        from .tasks import run_gates_task  # noqa: PLC0415
+        from approvals.tasks import run_gates_task  # noqa: PLC0415
 
         run_gates_task.delay_on_commit(pk)
 
@@ -565,8 +564,8 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
     """Evaluate the target's gates on the mirror; checking → awaiting_approval, or blocked when one fails.
     A gate whose input has not arrived yet is `pending`: the promotion stays `checking` (bounded by
     GATE_DATA_WAIT_SECONDS) and runs again when the version's artifacts are read, or at the end of the wait."""
-    from .gates import evaluate_gate  # noqa: PLC0415
-    from .policy import GateSpec  # noqa: PLC0415
+    from approvals.gates import evaluate_gate  # noqa: PLC0415
+    from approvals.policy import GateSpec  # noqa: PLC0415
 
     _read_missing_artifacts(promotion_id)
     with transaction.atomic():
@@ -629,7 +628,7 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
                     promotion=p,
                     data={"pending": [r.name for r in rows if r.status == "pending"], "wait_seconds": wait},
                 )
-                from .tasks import run_gates_task  # noqa: PLC0415
+                from approvals.tasks import run_gates_task  # noqa: PLC0415
 
                 pk = p.pk
                 transaction.on_commit(lambda: run_gates_task.apply_async((pk,), countdown=wait + 1))
@@ -873,8 +872,8 @@ def _holder_metrics(model, version: int | None) -> dict | None:
 
 def _fresh_gate_rows(p: Promotion, *, at_apply: bool) -> list[GateResult]:
     """The promotion's gates (as evaluated for its signers) evaluated again on the current mirror; unsaved."""
-    from .gates import evaluate_gate  # noqa: PLC0415
-    from .policy import GateSpec  # noqa: PLC0415
+    from approvals.gates import evaluate_gate  # noqa: PLC0415
+    from approvals.policy import GateSpec  # noqa: PLC0415
 
     specs = [GateSpec(type=g["type"], params=g.get("params") or {}) for g in p.gate_specs]
     inp = gate_input(p)
@@ -1183,7 +1182,7 @@ def _finish(item: OutboxItem, p: Promotion | None, *, holder_before: int | None)
                 approved_by = baseline[1]
         _move_holding(model, item.target, item.version, now, promotion=approved_by)
         # Bring the mirror up to date now rather than at the next webhook or reconcile.
-        from registry_ui.sync import start_sync  # noqa: PLC0415
+        from mirror.sync import start_sync  # noqa: PLC0415
 
         start_sync(kind="webhook", model_name=model.name, requested_by="approvals")
     if p is not None:
@@ -1244,8 +1243,8 @@ def _move_holding(model, target: str, version: int | None, at, *, promotion=None
 
 def sweep_outbox(*, limit: int = 100) -> list[int]:
     """Beat: re-enqueue due outbox items (retries of MLflow-down or refused applies; lost task messages)."""
-    from .selectors import pending_outbox  # noqa: PLC0415
-    from .tasks import apply_outbox_task  # noqa: PLC0415
+    from approvals.selectors import pending_outbox  # noqa: PLC0415
+    from approvals.tasks import apply_outbox_task  # noqa: PLC0415
 
     ids = pending_outbox(timezone.now(), limit=limit)
     for pk in ids:
@@ -1425,7 +1424,7 @@ def on_sync(*, sync_run_id=None, result=None, **_) -> None:
     names = set(getattr(result, "touched_models", None) or ())
     kind = None
     if sync_run_id is not None:
-        from registry_ui.models import SyncRun  # noqa: PLC0415
+        from mirror.models import SyncRun  # noqa: PLC0415
 
         kind, model_name = SyncRun.objects.filter(pk=sync_run_id).values_list(
             "kind", "model_name"
@@ -1443,7 +1442,7 @@ def on_sync(*, sync_run_id=None, result=None, **_) -> None:
             )
     if names:
         check_drift(model_names=sorted(names), sync_run_id=sync_run_id)
-    from .holdings import record_observed_holders  # noqa: PLC0415
+    from approvals.holdings import record_observed_holders  # noqa: PLC0415
 
     full = kind in ("full", "reconcile")
     record_observed_holders(model_names=None if full else sorted(names), sync_run_id=sync_run_id)

@@ -16,9 +16,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from registry_ui.errors import NotAllowed, Throttled
-
-from .models import SigningFailure
+from approvals.models import SigningFailure
+from common.errors import NotAllowed, Throttled
 
 WRONG_PASSWORD = "Wrong password: the signature was not recorded."
 PASSWORD_REQUIRED = "Re-enter your password to sign: every signature re-authenticates the signer."

@@ -8,18 +8,26 @@ from django.db import OperationalError
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "retry_backoff_max": 30, "max_retries": 8}
 
 
-@shared_task(acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY)
+@shared_task(
+    name="approvals.tasks.run_gates_task", acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY
+)
 def run_gates_task(promotion_id: int) -> None:
-    from .services import run_gates
+    from approvals.services import run_gates
 
     run_gates(promotion_id=promotion_id)
 
 
-@shared_task(acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY)
+@shared_task(
+    name="approvals.tasks.apply_outbox_task",
+    acks_late=True,
+    time_limit=5 * 60,
+    soft_time_limit=4 * 60,
+    **RETRY,
+)
 def apply_outbox_task(outbox_id: int) -> str:
     """Apply one outbox item; while MLflow is down (or refuses) it re-enqueues itself with backoff.
     The beat sweep (`sweep_outbox_task`) is the safety net for a lost message or a worker restart."""
-    from .services import apply
+    from approvals.services import apply
 
     outcome, retry_in = apply(outbox_id=outbox_id)
     if retry_in is not None:
@@ -27,15 +35,22 @@ def apply_outbox_task(outbox_id: int) -> str:
     return outcome
 
 
-@shared_task(acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60)
+@shared_task(
+    name="approvals.tasks.sweep_outbox_task", acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60
+)
 def sweep_outbox_task() -> int:
-    from .services import sweep_outbox
+    from approvals.services import sweep_outbox
 
     return len(sweep_outbox())
 
 
-@shared_task(acks_late=True, time_limit=60 * 60, soft_time_limit=55 * 60)
+@shared_task(
+    name="approvals.tasks.build_evidence_pack_task",
+    acks_late=True,
+    time_limit=60 * 60,
+    soft_time_limit=55 * 60,
+)
 def build_evidence_pack_task(job_id: int) -> None:
-    from .evidence_jobs import run_evidence_pack
+    from approvals.evidence_jobs import run_evidence_pack
 
     run_evidence_pack(job_id=job_id)

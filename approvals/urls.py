@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import evidence_views, views
+from approvals import evidence_views, views
 
 app_name = "approvals"
 

@@ -10,12 +10,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from registry_ui.access import access_model, access_version
-from registry_ui.errors import DomainError
-from registry_ui.views import paginate
-
-from . import access, selectors, services, signing
-from .models import Approval, Promotion
+from approvals import access, selectors, services, signing
+from approvals.models import Approval, Promotion
+from common.errors import DomainError
+from mirror.access import access_model, access_version
+from mirror.views import paginate
 
 log = logging.getLogger(__name__)
 LIVE_STATES = ("checking", "approved", "applying")
@@ -23,7 +22,7 @@ SIGN_FORM_KEY = "approvals_sign_form_{pk}"  # what a refused signature form held
 
 
 def _policy():
-    from .policy import get_policy  # noqa: PLC0415
+    from approvals.policy import get_policy  # noqa: PLC0415
 
     return get_policy()
 
@@ -83,8 +82,8 @@ def _comparison(p: Promotion) -> dict:
     chart = None
     if rows:
         try:
-            from registry_ui.compare.charts import metric_bars  # noqa: PLC0415
-            from registry_ui.compare.goals import lower_is_better_metrics  # noqa: PLC0415
+            from compare.charts import metric_bars  # noqa: PLC0415
+            from compare.goals import lower_is_better_metrics  # noqa: PLC0415
 
             cand_label = f"v{p.version.version} (candidate)"
             columns = [cand_label]
@@ -111,7 +110,7 @@ def _comparison(p: Promotion) -> dict:
 def _card_diff(p: Promotion) -> str | None:
     """The card diff since the last approved version of this target (html from the cards feature), if any."""
     try:
-        from registry_ui.cards.services import card_diff_between_versions_html  # noqa: PLC0415
+        from cards.services import card_diff_between_versions_html  # noqa: PLC0415
     except ImportError:
         return None
     last = (
@@ -268,7 +267,7 @@ def promotion_request_view(request, name: str, version: int):
 
 
 def _parse_at(value: str):
-    from .api import parse_at  # noqa: PLC0415
+    from approvals.api import parse_at  # noqa: PLC0415
 
     return parse_at(value)
 
@@ -373,7 +372,7 @@ def rollback_request_view(request, name: str):
 @require_http_methods(["GET", "POST"])
 def holder_adopt_view(request, name: str):
     """Staff: adopt the holder set outside this app (a confirmation page with a required justification)."""
-    from .holdings import holder_adopt  # noqa: PLC0415
+    from approvals.holdings import holder_adopt  # noqa: PLC0415
 
     model = access_model(request.user, name)
     if not request.user.is_staff:

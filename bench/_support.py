@@ -100,7 +100,7 @@ def bench_environment(
     queue = f"bench-{os.getpid()}"
     env = {
         "DATABASE_URL": db_url,
-        "DJANGO_SETTINGS_MODULE": "registry_ui.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         # The SQLite broker (used when REDIS_URL is unset), static root etc. land in a throwaway dir.
         "VAR_DIR": var_dir,
         "CELERY_DEFAULT_QUEUE": queue,
@@ -159,7 +159,7 @@ def mlflow_server(root: str | None = None, **kwargs) -> Iterator:
 
     With ``root`` the store lives there and is kept (to re-run a benchmark on an already populated store).
     """
-    from registry_ui.mlflow_process import MlflowServer
+    from demo.mlflow_process import MlflowServer
 
     with contextlib.ExitStack() as stack:
         if root is None:

@@ -5,7 +5,7 @@
 
 Runs standalone: creates a throwaway PostgreSQL database beside the one DATABASE_URL names, migrates it
 (so the append-only triggers are in place), and drops it at the end. Two append modes, both through
-`approvals.audit.services.record` (advisory lock, head read, insert):
+`audit.services.record` (advisory lock, head read, insert):
   - batched: `--batch` events per transaction (how a sync or a bulk import would write), for `--events`;
   - single: one event per transaction (how a request writes), for a `--single` sample.
 Then a checkpoint over the batched events (what beat signs) and `verify()` over the whole chain (keyed
@@ -56,8 +56,8 @@ def main() -> None:
         # Production runs with DEBUG off; with it on, Django logs every query (about 2x the client cost here).
         settings.DEBUG = False
 
-        from approvals.audit.models import AuditEvent
-        from approvals.audit.services import record, verify, write_checkpoint
+        from audit.models import AuditEvent
+        from audit.services import record, verify, write_checkpoint
 
         # A private checkpoint store: the throwaway database's chain must not meet another chain's checkpoints.
         settings.AUDIT_CHECKPOINT_DIR = Path(tempfile.mkdtemp(prefix="bench-audit-checkpoints-"))

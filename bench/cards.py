@@ -64,8 +64,8 @@ def throwaway_database() -> tuple[str, callable]:
 
 
 def mirror(n_models: int, n_versions: int) -> None:
-    from registry_ui.gateway import MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
-    from registry_ui.sync import apply_snapshot
+    from mirror.gateway import MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
+    from mirror.sync import apply_snapshot
 
     t0 = 1_700_000_000_000
     models, versions, runs = [], [], {}
@@ -117,7 +117,7 @@ def mirror(n_models: int, n_versions: int) -> None:
 
 def big_card(base: str, size: int) -> str:
     """Pad a drafted card with realistic human sections (prose, tables, code, footnotes) up to `size` bytes."""
-    from registry_ui.cards.sections import HUMAN_SECTIONS
+    from cards.sections import HUMAN_SECTIONS
 
     text = base
     for key, (_, placeholder) in HUMAN_SECTIONS.items():
@@ -197,10 +197,10 @@ def adversarial_cards(size: int) -> dict[str, str]:
 
 def worst_case_render(limit: int) -> None:
     """Each adversarial card cut to the size limit, three runs, the median: the slowest is the figure."""
-    from registry_ui.cards.completeness import score_card
-    from registry_ui.cards.rendering import RenderError, render_markdown
-    from registry_ui.cards.services import validate_markdown
-    from registry_ui.errors import DomainError
+    from cards.completeness import score_card
+    from cards.rendering import RenderError, render_markdown
+    from cards.services import validate_markdown
+    from common.errors import DomainError
 
     def work(text: str) -> str:
         try:
@@ -236,7 +236,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     url, drop = throwaway_database()
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_ui.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
@@ -247,9 +247,9 @@ def main() -> int:
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-cards-media-")
     try:
         call_command("migrate", verbosity=0)
-        from registry_ui.cards import bulk, exports, selectors, services
-        from registry_ui.cards.rendering import render_markdown
-        from registry_ui.models import ModelVersion
+        from cards import bulk, exports, selectors, services
+        from cards.rendering import render_markdown
+        from mirror.models import ModelVersion
 
         mirror(n_models=11, n_versions=10)
         everything = list(

@@ -6,7 +6,7 @@
 Standalone: creates a throwaway PostgreSQL database beside the one ``DATABASE_URL`` names, migrates it and
 fills the mirror directly (no MLflow needed): one model with ``--versions`` versions, each with a source run
 holding ``--metrics`` metrics and 10 params; ``--compared`` of its runs get a cached history of ``--steps``
-steps for one metric (MetricHistory rows, as `registry_ui.services.metric_history` would have cached them).
+steps for one metric (MetricHistory rows, as `mirror.services.metric_history` would have cached them).
 
 Server times, Django's test Client in-process with DEBUG off, median of ``--repeats`` after a warm-up:
   * ``compare_page_ms`` — ``/compare/?model=..&versions=..`` (10 versions x 50 metrics), and
@@ -50,7 +50,7 @@ def count_queries(connection, fn) -> int:
 def populate(*, versions: int, metrics: int, compared: int, steps: int) -> tuple[str, list[int], str]:
     from django.utils import timezone
 
-    from registry_ui.models import MetricHistory, ModelVersion, RegisteredModel, Run
+    from mirror.models import MetricHistory, ModelVersion, RegisteredModel, Run
 
     now = timezone.now()
     name = "bench-compare"

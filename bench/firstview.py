@@ -36,7 +36,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def populate(versions: int, metrics: int) -> tuple[str, list[int]]:
     from django.utils import timezone
 
-    from registry_ui.models import ModelVersion, RegisteredModel, Run
+    from mirror.models import ModelVersion, RegisteredModel, Run
 
     now = timezone.now()
     keys = [f"metric_{i}" for i in range(metrics)]
@@ -75,7 +75,7 @@ def session_cookie() -> str:
 
 def start_web(env: dict[str, str], port: int) -> subprocess.Popen:
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "registry_ui.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
          "--threads", "4", "--log-level", "warning"],
         cwd=REPO, env=env, start_new_session=True,
     )  # fmt: skip
@@ -157,8 +157,8 @@ def main() -> None:
         "STATIC_ROOT": os.environ.get("STATIC_ROOT", str(REPO / "var" / "staticfiles")),
     }
     with bench_environment(extra_env=production) as env:
-        from registry_ui.management.commands.devstack import collect_static_once
-        from registry_ui.mlflow_process import free_port
+        from demo.management.commands.devstack import collect_static_once
+        from demo.mlflow_process import free_port
 
         began = time.perf_counter()
         if collect_static_once(env, REPO, on_start=lambda: note("collecting static files (about a minute)")):

@@ -55,8 +55,8 @@ def main() -> None:
         from django.db import connection
         from django.test import Client
 
-        from registry_ui.models import SyncRun
-        from registry_ui.sync import execute_sync
+        from mirror.models import SyncRun
+        from mirror.sync import execute_sync
 
         (name,) = populate(
             server.uri, models=1, versions=args.versions, threads=args.threads, prefix="pages-model"

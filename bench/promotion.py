@@ -78,8 +78,8 @@ def main() -> None:
 
         from approvals import services
         from approvals.models import Promotion
-        from registry_ui.models import SyncRun
-        from registry_ui.sync import execute_sync
+        from mirror.models import SyncRun
+        from mirror.sync import execute_sync
 
         [name] = populate(server.uri, models=1, versions=2, prefix="promo-model")
         run = execute_sync(SyncRun.objects.create(kind=SyncRun.Kind.FULL).pk)
@@ -95,7 +95,7 @@ def main() -> None:
         client = mlflow_client(server.uri)
 
         worker_log = tmp / "worker.log"
-        from registry_ui.celery import worker_command
+        from config.celery import worker_command
 
         worker_cmd = worker_command(queue=env["CELERY_DEFAULT_QUEUE"], isolated=True)
         with child(worker_cmd, env, worker_log, lambda: "ready." in worker_log.read_text(), "celery worker"):

@@ -11,7 +11,7 @@ metrics and 10 params. Then, in one run:
       experiments/search once, runs/search with ``attributes.run_id IN (...)`` in chunks of 100 —
       JSON decoding included, nothing else). One warm-up read, then the median of ``--floor-repeats``
       reads before the full sync and ``--floor-repeats - 1`` right after it;
-  (b) a full sync (``registry_ui.sync.execute_sync`` of a ``SyncRun(kind="full")``) into the empty mirror;
+  (b) a full sync (``mirror.sync.execute_sync`` of a ``SyncRun(kind="full")``) into the empty mirror;
   (c) a second full sync with nothing changed (for information).
 Prints ``floor_read_seconds``, ``full_sync_seconds``, ``resync_seconds`` and ``ratio: (b)/(a)``.
 """
@@ -91,7 +91,7 @@ def floor_read(uri: str, *, page_size: int = 1000, run_batch: int = 100) -> tupl
 
 def instrument_sync() -> dict[str, float]:
     """Time the three phases of execute_sync (read, apply, after-sync follow-ups) by wrapping them."""
-    from registry_ui import gateway, sync
+    from mirror import gateway, sync
 
     phases = {"read": 0.0, "apply": 0.0, "after": 0.0}
 
@@ -111,8 +111,8 @@ def instrument_sync() -> dict[str, float]:
 
 
 def run_full_sync(profile_path: str | None = None):
-    from registry_ui.models import SyncRun
-    from registry_ui.sync import execute_sync
+    from mirror.models import SyncRun
+    from mirror.sync import execute_sync
 
     sync_run = SyncRun.objects.create(kind=SyncRun.Kind.FULL)
     profiler = cProfile.Profile() if profile_path else None
@@ -206,7 +206,7 @@ def main() -> None:
         emit("floor_read_runs_before", " ".join(f"{s:.3f}" for s in floors))
 
         if args.compare_reads:
-            from registry_ui import gateway
+            from mirror import gateway
 
             pairs = []
             for _ in range(args.compare_reads):
@@ -222,7 +222,7 @@ def main() -> None:
             emit("compare_read_ratio", median([b for _, b in pairs]) / median([a for a, _ in pairs]))
 
         if args.what_if_chunked_enqueue:
-            from registry_ui import sync as sync_module
+            from mirror import sync as sync_module
 
             def chunked(task, ids, size=200):
                 for start in range(0, len(ids), size):
@@ -258,7 +258,7 @@ def main() -> None:
         floor = median(floors + after)
         emit("floor_read_seconds", floor)
 
-        from registry_ui.models import ModelVersion, Run
+        from mirror.models import ModelVersion, Run
 
         mirrored = ModelVersion.objects.live().count(), Run.objects.count()
         if mirrored != expected[1:]:

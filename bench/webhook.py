@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--web-threads", type=int, default=4)
     args = parser.parse_args()
 
-    from registry_ui.mlflow_process import free_port
+    from demo.mlflow_process import free_port
 
     with (
         tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp,
@@ -102,9 +102,9 @@ def main() -> None:
         tmp = Path(tmp)
         from django.conf import settings
 
-        from registry_ui import gateway
-        from registry_ui.models import ModelVersion, RegisteredModel, SyncRun, WebhookDelivery
-        from registry_ui.sync import execute_sync
+        from mirror import gateway
+        from mirror.models import ModelVersion, RegisteredModel, SyncRun, WebhookDelivery
+        from mirror.sync import execute_sync
 
         queue = env["CELERY_DEFAULT_QUEUE"]
         note(f"broker {env['REDIS_URL']} queue {queue}")
@@ -122,7 +122,7 @@ def main() -> None:
             sys.executable,
             "-m",
             "gunicorn",
-            "registry_ui.wsgi",
+            "config.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -133,7 +133,7 @@ def main() -> None:
             "-",
         ]
         worker_log = tmp / "worker.log"
-        from registry_ui.celery import worker_command
+        from config.celery import worker_command
 
         worker_cmd = worker_command(queue=queue, isolated=True)
         with (
@@ -226,7 +226,7 @@ def main() -> None:
                 time.sleep(args.pause)
 
         # The targeted sync's own parts, measured in-process on the same model after the changes.
-        from registry_ui.sync import apply_snapshot
+        from mirror.sync import apply_snapshot
 
         reads, applies = [], []
         for _ in range(5):

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connections
 
-from registry_ui.mlflow_process import MlflowServer
+from demo.mlflow_process import MlflowServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -89,7 +89,7 @@ def mlflow_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def seeded_mlflow(mlflow_server):
     """The session's MLflow server seeded once with the real demo models; returns the seed summary."""
-    from registry_ui.demo_seed import seed_demo
+    from demo.seed import seed_demo
 
     return seed_demo(mlflow_server.uri, log=lambda line: None)
 
@@ -130,16 +130,16 @@ def celery_worker_process(transactional_db, settings, tmp_path):
         MLFLOW_TRACKING_URI=settings.MLFLOW_TRACKING_URI,
         MLFLOW_UI_URL=settings.MLFLOW_UI_URL,
         AUDIT_CHECKPOINT_DIR=str(settings.AUDIT_CHECKPOINT_DIR),
-        DJANGO_SETTINGS_MODULE="registry_ui.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
     env["CELERY_DEFAULT_QUEUE"] = queue
     settings.CELERY_TASK_DEFAULT_QUEUE = queue
-    from registry_ui.celery import app
+    from config.celery import app
 
     app.conf.task_default_queue = queue
     log = (tmp_path / "worker.log").open("w")
-    from registry_ui.celery import worker_command
+    from config.celery import worker_command
 
     proc = subprocess.Popen(
         worker_command(queue=queue, isolated=True),

@@ -1,6 +1,6 @@
 """Builders of MLflow-shaped data for tests that exercise the upsert without a server."""
 
-from registry_ui.gateway import MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
+from mirror.gateway import MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
 
 T0 = 1_700_000_000_000
 

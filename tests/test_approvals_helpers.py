@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import pytest
 from django.utils import timezone
 
-from registry_ui import gateway
-from registry_ui.errors import MlflowRejected, MlflowUnavailable
-from registry_ui.models import ModelVersion
-from registry_ui.sync import apply_snapshot
+from common.errors import MlflowRejected, MlflowUnavailable
+from mirror import gateway
+from mirror.models import ModelVersion
+from mirror.sync import apply_snapshot
 from tests.factories import mlflow_model, mlflow_run, mlflow_version, snapshot
 
 TEST_POLICY = textwrap.dedent(
@@ -216,7 +216,7 @@ def run_outbox(p=None):
 
 
 def audit_actions(object_type="promotion", object_id=None):
-    from approvals.audit.models import AuditEvent
+    from audit.models import AuditEvent
 
     qs = AuditEvent.objects.filter(object_type=object_type)
     if object_id is not None:

@@ -9,7 +9,7 @@ import pytest
 
 from approvals import services
 from approvals.models import Approval, DriftRecord, Promotion
-from registry_ui.models import RegisteredModel
+from mirror.models import RegisteredModel
 from tests.test_approvals_helpers import (  # noqa: F401
     PASSWORD,
     approve,

@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
-from approvals.audit import services, triggers
-from approvals.audit.models import AuditEvent
-from approvals.audit.services import GENESIS, record, verify
+from audit import services, triggers
+from audit.models import AuditEvent
+from audit.services import GENESIS, record, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +253,7 @@ def test_sqlite_refuses_raw_update_and_delete(tmp_path, sql):
 def test_the_sqlite_migration_runs_exactly_the_trigger_sql(tmp_path):
     from importlib import import_module
 
-    migration = import_module("approvals.audit.migrations.0002_append_only_triggers").Migration
+    migration = import_module("audit.migrations.0002_append_only_triggers").Migration
     raw = sqlite3.connect(tmp_path / "bare.sqlite3")
     raw.execute("CREATE TABLE audit_auditevent (seq integer PRIMARY KEY, actor text)")
     migration.operations[0].code(None, _SqliteEditor(raw))

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from approvals.audit.services import record
+from audit.services import record
 from tests.test_approvals_helpers import policy_file, seed_model  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry_ui.sync import apply_snapshot
+from mirror.sync import apply_snapshot
 
 from .factories import mlflow_model, mlflow_version, snapshot
 

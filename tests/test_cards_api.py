@@ -7,11 +7,11 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from registry_ui.cards import services
-from registry_ui.cards.models import CardRevision
-from registry_ui.cards.sections import HUMAN_SECTIONS
-from registry_ui.models import ModelVersion
-from registry_ui.sync import apply_snapshot
+from cards import services
+from cards.models import CardRevision
+from cards.sections import HUMAN_SECTIONS
+from mirror.models import ModelVersion
+from mirror.sync import apply_snapshot
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -346,19 +346,19 @@ def test_regenerate_keeps_human_text(editor, mirror):
 
 
 def test_each_revision_is_audited(editor, mirror):
-    from approvals.audit.models import AuditEvent
+    from audit.models import AuditEvent
 
     editor.get(URL.format(v=1))
     put(editor, 1, "# x\n", comment="why")
     events = list(AuditEvent.objects.filter(action="card.revised").order_by("seq"))
     if not events:
-        pytest.skip("approvals.audit.services.record is not merged yet")
+        pytest.skip("audit.services.record is not merged yet")
     assert [e.data["revision"] for e in events] == [1, 2]
     assert events[-1].actor == "eve" and events[-1].object_id == "churn/1"
 
 
 def test_card_status_for_the_gate(mirror):
-    from registry_ui.cards.selectors import card_status
+    from cards.selectors import card_status
 
     assert card_status(mirror[2]) == {"revision": None, "score": None, "missing": [], "content_hash": None}
     rev = services.ensure_card(mv=mirror[2])
@@ -369,7 +369,7 @@ def test_card_status_for_the_gate(mirror):
 
 
 def test_scores_for_a_version_list_take_one_query(mirror, django_assert_num_queries):
-    from registry_ui.cards.selectors import scores_for_versions
+    from cards.selectors import scores_for_versions
 
     for mv in mirror.values():
         services.ensure_card(mv=mv)
@@ -392,7 +392,7 @@ def test_openapi_schema_describes_the_card_endpoints(api):
 
 
 def test_rendered_html_is_served_from_the_revision_cache(mirror, django_assert_num_queries):
-    from registry_ui.cards.selectors import _HtmlCache, latest_html
+    from cards.selectors import _HtmlCache, latest_html
 
     rev = services.ensure_card(mv=mirror[1])
     with django_assert_num_queries(2):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from registry_ui.cards import services
-from registry_ui.models import ModelVersion
-from registry_ui.sync import apply_snapshot
+from cards import services
+from mirror.models import ModelVersion
+from mirror.sync import apply_snapshot
 from tests import factories as f
 
 from .test_cards_rendering import OWASP_PAYLOADS

@@ -2,8 +2,8 @@
 
 import pytest
 
-from registry_ui.cards.completeness import REQUIRED_ITEMS, score_card
-from registry_ui.cards.sections import EMPTY_SENTINELS, HUMAN_SECTIONS
+from cards.completeness import REQUIRED_ITEMS, score_card
+from cards.sections import EMPTY_SENTINELS, HUMAN_SECTIONS
 
 FULL = """---
 license: mit

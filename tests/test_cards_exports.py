@@ -8,11 +8,11 @@ import socket
 import jsonschema
 import pytest
 
-from registry_ui.cards import exports, selectors, services
-from registry_ui.cards.models import CardChart
-from registry_ui.cards.sections import HUMAN_SECTIONS
-from registry_ui.models import MetricHistory, ModelVersion
-from registry_ui.sync import apply_snapshot
+from cards import exports, selectors, services
+from cards.models import CardChart
+from cards.sections import HUMAN_SECTIONS
+from mirror.models import MetricHistory, ModelVersion
+from mirror.sync import apply_snapshot
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from registry_ui import hooks
-from registry_ui.cards import generation, selectors, services
-from registry_ui.cards.apps import draft_new_version_cards
-from registry_ui.cards.completeness import score_card
-from registry_ui.cards.models import CardRevision
-from registry_ui.cards.sections import HUMAN_SECTIONS
-from registry_ui.models import ModelVersion
-from registry_ui.sync import apply_snapshot
+from cards import generation, selectors, services
+from cards.apps import draft_new_version_cards
+from cards.completeness import score_card
+from cards.models import CardRevision
+from cards.sections import HUMAN_SECTIONS
+from mirror import hooks
+from mirror.models import ModelVersion
+from mirror.sync import apply_snapshot
 from tests import factories as f
 
 
 @pytest.fixture
 def eager_celery():
-    from registry_ui.celery import app
+    from config.celery import app
 
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True
@@ -32,8 +32,8 @@ def test_the_drafting_hook_is_registered():
 # --- from a real MLflow server seeded with the demo models -------------------------------------------------
 @pytest.fixture(scope="module")
 def seeded_server(tmp_path_factory):
-    from registry_ui.demo_seed import seed_demo
-    from registry_ui.mlflow_process import MlflowServer
+    from demo.mlflow_process import MlflowServer
+    from demo.seed import seed_demo
 
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-cards")).start()
     try:
@@ -46,8 +46,8 @@ def seeded_server(tmp_path_factory):
 @pytest.mark.mlflow
 @pytest.mark.django_db(transaction=True)
 def test_a_seeded_version_gets_a_card_drafted_by_the_sync(seeded_server, settings, eager_celery):
-    from registry_ui.models import SyncRun
-    from registry_ui.sync import execute_sync
+    from mirror.models import SyncRun
+    from mirror.sync import execute_sync
 
     settings.MLFLOW_TRACKING_URI = seeded_server.uri
     settings.MLFLOW_UI_URL = seeded_server.uri

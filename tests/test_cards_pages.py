@@ -8,10 +8,10 @@ import zipfile
 
 import pytest
 
-from registry_ui.cards import bulk, services
-from registry_ui.cards.models import BulkExport, CardRevision
-from registry_ui.models import ModelVersion
-from registry_ui.sync import apply_snapshot
+from cards import bulk, services
+from cards.models import BulkExport, CardRevision
+from mirror.models import ModelVersion
+from mirror.sync import apply_snapshot
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +182,7 @@ def test_bulk_export_zip_by_alias_and_models(mirror, make_user):
 def test_bulk_export_api_and_page_flow(mirror, make_user, client, monkeypatch):
     from rest_framework.test import APIClient
 
-    from registry_ui.cards import tasks
+    from cards import tasks
 
     ran = []
     monkeypatch.setattr(tasks.build_bulk_export_task, "delay_on_commit", lambda pk: ran.append(pk))

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from registry_ui.cards.rendering import FrontMatterError, parse_front_matter, render_markdown
+from cards.rendering import FrontMatterError, parse_front_matter, render_markdown
 
 # From the OWASP "XSS Filter Evasion" cheat sheet (and a few markdown-specific ones).
 OWASP_PAYLOADS = [
@@ -188,7 +188,7 @@ def test_no_executable_markup_survives_rendering(payload):
 
 def test_the_payload_list_really_is_dangerous_before_sanitising():
     """Guards the test itself: python-markdown alone lets most of these through."""
-    from registry_ui.cards.rendering import render_body
+    from cards.rendering import render_body
 
     raw = [p for p in OWASP_PAYLOADS if dangerous(render_body(p))]
     assert len(raw) > len(OWASP_PAYLOADS) // 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from registry_ui.models import MetricHistory, ModelVersion, Run
+from mirror.models import MetricHistory, ModelVersion, Run
 from tests.test_approvals_helpers import (  # noqa: F401
     fake_mlflow,
     fast_hashes,

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from registry_ui import services
-from registry_ui.models import ModelVersion
+from mirror import services
+from mirror.models import ModelVersion
 
 pytestmark = [pytest.mark.mlflow, pytest.mark.django_db]
 

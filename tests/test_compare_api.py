@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from registry_ui.models import MetricHistory, ModelVersion
+from mirror.models import MetricHistory, ModelVersion
 
 from .test_compare_selectors import seed
 

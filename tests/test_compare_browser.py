@@ -5,7 +5,7 @@ import os
 import pytest
 from django.utils import timezone
 
-from registry_ui.models import MetricHistory, ModelVersion
+from mirror.models import MetricHistory, ModelVersion
 
 from .test_compare_selectors import seed
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from registry_ui.compare import charts
+from compare import charts
 
 
 def _assert_chart_basics(fig):

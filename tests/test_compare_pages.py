@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from registry_ui.models import ModelVersion
+from mirror.models import ModelVersion
 
 from .test_compare_selectors import seed
 

@@ -5,10 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from registry_ui.compare import selectors
-from registry_ui.errors import InvalidInput
-from registry_ui.models import MetricHistory, ModelVersion
-from registry_ui.sync import apply_snapshot
+from common.errors import InvalidInput
+from compare import selectors
+from mirror.models import MetricHistory, ModelVersion
+from mirror.sync import apply_snapshot
 
 from .factories import mlflow_model, mlflow_run, mlflow_version, snapshot
 
@@ -298,6 +298,6 @@ def test_target_holders_follow_the_policys_alias_and_stage_targets(monkeypatch):
     ],
 )
 def test_loss_and_error_metrics_are_lower_is_better_by_name(metric, lower):
-    from registry_ui.compare.goals import lower_is_better
+    from compare.goals import lower_is_better
 
     assert lower_is_better(metric) is lower

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry_ui.demo_seed import seed_demo
+from demo.seed import seed_demo
 
 pytestmark = pytest.mark.mlflow
 
@@ -125,7 +125,7 @@ def _by_key(client, name):
 
 
 def test_a_better_validated_candidate_waits_while_the_baseline_holds_production(client):
-    from registry_ui.demo_seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+    from demo.seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
 
     versions = _by_key(client, TRY_IT_MODEL)
     holder, candidate = versions[TRY_IT_HOLDER], versions[TRY_IT_CANDIDATE]
@@ -141,10 +141,10 @@ def test_a_better_validated_candidate_waits_while_the_baseline_holds_production(
 
 
 def test_fill_sections_replaces_only_the_named_sections():
-    from registry_ui.cards.completeness import score_card
-    from registry_ui.cards.demo import fill_sections
-    from registry_ui.cards.generation import draft_card
-    from registry_ui.cards.sections import HUMAN_SECTIONS
+    from cards.completeness import score_card
+    from cards.generation import draft_card
+    from cards.sections import HUMAN_SECTIONS
+    from demo.cards import fill_sections
 
     facts = {
         "model": {"name": "m", "description": "", "tags": {}},
@@ -160,12 +160,12 @@ def test_fill_sections_replaces_only_the_named_sections():
 
 @pytest.mark.django_db
 def test_demo_cards_leave_exactly_one_section_for_the_newcomer_and_are_written_once(seeded, settings):
-    from approvals.audit.models import AuditEvent
-    from registry_ui.cards.demo import COMMENT, LEFT_FOR_THE_STORY, seed_demo_cards
-    from registry_ui.cards.selectors import latest_revision
-    from registry_ui.demo_seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
-    from registry_ui.models import ModelVersion, SyncRun
-    from registry_ui.sync import execute_sync
+    from audit.models import AuditEvent
+    from cards.selectors import latest_revision
+    from demo.cards import COMMENT, LEFT_FOR_THE_STORY, seed_demo_cards
+    from demo.seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+    from mirror.models import ModelVersion, SyncRun
+    from mirror.sync import execute_sync
 
     server, _ = seeded
     settings.MLFLOW_TRACKING_URI = server.uri
@@ -189,11 +189,12 @@ def test_demo_cards_leave_exactly_one_section_for_the_newcomer_and_are_written_o
 
 @pytest.mark.django_db
 def test_demo_cards_are_written_on_top_of_a_refresh_that_lands_meanwhile(seeded, settings, monkeypatch):
-    from registry_ui.cards import demo, services
-    from registry_ui.cards.selectors import latest_revision
-    from registry_ui.demo_seed import TRY_IT_CANDIDATE
-    from registry_ui.models import SyncRun
-    from registry_ui.sync import execute_sync
+    from cards import services
+    from cards.selectors import latest_revision
+    from demo import cards as demo
+    from demo.seed import TRY_IT_CANDIDATE
+    from mirror.models import SyncRun
+    from mirror.sync import execute_sync
 
     server, _ = seeded
     settings.MLFLOW_TRACKING_URI = server.uri

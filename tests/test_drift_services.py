@@ -7,7 +7,7 @@ import pytest
 
 from approvals import selectors, services
 from approvals.models import DriftRecord, OutboxItem, TargetHolding
-from registry_ui.sync import apply_snapshot
+from mirror.sync import apply_snapshot
 from tests.factories import mlflow_model, mlflow_version, snapshot
 from tests.test_approvals_helpers import (  # noqa: F401
     approve,

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from approvals.models import Promotion
-from registry_ui.models import RegisteredModel
+from mirror.models import RegisteredModel
 from tests.test_approvals_helpers import (  # noqa: F401
     approve,
     fake_mlflow,

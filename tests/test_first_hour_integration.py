@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from approvals import services
-from approvals.audit.models import AuditEvent
 from approvals.models import GateResult, TargetHolding
-from registry_ui.models import ModelVersion, SyncRun
+from audit.models import AuditEvent
+from mirror.models import ModelVersion, SyncRun
 from tests.test_approvals_helpers import fast_hashes, role_groups  # noqa: F401
 from tests.test_promotion_integration import (  # noqa: F401
     governed,
@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.mlflow, pytest.mark.celery, pytest.mark.postgres_pass_
 def test_a_promotion_requested_right_after_registration_waits_for_the_artifacts_then_passes(
     worker_policy, own_mlflow, governed, celery_worker_process
 ):
-    from registry_ui.sync import execute_sync
+    from mirror.sync import execute_sync
 
     name = f"first-hour-{uuid.uuid4().hex[:8]}"
     seed_small_model(own_mlflow.uri, name)
@@ -56,7 +56,7 @@ def test_a_promotion_requested_right_after_registration_waits_for_the_artifacts_
 
     own_mlflow.start()
     # The version's artifacts are read (the queued read retries, or a sync's read); the waiting gates run again.
-    from registry_ui.tasks import read_version_artifacts_task
+    from mirror.tasks import read_version_artifacts_task
 
     read_version_artifacts_task.delay([p.version_id])
     wait_for(
@@ -79,7 +79,7 @@ def test_the_first_sync_records_what_held_the_target_before_any_promotion(
 ):
     from mlflow.tracking import MlflowClient
 
-    from registry_ui.sync import execute_sync
+    from mirror.sync import execute_sync
 
     name = f"first-hour-held-{uuid.uuid4().hex[:8]}"
     seed_small_model(own_mlflow.uri, name)

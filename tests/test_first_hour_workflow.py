@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from approvals import selectors, services
 from approvals.models import DriftRecord, GateResult, Promotion, TargetHolding
-from registry_ui import gateway
-from registry_ui.errors import Conflict, MlflowUnavailable, NotAllowed
-from registry_ui.models import ModelVersion, RegisteredModel
-from registry_ui.sync import apply_snapshot
+from common.errors import Conflict, MlflowUnavailable, NotAllowed
+from mirror import gateway
+from mirror.models import ModelVersion, RegisteredModel
+from mirror.sync import apply_snapshot
 from tests.factories import mlflow_model, mlflow_version, snapshot
 from tests.test_approvals_helpers import (  # noqa: F401
     approve,
@@ -97,7 +97,7 @@ def test_the_gate_run_reads_missing_artifacts_itself(policy_file, people, artifa
 def test_a_waiting_promotion_runs_its_gates_again_when_the_artifacts_are_read(
     policy_file, people, mlflow_down, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from registry_ui.services import read_version_artifacts
+    from mirror.services import read_version_artifacts
 
     seed_model("churn", (1, 2))
     _unread()
@@ -143,9 +143,9 @@ def test_a_known_failure_still_blocks_at_once_while_another_gate_waits(policy_fi
 
 
 def test_a_drafted_card_is_regenerated_when_the_artifacts_arrive(policy_file, monkeypatch):
-    from registry_ui.cards import services as cards
-    from registry_ui.cards.selectors import latest_revision
-    from registry_ui.services import read_version_artifacts
+    from cards import services as cards
+    from cards.selectors import latest_revision
+    from mirror.services import read_version_artifacts
 
     seed_model("churn", (1,))
     _unread(version=1)

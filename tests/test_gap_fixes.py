@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 
 from approvals import services
-from approvals.audit.services import verify
-from registry_ui.models import ModelVersion
-from registry_ui.sync import apply_snapshot
+from audit.services import verify
+from mirror.models import ModelVersion
+from mirror.sync import apply_snapshot
 from tests.factories import mlflow_model, mlflow_version, snapshot
 from tests.test_approvals_helpers import (  # noqa: F401  (fixtures)
     approve,
@@ -47,8 +47,8 @@ def one_superseded(policy_file, people, fake_mlflow):
 
 
 def _export(mv, fmt):
-    from registry_ui.cards import exports
-    from registry_ui.cards.services import ensure_card
+    from cards import exports
+    from cards.services import ensure_card
 
     return exports.export_card(mv, ensure_card(mv=mv), fmt).content
 
@@ -74,7 +74,7 @@ def test_html_export_lists_a_superseded_signature_apart_with_its_reason(one_supe
 
 
 def test_pdf_export_lists_a_superseded_signature_apart(one_superseded):
-    from registry_ui.cards.exports import pdf_text
+    from cards.exports import pdf_text
 
     mv, _ann = one_superseded
     text = pdf_text(_export(mv, "pdf"))
@@ -110,7 +110,7 @@ def test_evidence_pack_says_how_each_holder_came_to_hold_the_target(client, make
 
 # --- 3. every password change is on the audit chain, with who made it (never the hash) ----------------------
 def _password_events(username: str) -> list[tuple[str, dict]]:
-    from approvals.audit.models import AuditEvent
+    from audit.models import AuditEvent
 
     return [
         (e.actor, e.data)
@@ -119,7 +119,7 @@ def _password_events(username: str) -> list[tuple[str, dict]]:
 
 
 def _no_hash_in_chain(*hashes: str) -> None:
-    from approvals.audit.models import AuditEvent
+    from audit.models import AuditEvent
 
     text = json.dumps(list(AuditEvent.objects.values("data", "actor", "object_id")), default=str)
     for h in hashes:
@@ -219,7 +219,7 @@ def _card_gate(p):
 
 
 def test_a_card_not_drafted_yet_keeps_its_gate_pending_instead_of_failing(card_policy, people):
-    from approvals.audit.models import AuditEvent
+    from audit.models import AuditEvent
 
     seed_model("churn", (1, 2))  # mirrored; the worker has not drafted the cards yet
     p = request_and_check(people["requester"], version=2, target="carded")
@@ -233,7 +233,7 @@ def test_a_card_not_drafted_yet_keeps_its_gate_pending_instead_of_failing(card_p
 def test_a_waiting_promotion_runs_its_gates_again_when_the_card_is_drafted(
     card_policy, people, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from registry_ui.cards.services import draft_cards
+    from cards.services import draft_cards
 
     seed_model("churn", (1, 2))
     p = request_and_check(people["requester"], version=2, target="carded")

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from registry_ui.compare import goals, selectors
-from registry_ui.models import RegisteredModel, Run
+from compare import goals, selectors
+from mirror.models import RegisteredModel, Run
 from tests.test_approvals_helpers import (  # noqa: F401
     PASSWORD,
     fake_mlflow,

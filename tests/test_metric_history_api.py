@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from registry_ui.models import MetricHistory
+from mirror.models import MetricHistory
 
 from .test_compare_selectors import seed
 

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from registry_ui.models import ModelVersion, RegisteredModel, SyncRun
-from registry_ui.sync import execute_sync
+from mirror.models import ModelVersion, RegisteredModel, SyncRun
+from mirror.sync import execute_sync
 
 from .support.mirror_check import differences
 

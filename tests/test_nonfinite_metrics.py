@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from registry_ui import gateway
-from registry_ui.models import MetricHistory, SyncRun
-from registry_ui.sync import execute_sync
+from mirror import gateway
+from mirror.models import MetricHistory, SyncRun
+from mirror.sync import execute_sync
 
 
 # --- the gateway's conversion (pure: MLflow's REST answer is faked) -------------------------------
@@ -118,7 +118,7 @@ def test_non_finite_metrics_from_mlflow_are_null_in_the_api_and_nan_on_the_pages
 
 
 def test_model_card_shows_a_non_finite_metric_as_nan():
-    from registry_ui.cards import generation
+    from cards import generation
 
     text = generation._metrics({"run": {"metrics": {"loss": None, "acc": 0.5}}, "model": {}})
     assert "| loss | NaN |" in text and "| acc | 0.5 |" in text

@@ -380,7 +380,7 @@ def test_check_policy_fails_with_file_and_line(tmp_path):
 
 @pytest.mark.django_db
 def test_the_first_load_of_a_policy_is_audited_once(policy_file, settings):
-    from approvals.audit.models import AuditEvent
+    from audit.models import AuditEvent
 
     settings.AUDIT_POLICY_LOADS = True
     get_policy()

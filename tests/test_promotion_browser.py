@@ -24,10 +24,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def eager_tasks(monkeypatch):
-    from registry_ui.celery import app
+    from config.celery import app
 
     # The mirror refresh after an apply would read the (fake, in-memory) MLflow over HTTP: skip it here.
-    monkeypatch.setattr("registry_ui.sync.start_sync", lambda **kwargs: None)
+    monkeypatch.setattr("mirror.sync.start_sync", lambda **kwargs: None)
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True

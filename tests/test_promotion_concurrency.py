@@ -10,7 +10,7 @@ from django.db import connections
 
 from approvals import services
 from approvals.models import Approval, OutboxItem, Promotion
-from registry_ui.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError
 from tests.test_approvals_helpers import (  # noqa: F401  (fixtures)
     PASSWORD,
     fake_mlflow,
@@ -52,8 +52,8 @@ def _race(fn, args_list):
 def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_apply(
     policy_file, role_groups, fast_hashes, make_user, fake_mlflow, no_task_sends
 ):
-    from approvals.audit.models import AuditEvent
-    from approvals.audit.services import verify
+    from audit.models import AuditEvent
+    from audit.services import verify
 
     seed_model("raced", (1, 2), aliases={"production": 1})
     requester = make_user("rita", "ml-engineers")

@@ -12,7 +12,7 @@ import pytest
 
 from approvals import services
 from approvals.models import DriftRecord, OutboxItem, Promotion
-from registry_ui.models import ModelVersion, SyncRun
+from mirror.models import ModelVersion, SyncRun
 from tests.test_approvals_helpers import PASSWORD, TEST_POLICY, fast_hashes, role_groups  # noqa: F401
 
 # Slow (real MLflow and workers); on SQLite the same services run with a fake gateway (test_promotion_services).
@@ -50,8 +50,8 @@ def seed_small_model(uri: str, name: str, accuracies=(0.7, 0.9)) -> None:
 
 
 def sync_model(name: str) -> None:
-    from registry_ui.services import read_version_artifacts
-    from registry_ui.sync import execute_sync
+    from mirror.services import read_version_artifacts
+    from mirror.sync import execute_sync
 
     run = execute_sync(SyncRun.objects.create(kind=SyncRun.Kind.WEBHOOK, model_name=name).pk)
     assert run.status == "succeeded", run.error
@@ -135,7 +135,7 @@ def test_two_approvals_move_the_alias_in_mlflow(
     sync_model(name)
     d = DriftRecord.objects.get(model__name=name)
     assert (d.target, d.mlflow_version, d.approved_version, d.resolved_at) == ("production", 1, 2, None)
-    from approvals.audit.models import AuditEvent
+    from audit.models import AuditEvent
 
     assert AuditEvent.objects.filter(action="drift.detected", object_id=str(d.pk)).exists()
     mlflow_client.set_registered_model_alias(name, "production", "2")
@@ -147,7 +147,7 @@ def test_two_approvals_move_the_alias_in_mlflow(
 @pytest.fixture
 def own_mlflow(tmp_path_factory, settings):
     """A private MLflow server, so stopping it does not disturb the rest of the session."""
-    from registry_ui.mlflow_process import MlflowServer
+    from demo.mlflow_process import MlflowServer
 
     server = MlflowServer(tmp_path_factory.mktemp("wf-mlflow")).start()
     settings.MLFLOW_TRACKING_URI = server.uri
@@ -161,7 +161,7 @@ def test_mlflow_down_during_the_apply_delays_it_and_it_applies_once_after(
 ):
     from mlflow.tracking import MlflowClient
 
-    from approvals.audit.models import AuditEvent
+    from audit.models import AuditEvent
 
     name = f"wf-down-{uuid.uuid4().hex[:8]}"
     seed_small_model(own_mlflow.uri, name)

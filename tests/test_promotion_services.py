@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 
 from approvals import selectors, services
 from approvals.models import Approval, GateResult, OutboxItem, Promotion, TargetHolding
-from registry_ui.errors import Conflict, InvalidInput, NotAllowed
-from registry_ui.models import ModelVersion
+from common.errors import Conflict, InvalidInput, NotAllowed
+from mirror.models import ModelVersion
 from tests.test_approvals_helpers import (  # noqa: F401  (fixtures)
     PASSWORD,
     approve,

@@ -12,8 +12,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from approvals import services
 from approvals.models import Approval, GateResult, OutboxItem, Promotion
-from registry_ui import gateway
-from registry_ui.errors import DomainError
+from common.errors import DomainError
+from mirror import gateway
 from tests.test_approvals_helpers import PASSWORD, FakeGateway, policy_file, seed_model  # noqa: F401
 
 APPLIED_OR_AFTER = ("approved", "applying", "applied", "failed")
@@ -150,7 +150,7 @@ class PromotionMachine(RuleBasedStateMachine):
 
     @invariant()
     def never_applied_twice(self):
-        from approvals.audit.models import AuditEvent
+        from audit.models import AuditEvent
 
         for p in Promotion.objects.all():
             applied = AuditEvent.objects.filter(
@@ -166,7 +166,7 @@ class PromotionMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_change_audited(self):
-        from approvals.audit.models import AuditEvent
+        from audit.models import AuditEvent
 
         for p in Promotion.objects.all():
             last = (

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from registry_ui.models import SyncRun, WebhookDelivery
-from registry_ui.webhooks import sign
+from mirror.models import SyncRun, WebhookDelivery
+from mirror.webhooks import sign
 from tests.test_charts_browser import open_page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registry_ui.sync import apply_snapshot
+from mirror.sync import apply_snapshot
 
 from .factories import mlflow_model, mlflow_run, mlflow_version, snapshot
 
@@ -236,7 +236,7 @@ def test_api_runs_the_same_number_of_queries_with_10_and_500_versions(api, url):
 def test_pages_keep_working_and_say_the_mirror_is_stale_when_the_last_sync_failed(client_user):
     from django.utils import timezone
 
-    from registry_ui.models import SyncRun
+    from mirror.models import SyncRun
 
     seed_mirror()
     an_hour_ago = timezone.now() - timezone.timedelta(hours=1)
@@ -256,7 +256,7 @@ def test_pages_keep_working_and_say_the_mirror_is_stale_when_the_last_sync_faile
 def test_fresh_mirror_shows_no_stale_banner(client_user):
     from django.utils import timezone
 
-    from registry_ui.models import SyncRun
+    from mirror.models import SyncRun
 
     seed_mirror()
     SyncRun.objects.create(

@@ -7,8 +7,8 @@ import pytest
 
 from approvals import selectors, services
 from approvals.models import Promotion
-from registry_ui.errors import Conflict, InvalidInput
-from registry_ui.models import RegisteredModel
+from common.errors import Conflict, InvalidInput
+from mirror.models import RegisteredModel
 from tests.test_approvals_helpers import (  # noqa: F401
     approve,
     fake_mlflow,

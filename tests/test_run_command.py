@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from registry_ui.mlflow_process import free_port
+from demo.mlflow_process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 # Its own SQLite stack, whatever the test DB.

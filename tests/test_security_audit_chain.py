@@ -21,9 +21,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from approvals.audit import checkpoints, services, triggers
-from approvals.audit.models import AuditEvent
-from approvals.audit.services import GENESIS, canonical_json, format_at, record, verify, write_checkpoint
+from audit import checkpoints, services, triggers
+from audit.models import AuditEvent
+from audit.services import GENESIS, canonical_json, format_at, record, verify, write_checkpoint
 from tests.test_approvals_helpers import policy_file  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -366,7 +366,7 @@ def test_a_broken_chain_is_never_signed(checkpointed):
 
 
 def test_the_checkpoint_command_and_the_beat_task_sign_the_head(settings, capsys):
-    from approvals.audit.tasks import write_checkpoint_task
+    from audit.tasks import write_checkpoint_task
 
     assert settings.CELERY_BEAT_SCHEDULE["audit-checkpoint"] == {
         "task": "approvals.audit.tasks.write_checkpoint_task",
@@ -487,7 +487,7 @@ def _settings_subprocess(tmp_path, **env_overrides) -> subprocess.CompletedProce
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         VAR_DIR=str(tmp_path / "var"),
         STATIC_ROOT=str(tmp_path / "static"),
-        DJANGO_SETTINGS_MODULE="registry_ui.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         **env_overrides,
     )
     code = "import django; django.setup(); from django.conf import settings; print(settings.AUDIT_CHAIN_KEY)"

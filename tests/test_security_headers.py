@@ -14,7 +14,7 @@ TEMPLATES = sorted(p.relative_to(TEMPLATE_DIR).as_posix() for p in TEMPLATE_DIR.
 
 # Model-card exports are standalone documents downloaded as attachments and opened offline from disk:
 # they carry their own stylesheet inline and are served with their own restrictive CSP
-# (registry_ui/cards/exports.EXPORT_CSP). Only the <style> rule is waived for them.
+# (cards/exports.EXPORT_CSP). Only the <style> rule is waived for them.
 STANDALONE_DOCUMENTS = {"cards/export.html", "cards/export_index.html"}
 
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.I)

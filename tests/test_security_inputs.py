@@ -13,10 +13,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from registry_ui.cards import rendering
-from registry_ui.models import ModelVersion
-from registry_ui.sync import apply_snapshot
-from registry_ui.webhooks import sign
+from cards import rendering
+from mirror.models import ModelVersion
+from mirror.sync import apply_snapshot
+from mirror.webhooks import sign
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +104,7 @@ def test_an_adversarial_card_at_the_size_limit_renders_or_is_refused_in_seconds(
 def test_regenerating_a_card_full_of_unclosed_markers_takes_seconds(mirror, settings):
     """Regenerate (a button, and every new version's draft in a worker) scanned to the end of the card for
     each marker left open: 108 KB took 20 s, a card at the old 1 MB limit hours."""
-    from registry_ui.cards import generation, selectors
+    from cards import generation, selectors
 
     card = "<!-- generated:start metrics -->\n" * (settings.CARD_MAX_BYTES // 33)
     started = time.perf_counter()
@@ -265,7 +265,7 @@ def test_json_bodies_within_the_limits_still_parse(make_user, mirror):
 
 
 def test_regenerating_a_card_past_the_size_limit_is_a_message_not_a_500(client, make_user, mirror, settings):
-    from registry_ui.cards import services
+    from cards import services
 
     rev = services.ensure_card(mv=mirror)
     empty = "# Short\n<!-- generated:start metrics -->\n<!-- generated:end metrics -->\n"

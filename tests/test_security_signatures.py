@@ -17,9 +17,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from approvals import policy, services
-from approvals.audit.models import AuditEvent
 from approvals.models import Approval, OutboxItem
-from registry_ui.errors import NotAllowed
+from audit.models import AuditEvent
+from common.errors import NotAllowed
 from tests.test_approvals_helpers import (  # noqa: F401  (fixtures)
     PASSWORD,
     approve,
@@ -175,8 +175,8 @@ def card_policy(settings, tmp_path):
 
 
 def _complete_card(mv) -> int:
-    from registry_ui.cards import services as cards
-    from registry_ui.cards.sections import HUMAN_SECTIONS
+    from cards import services as cards
+    from cards.sections import HUMAN_SECTIONS
 
     rev = cards.ensure_card(mv=mv)
     md = rev.markdown
@@ -191,9 +191,9 @@ def _superseded(p):
 
 
 def test_a_card_reverted_after_the_first_signature_is_not_applied_as_passed(card_policy, people, fake_mlflow):
-    from registry_ui.cards import services as cards
-    from registry_ui.cards.models import CardRevision
-    from registry_ui.models import ModelVersion
+    from cards import services as cards
+    from cards.models import CardRevision
+    from mirror.models import ModelVersion
 
     seed_model("churn", (1, 2))
     mv = ModelVersion.objects.get(model__name="churn", version=2)

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from django.db import connection
 
-from registry_ui.models import SyncRun, WebhookDelivery
-from registry_ui.webhooks import sign
+from mirror.models import SyncRun, WebhookDelivery
+from mirror.webhooks import sign
 from tests.test_approvals_helpers import (  # noqa: F401  (fixtures)
     approve,
     fast_hashes,
@@ -79,7 +79,7 @@ from django.db import connection
 with connection.cursor() as cursor:  # WAL mode (settings): the -wal and -shm files exist while open
     cursor.execute("CREATE TABLE probe (x integer)")
     cursor.execute("INSERT INTO probe VALUES (1)")
-from registry_ui.celery import app
+from config.celery import app
 with app.connection_for_write() as broker:
     broker.SimpleQueue("probe").put({"x": 1})  # kombu's SQLAlchemy transport writes the broker file
 var = settings.VAR_DIR
@@ -97,7 +97,7 @@ def test_embedded_database_and_broker_files_are_owner_only(tmp_path):
     repo = Path(__file__).resolve().parent.parent
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG")}
     env.update(VAR_DIR=str(tmp_path / "var"), STATIC_ROOT=str(tmp_path / "static"))
-    env["DJANGO_SETTINGS_MODULE"] = "registry_ui.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     result = subprocess.run(
         [sys.executable, "-c", EMBEDDED_PROBE],
         cwd=repo,
@@ -116,9 +116,9 @@ def test_embedded_database_and_broker_files_are_owner_only(tmp_path):
 
 # --- card export: the standalone HTML loads nothing from outside when opened from disk --------------------
 def _card_version():
-    from registry_ui.cards import services
-    from registry_ui.models import ModelVersion
-    from registry_ui.sync import apply_snapshot
+    from cards import services
+    from mirror.models import ModelVersion
+    from mirror.sync import apply_snapshot
     from tests import factories as f
 
     apply_snapshot(f.snapshot([f.mlflow_model("churn")], [f.mlflow_version("churn", 1, run_id="run1")]))
@@ -127,7 +127,7 @@ def _card_version():
 
 
 def _exported_html_with_image(url: str) -> str:
-    from registry_ui.cards import exports, selectors, services
+    from cards import exports, selectors, services
 
     mv, rev = _card_version()
     services.save_card(
@@ -143,7 +143,7 @@ def _exported_html_with_image(url: str) -> str:
 def test_card_html_export_carries_its_csp_in_the_document():
     from html.parser import HTMLParser
 
-    from registry_ui.cards import exports
+    from cards import exports
 
     html = _exported_html_with_image("http://127.0.0.1:9/pixel.png")
 
@@ -212,7 +212,7 @@ def _mirror(*, run_user_id="alice", mlflow_user="alice", version_user_id=None, n
     """One model, one version (MLflow without auth: version user_id empty), its source run."""
     import dataclasses
 
-    from registry_ui.sync import apply_snapshot
+    from mirror.sync import apply_snapshot
     from tests import factories as f
 
     mv = f.mlflow_version(name, 1, user_id=version_user_id, tags={"data_validated": "true"})
@@ -227,7 +227,7 @@ def _retag(mv, run, **changes):
     """What MLflow reports after someone with write access rewrote the run's mlflow.user tag (or more)."""
     import dataclasses
 
-    from registry_ui.sync import apply_snapshot
+    from mirror.sync import apply_snapshot
     from tests import factories as f
 
     if "mlflow_user" in changes:
@@ -245,7 +245,7 @@ def _retag(mv, run, **changes):
 def _signed_version(name="churn"):
     from django.utils import timezone
 
-    from registry_ui.models import ModelVersion
+    from mirror.models import ModelVersion
 
     ModelVersion.objects.filter(model__name=name).update(
         signature={"inputs": [{"name": "x", "type": "double"}], "outputs": []},
@@ -262,7 +262,7 @@ def sod(db, policy_file, people, make_user):
 
 def test_author_cannot_approve_own_version_after_retagging_mlflow_user(sod):
     from approvals.models import Approval
-    from registry_ui.errors import NotAllowed
+    from common.errors import NotAllowed
 
     mv, run = _mirror()
     _signed_version()
@@ -278,7 +278,7 @@ def test_author_cannot_approve_own_version_after_retagging_mlflow_user(sod):
 
 
 def test_source_run_user_id_blocks_signing_whatever_the_tag_says(sod):
-    from registry_ui.errors import NotAllowed
+    from common.errors import NotAllowed
 
     _mirror(run_user_id="alice", mlflow_user="carol")  # tagged as someone else from the start
     _signed_version()
@@ -289,8 +289,8 @@ def test_source_run_user_id_blocks_signing_whatever_the_tag_says(sod):
 
 
 def test_version_user_id_blocks_signing_and_is_kept_as_first_seen(sod):
-    from registry_ui.errors import NotAllowed
-    from registry_ui.models import IdentityChange, ModelVersion
+    from common.errors import NotAllowed
+    from mirror.models import IdentityChange, ModelVersion
 
     mv, run = _mirror(run_user_id="bob", mlflow_user="bob", version_user_id="alice")
     _signed_version()
@@ -320,8 +320,8 @@ def test_awaiting_me_leaves_out_a_version_its_author_retagged(sod):
 
 
 def test_a_retagged_identity_is_kept_recorded_once_audited_and_resolved_when_restored(db):
-    from approvals.audit.models import AuditEvent
-    from registry_ui.models import IdentityChange, ModelVersion, Run
+    from audit.models import AuditEvent
+    from mirror.models import IdentityChange, ModelVersion, Run
 
     mv, run = _mirror()
     assert _retag(mv, run).identity_changes == []  # an unchanged sync records nothing
@@ -371,10 +371,10 @@ def test_pages_show_one_author_and_the_identity_change(db, client, make_user):
 @pytest.mark.mlflow
 def test_retagged_run_in_a_real_mlflow_cannot_make_its_author_a_signer(sod, mlflow_uri, mlflow_client):
     from approvals.models import Approval
-    from registry_ui import gateway
-    from registry_ui.errors import NotAllowed
-    from registry_ui.models import IdentityChange
-    from registry_ui.sync import apply_snapshot
+    from common.errors import NotAllowed
+    from mirror import gateway
+    from mirror.models import IdentityChange
+    from mirror.sync import apply_snapshot
 
     name = f"sod-{uuid.uuid4().hex[:8]}"
     experiment = mlflow_client.create_experiment(f"exp-{name}")

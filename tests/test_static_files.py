@@ -18,7 +18,7 @@ STATIC_TAG = re.compile(r"""\{%\s*static\s+['"]([^'"]+)['"]""")
 
 def _template_static_names() -> dict[str, list[str]]:
     names: dict[str, list[str]] = {}
-    for folder in ("templates", "registry_ui", "approvals", "lineage"):
+    for folder in ("templates", "mirror", "cards", "compare", "approvals", "audit", "lineage", "demo"):
         for template in (REPO / folder).rglob("*.html"):
             for name in STATIC_TAG.findall(template.read_text()):
                 names.setdefault(name, []).append(str(template.relative_to(REPO)))
@@ -50,7 +50,7 @@ def test_production_stores_static_files_hashed_and_compressed(tmp_path):
 
 
 def test_static_files_get_brotli_and_gzip_copies(tmp_path):
-    from registry_ui.staticfiles import CompressedManifestStorage
+    from config.staticfiles import CompressedManifestStorage
 
     source = tmp_path / "app.js"
     source.write_text("function f(a) { return a + 1; }\n" * 20000)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from registry_ui.models import ModelVersion, RegisteredModel, Run
-from registry_ui.sync import apply_snapshot
+from mirror.models import ModelVersion, RegisteredModel, Run
+from mirror.sync import apply_snapshot
 
 from .factories import mlflow_model, mlflow_run, mlflow_version, snapshot
 
@@ -101,9 +101,9 @@ def test_run_metrics_update_in_place():
 def test_reconcile_marks_syncs_whose_worker_was_lost_as_failed_and_runs(monkeypatch):
     from django.utils import timezone
 
-    from registry_ui import gateway
-    from registry_ui.models import SyncRun
-    from registry_ui.tasks import reconcile_registry
+    from mirror import gateway
+    from mirror.models import SyncRun
+    from mirror.tasks import reconcile_registry
 
     two_hours_ago = timezone.now() - timezone.timedelta(hours=2)
     lost = SyncRun.objects.create(kind="reconcile", status="running", started_at=two_hours_ago)
@@ -118,8 +118,8 @@ def test_reconcile_marks_syncs_whose_worker_was_lost_as_failed_and_runs(monkeypa
 def test_reconcile_does_not_pile_up_behind_one_in_progress(monkeypatch):
     from django.utils import timezone
 
-    from registry_ui.models import SyncRun
-    from registry_ui.tasks import reconcile_registry
+    from mirror.models import SyncRun
+    from mirror.tasks import reconcile_registry
 
     SyncRun.objects.create(kind="reconcile", status="running", started_at=timezone.now())
     reconcile_registry()
@@ -127,7 +127,7 @@ def test_reconcile_does_not_pile_up_behind_one_in_progress(monkeypatch):
 
 
 def test_non_finite_metrics_from_mlflow_are_mirrored_as_null():
-    from registry_ui.gateway import _parse_run
+    from mirror.gateway import _parse_run
 
     run = _parse_run(
         {
@@ -147,9 +147,9 @@ def test_non_finite_metrics_from_mlflow_are_mirrored_as_null():
 
 
 def test_a_failed_sync_is_recorded_on_the_audit_chain(settings):
-    from approvals.audit.models import AuditEvent
-    from registry_ui.models import SyncRun
-    from registry_ui.sync import execute_sync
+    from audit.models import AuditEvent
+    from mirror.models import SyncRun
+    from mirror.sync import execute_sync
 
     settings.MLFLOW_TRACKING_URI = "http://127.0.0.1:9"
     settings.MLFLOW_MAX_RETRIES = 0

@@ -12,9 +12,9 @@ import time
 import pytest
 from django.core.management import call_command
 
-from registry_ui.cards.demo import LEFT_FOR_THE_STORY
-from registry_ui.cards.sections import HUMAN_SECTIONS
-from registry_ui.demo_seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+from cards.sections import HUMAN_SECTIONS
+from demo.cards import LEFT_FOR_THE_STORY
+from demo.seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
 from tests.test_approvals_helpers import role_groups  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.mlflow, pytest.mark.celery]
@@ -30,9 +30,9 @@ def demo(mlflow_uri, seeded_mlflow, mlflow_client, settings, monkeypatch, role_g
     # As `make run` gives it to its processes: MLflow's `models:/` URIs resolve against the environment.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
     from approvals import policy
-    from registry_ui.models import ModelVersion, SyncRun
-    from registry_ui.services import read_version_artifacts
-    from registry_ui.sync import execute_sync
+    from mirror.models import ModelVersion, SyncRun
+    from mirror.services import read_version_artifacts
+    from mirror.sync import execute_sync
 
     settings.POLICY_PATH = str(settings.BASE_DIR / "policies.yaml")
     policy.clear_cache()

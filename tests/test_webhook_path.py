@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from registry_ui import gateway
-from registry_ui.models import ModelVersion, RegisteredModel, SyncRun
+from mirror import gateway
+from mirror.models import ModelVersion, RegisteredModel, SyncRun
 
 pytestmark = [pytest.mark.mlflow, pytest.mark.celery]
 

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from registry_ui.models import SyncRun, WebhookDelivery
-from registry_ui.webhooks import sign
+from mirror.models import SyncRun, WebhookDelivery
+from mirror.webhooks import sign
 
 pytestmark = pytest.mark.django_db
 SECRET = "test-secret"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from registry_ui.models import ModelVersion, RegisteredModel
+from mirror.models import ModelVersion, RegisteredModel
 
 
 def _dt(ms):

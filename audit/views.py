@@ -1,0 +1,58 @@
+"""Pages of the audit log: the filtered chain and its verification."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from audit import access, selectors, services
+from audit.forms import AuditFilterForm
+
+PAGE_SIZE = 50
+
+
+def _page(request, queryset):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    try:
+        return paginator.page(request.GET.get("page") or 1)
+    except PageNotAnInteger:
+        return paginator.page(1)
+    except EmptyPage:
+        return paginator.page(paginator.num_pages)
+
+
+@login_required
+def audit_list(request):
+    access.require_reader(request.user)
+    form = AuditFilterForm(request.GET)
+    context = {
+        "can_export": access.can_export(request.user),
+        "active_nav": "audit",
+        "actions": selectors.action_names(),
+        "head": selectors.head(),
+        "form": form,
+    }
+    if not form.is_valid():
+        # Nothing is listed under filters that could not be read: a 400 that says why, not an empty chain.
+        return render(request, "audit/list.html", context, status=400)
+    filters = form.filters
+    events = selectors.events(filters, newest_first=form.newest_first)
+    context.update(filters=filters, newest_first=form.newest_first, page_obj=_page(request, events))
+    return render(request, "audit/list.html", context)
+
+
+@login_required
+def audit_verify(request):
+    """The verification panel (an htmx partial; a full page without htmx)."""
+    access.require_reader(request.user)
+    started = timezone.now()
+    result = services.verify()
+    context = {
+        "result": result,
+        "seconds": (timezone.now() - started).total_seconds(),
+        "checked_at": timezone.now(),
+    }
+    template = "audit/_verify.html" if request.htmx else "audit/verify.html"
+    return render(request, template, context | {"active_nav": "audit"})

@@ -1,0 +1,401 @@
+"""Settings: one module, configured from the environment with safe local defaults.
+
+Local defaults need no server: SQLite for the database and a SQLite file as the Celery broker.
+Production (DEBUG off) refuses to start on insecure values.
+"""
+
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # optional; missing file is fine
+
+# Local state of the embedded defaults (SQLite files, the local MLflow store); git-ignored.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+
+APP_VERSION = "0.1.0"
+
+DEBUG = env.bool("DEBUG", default=True)
+_INSECURE_KEY = "insecure-local-development-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where users reach the app: e-mails carry absolute links built on it (no request to take the host from).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "django_htmx",
+    "axes",
+    "mirror",
+    "cards",
+    "approvals",
+    "audit",
+    "lineage",
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "common.middleware.ContentSecurityPolicyMiddleware",
+    "common.middleware.RejectNulMiddleware",  # a NUL in the URL is a 400, never a database error
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Names the acting user on audit events recorded from signals (role changes in the admin).
+    "audit.middleware.AuditActorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "mirror.context_processors.mirror",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'registry.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout let the web process, the worker and beat share the file.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    # Tests use a file beside the database rather than Django's in-memory default, so that the Celery
+    # worker processes a test starts share the test database.
+    _db_file = Path(DATABASES["default"]["NAME"])
+    if str(_db_file) != ":memory:":
+        DATABASES["default"].setdefault("TEST", {}).setdefault(
+            "NAME", str(_db_file.with_name(f"test_{_db_file.name}"))
+        )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "config.auth.LoginLockoutBackend",  # django-axes first: a locked-out login never reaches the check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute-force protection. Logins (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
+# from one address, that username or address is locked for LOGIN_LOCKOUT_MINUTES (even with the right
+# password); a success resets the username's count. Signatures (approvals.signing): the same, counted apart.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each locks on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is REMOTE_ADDR unless TRUSTED_PROXY_COUNT proxies in front set X-Forwarded-For (a
+# client-sent header must not let an attacker pick a fresh address for every guess).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+SIGNING_FAILURE_LIMIT = env.int("SIGNING_FAILURE_LIMIT", default=AXES_FAILURE_LIMIT)
+SIGNING_LOCKOUT_MINUTES = env.float("SIGNING_LOCKOUT_MINUTES", default=AXES_COOLOFF_TIME.total_seconds() / 60)
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "config.staticfiles.CompressedManifestStorage"
+    },
+}
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# --- MLflow ---------------------------------------------------------------------------------------
+MLFLOW_TRACKING_URI = env.str("MLFLOW_TRACKING_URI", default="http://127.0.0.1:5500")
+# Link target for "open in MLflow"; defaults to the tracking URI (differs behind a proxy).
+MLFLOW_UI_URL = env.str("MLFLOW_UI_URL", default=MLFLOW_TRACKING_URI)
+MLFLOW_WEBHOOK_SECRET = env.str("MLFLOW_WEBHOOK_SECRET", default="local-webhook-secret-change-me")
+MLFLOW_WEBHOOK_MAX_SKEW_SECONDS = 300
+MLFLOW_TIMEOUT_SECONDS = env.float("MLFLOW_TIMEOUT_SECONDS", default=10.0)
+MLFLOW_MAX_RETRIES = env.int("MLFLOW_MAX_RETRIES", default=2)
+MLFLOW_PAGE_SIZE = env.int("MLFLOW_PAGE_SIZE", default=1000)
+MLFLOW_RUN_BATCH = env.int("MLFLOW_RUN_BATCH", default=100)
+RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=60)
+# A mirror whose last successful sync is older than this is shown as stale.
+MIRROR_STALE_AFTER_SECONDS = env.int(
+    "MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE_INTERVAL_SECONDS)
+)
+
+# --- Governance ---------------------------------------------------------------------------------
+POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
+# A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
+GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
+# Model card limits (DESIGN.md threat model: no input holds a worker for more than seconds). Rendering is
+# linear; at this size the worst adversarial card renders in well under a second (make bench-cards).
+CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=256 * 1024)
+CARD_FRONT_MATTER_MAX_BYTES = env.int("CARD_FRONT_MATTER_MAX_BYTES", default=16 * 1024)
+# Live previews per user and minute (each renders the card); typing sends at most one per 0.4 s pause.
+CARD_PREVIEWS_PER_MINUTE = env.int("CARD_PREVIEWS_PER_MINUTE", default=60)
+# JSON request bodies (API and webhook): deeper nesting is refused with a 400 before anything recurses.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+# Metric names where lower is better when a model does not say (comparison highlighting).
+LOWER_IS_BETTER_METRICS = env.list(
+    "LOWER_IS_BETTER_METRICS", default=["rmse", "mae", "mse", "log_loss", "loss", "error", "test_log_loss"]
+)
+
+# --- Audit chain ----------------------------------------------------------------------------------
+# The key that seals every audit event (HMAC-SHA256) and signs the checkpoints. It must never be stored in
+# the database: whoever holds the database must not be able to recompute the chain. Locally (DEBUG on) a
+# random key is generated once into a 0600 file under VAR_DIR; production refuses to start without one.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+AUDIT_CHAIN_KEY_FILE = VAR_DIR / "audit-chain.key"
+# Signed checkpoints (seq, head hash, time) are appended here, outside the database: a directory on
+# another volume or a mounted object-store path, backed up apart from the database.
+AUDIT_CHECKPOINT_DIR = env.path("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints"))
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=60)
+# Events older than this that no checkpoint covers mean checkpoints are not being written (beat down, or the
+# checkpoint directory lost): verification fails, because such events could be deleted undetected.
+AUDIT_CHECKPOINT_MAX_LAG_SECONDS = env.int(
+    "AUDIT_CHECKPOINT_MAX_LAG_SECONDS", default=max(900, 10 * AUDIT_CHECKPOINT_INTERVAL_SECONDS)
+)
+
+
+def _local_audit_chain_key(path: Path) -> str:
+    """The embedded demo's key: generated once (race-free: O_EXCL) into a file only this user can read."""
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process is writing it right now
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise ImproperlyConfigured(f"{path} is empty: delete it or set AUDIT_CHAIN_KEY.") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+# --- Celery ---------------------------------------------------------------------------------------
+# Without REDIS_URL the broker is a SQLite file through kombu's SQLAlchemy transport: durable (a queued
+# task survives a restart), shared by separate worker/beat/web processes through the file, and it needs
+# no server. SQLAlchemy is already installed as an MLflow dependency.
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}"
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="celery")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None  # long work is a row with its own state; no result backend needed
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacknowledged task after the visibility timeout: keep it above the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60} if REDIS_URL else {}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-registry": {
+        "task": "registry_ui.tasks.reconcile_registry",
+        "schedule": float(RECONCILE_INTERVAL_SECONDS),
+    },
+    # Re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule themselves).
+    "sweep-promotion-outbox": {"task": "approvals.tasks.sweep_outbox_task", "schedule": 30.0},
+    # Signs the chain's head into AUDIT_CHECKPOINT_DIR (only when it moved).
+    "audit-checkpoint": {
+        "task": "approvals.audit.tasks.write_checkpoint_task",
+        "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+    },
+}
+
+# --- REST API -------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first so anonymous requests get 401 with WWW-Authenticate rather than 403.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "common.api_pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "URL_FORMAT_OVERRIDE": None,  # the card export uses ?format=
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "EXCEPTION_HANDLER": "common.api_errors.exception_handler",
+    # Bounded JSON (size and depth) instead of DRF's JSONParser, whose json.load overflowed the stack.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.safejson.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Registry Governance API",
+    "DESCRIPTION": "Governance, approvals and audit beside an MLflow Model Registry.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models share these value sets; name them once so the schema has no name collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "mirror.models.SyncRun.Status",
+        "DriftActionEnum": [("flag", "flag"), ("revert", "revert")],
+    },
+}
+
+# --- Security -------------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "common.error_views.csrf_failure"  # the styled 403 page, JSON under /api/
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; keep default
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+# Swagger UI (drf-spectacular's view) needs an inline bootstrap script and inline styles.
+CONTENT_SECURITY_POLICY_EXEMPT_PREFIXES = ["/api/docs/"]
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Only `make run` turns these off: it serves plain http on the loopback interface (no TLS to require).
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # [deploy] Preloading commits the operator's whole domain (subdomains included) to HTTPS in
+    # browsers' built-in lists, which is slow to undo: it stays an explicit opt-in above, so
+    # `check --deploy` must not nag about the default (security.W021).
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    # [deploy] Reached in plain http inside the private network, never through the TLS proxy: the
+    # container healthcheck, and MLflow delivering webhooks to http://web:8000/webhooks/mlflow/
+    # (HMAC-signed, see mirror/webhooks.py). A redirect to https would break both.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^webhooks/mlflow/$"]
+    if SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("Set SECRET_KEY to a random value of 50+ characters when DEBUG is off.")
+    if MLFLOW_WEBHOOK_SECRET == "local-webhook-secret-change-me":
+        raise ImproperlyConfigured("Set MLFLOW_WEBHOOK_SECRET to a random value when DEBUG is off.")
+    if len(AUDIT_CHAIN_KEY) < 32:
+        raise ImproperlyConfigured(
+            "Set AUDIT_CHAIN_KEY to a random value of 32+ characters when DEBUG is off "
+            "(kept outside the database; see docs/deployment.md)."
+        )
+    if len(MLFLOW_WEBHOOK_SECRET.encode()) < 32:
+        raise ImproperlyConfigured(
+            "MLFLOW_WEBHOOK_SECRET must be at least 32 bytes when DEBUG is off (openssl rand -hex 32)."
+        )
+    if "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must name the app's hosts when DEBUG is off, not '*' (Host header attacks)."
+        )
+elif not AUDIT_CHAIN_KEY:
+    AUDIT_CHAIN_KEY = _local_audit_chain_key(AUDIT_CHAIN_KEY_FILE)
+
+# --- Mail -----------------------------------------------------------------------------------------
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registry-governance@localhost")
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="") if env.str("EMAIL_URL", default="") else {}
+vars().update(EMAIL_CONFIG)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},  # its INFO lines narrate every layout step of every PDF
+        "fontTools": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # a banner on every process start; lockouts still log as warnings
+    },
+}
+
+
+# The embedded database and broker hold sessions, password hashes and the audit chain: owner-only files in an
+# owner-only directory, whatever the umask (SQLite gives its -wal/-shm files the database file's mode).
+def _owner_only_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid():  # never chmod a shared directory someone pointed VAR_DIR at
+        path.chmod(0o700)
+
+
+def _owner_only_file(path: Path) -> None:
+    if not path.parent.is_dir():
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # an empty file is an empty SQLite database
+    for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if existing.exists() and existing.stat().st_uid == os.getuid():
+            existing.chmod(0o600)
+
+
+_owner_only_dir(VAR_DIR)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and DATABASES["default"]["NAME"] not in (
+    "",
+    ":memory:",
+):
+    _owner_only_file(Path(DATABASES["default"]["NAME"]))
+if CELERY_BROKER_URL.startswith("sqla+sqlite:///"):
+    _owner_only_file(Path(CELERY_BROKER_URL.removeprefix("sqla+sqlite:///")))
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)

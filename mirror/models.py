@@ -1,0 +1,267 @@
+"""The registry mirror: MLflow Model Registry state as rows of our own.
+
+Rows are written only by `mirror.sync` (one idempotent upsert for the full sync, the webhook path and
+the reconcile). A model or version deleted in MLflow keeps its row with `deleted_at` set, so promotions,
+cards and audit events that name it stay readable; lists and counts leave it out.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+
+class LiveQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+
+class RegisteredModel(models.Model):
+    name = models.CharField(max_length=256, unique=True)
+    description = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
+    aliases = models.JSONField(default=dict, blank=True)  # {alias: version}
+    # Denormalised from the live versions by the sync so list pages need no aggregate per row.
+    version_count = models.PositiveIntegerField(default=0)
+    latest_version = models.PositiveIntegerField(null=True, blank=True)
+    creation_timestamp = models.DateTimeField(null=True, blank=True)
+    last_updated_timestamp = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["last_updated_timestamp"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def primary_metric(self) -> str | None:
+        return self.tags.get("primary_metric") or None
+
+    @property
+    def primary_metric_goal(self) -> str:
+        goal = (self.tags.get("primary_metric_goal") or "maximize").strip().lower()
+        return goal if goal in ("maximize", "minimize") else "maximize"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Run(models.Model):
+    """A source run of a model version: latest metric values, params, tags, dataset inputs."""
+
+    run_id = models.CharField(max_length=64, unique=True)
+    experiment_id = models.CharField(max_length=64, blank=True, default="")
+    run_name = models.CharField(max_length=256, blank=True, default="")
+    status = models.CharField(max_length=32, blank=True, default="")
+    # Author identities (see ModelVersion.authors): `user_id` is fixed by MLflow when the run is created and
+    # kept as first seen; `first_mlflow_user` is the `mlflow.user` tag as first seen, since anyone with MLflow
+    # write access can re-tag a run. A later different value is an IdentityChange, never an overwrite.
+    user_id = models.CharField(max_length=256, blank=True, default="")
+    first_mlflow_user = models.CharField(max_length=256, blank=True, default="")
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    artifact_uri = models.TextField(blank=True, default="")
+    metrics = models.JSONField(default=dict, blank=True)  # {key: latest value}
+    params = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    # [{name, digest, source_type, source, context, schema, profile}]
+    datasets = models.JSONField(default=list, blank=True)
+    synced_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.run_id
+
+    @property
+    def mlflow_user(self) -> str:
+        """The `mlflow.user` tag as MLflow has it now (mutable: never an identity; see `authors`)."""
+        return self.tags.get("mlflow.user", "")
+
+    @property
+    def authors(self) -> list[str]:
+        return _distinct([self.user_id, self.first_mlflow_user])
+
+
+class ModelVersion(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    stage = models.CharField(max_length=32, default="None")
+    status = models.CharField(max_length=32, blank=True, default="")
+    status_message = models.TextField(blank=True, default="")
+    aliases = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    description = models.TextField(blank=True, default="")
+    source = models.TextField(blank=True, default="")
+    run_id = models.CharField(max_length=64, blank=True, default="")
+    source_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
+    )
+    creator = models.CharField(max_length=256, null=True, blank=True)  # MLflow's version user_id, first seen
+    creation_timestamp = models.DateTimeField(null=True, blank=True)
+    last_updated_timestamp = models.DateTimeField(null=True, blank=True)
+    # Immutable artifact facts, filled in once by the enrichment task (not on the sync's hot path).
+    content_hash = models.CharField(max_length=80, null=True, blank=True)
+    signature = models.JSONField(null=True, blank=True)  # {"inputs": [...], "outputs": [...]}
+    flavors = models.JSONField(default=list, blank=True)
+    input_example = models.JSONField(null=True, blank=True)
+    artifacts_read_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["model__name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["model", "version"], name="unique_model_version")]
+        indexes = [
+            models.Index(fields=["model", "-version"], name="version_newest_first"),
+            models.Index(fields=["run_id"]),
+            models.Index(
+                fields=["model", "version"], name="live_versions", condition=Q(deleted_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.model.name} v{self.version}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def authors(self) -> list[str]:
+        """Every identity MLflow recorded as this version's author, the one rule for segregation of duties and
+        for every page: the version's `user_id`, its source run's `user_id` and the run's `mlflow.user` as
+        first seen. Load `source_run` with the version (select_related) to keep this query-free."""
+        run = self.source_run if self.source_run_id else None
+        return _distinct([self.creator, *(run.authors if run is not None else ())])
+
+    @property
+    def author(self) -> str:
+        """The authors for display ("" when MLflow recorded none)."""
+        return ", ".join(self.authors)
+
+
+def _distinct(names) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        name = (name or "").strip()
+        if name and name.casefold() not in {n.casefold() for n in out}:
+            out.append(name)
+    return out
+
+
+class IdentityChange(models.Model):
+    """MLflow reported an author identity different from the one the mirror saw first (a re-tagged
+    `mlflow.user`, a rewritten `user_id`). The mirror keeps the first value, which still counts for
+    segregation of duties; this row shows the change on the dashboard and version page, like drift."""
+
+    class Field(models.TextChoices):
+        VERSION_USER_ID = "version.user_id"
+        RUN_USER_ID = "run.user_id"
+        RUN_MLFLOW_USER = "run.mlflow.user"
+
+    field = models.CharField(max_length=32, choices=Field.choices)
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="identity_changes"
+    )
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.CASCADE, related_name="identity_changes"
+    )
+    first_value = models.CharField(max_length=256, blank=True, default="")
+    reported_value = models.CharField(max_length=256, blank=True, default="")
+    detected_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)  # MLflow reports the first value again
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        indexes = [models.Index(fields=["resolved_at", "-detected_at"])]
+
+    def __str__(self):
+        return f"{self.field}: {self.first_value!r} → {self.reported_value!r}"
+
+
+class SyncRun(models.Model):
+    class Kind(models.TextChoices):
+        FULL = "full"
+        WEBHOOK = "webhook"
+        RECONCILE = "reconcile"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # For a targeted (webhook) sync: the model, and the version when the event named one.
+    model_name = models.CharField(max_length=256, blank=True, default="")
+    version = models.PositiveIntegerField(null=True, blank=True)
+    requested_by = models.CharField(max_length=150, blank=True, default="")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # What was read from MLflow (API fields `models`, `versions`, `runs`) ...
+    models_read = models.PositiveIntegerField(default=0)
+    versions_read = models.PositiveIntegerField(default=0)
+    runs_read = models.PositiveIntegerField(default=0)
+    # ... and what changed in the mirror.
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "-finished_at"])]
+
+    def __str__(self):
+        return f"{self.kind} sync #{self.pk} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class WebhookDelivery(models.Model):
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted"  # a targeted sync was enqueued
+        IGNORED = "ignored"  # an event the app does not use (prompts, budgets, ...)
+
+    delivery_id = models.CharField(max_length=128, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    entity = models.CharField(max_length=64)
+    action = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    sync_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.entity}.{self.action} {self.delivery_id}"
+
+
+class MetricHistory(models.Model):
+    """A metric's full history for one run, fetched from MLflow on demand and cached here."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_histories")
+    key = models.CharField(max_length=250)
+    points = models.JSONField(default=list)  # [{step, timestamp, value}] ordered by step
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="unique_run_metric_history")]
+
+    def __str__(self):
+        return f"{self.run.run_id}:{self.key}"

@@ -1,0 +1,146 @@
+"""Pages of the registry mirror. Short functions: access helper → selector → render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+from rest_framework.authtoken.models import Token
+
+from common.errors import InvalidInput
+from mirror import access, gateway, selectors
+from mirror.models import ModelVersion, RegisteredModel, SyncRun
+from mirror.sync import start_sync
+
+PAGE_SIZE = 50
+
+
+def paginate(request, queryset, per_page: int = PAGE_SIZE):
+    """A page of results; garbage or out-of-range page numbers fall back to the first or last page."""
+    paginator = Paginator(queryset, per_page)
+    number = request.GET.get("page") or 1
+    try:
+        return paginator.page(number)
+    except PageNotAnInteger:
+        return paginator.page(1)
+    except EmptyPage:
+        return paginator.page(paginator.num_pages)
+
+
+@login_required
+def dashboard(request):
+    context = {
+        "model_count": RegisteredModel.objects.live().count(),
+        "version_count": ModelVersion.objects.live().filter(model__deleted_at__isnull=True).count(),
+        "aliased_models": RegisteredModel.objects.live()
+        .exclude(aliases={})
+        .order_by("-last_updated_timestamp")[:10],
+        "recent_versions": ModelVersion.objects.live()
+        .filter(model__deleted_at__isnull=True)
+        .select_related("model")
+        .order_by("-creation_timestamp")[:10],
+        "recent_syncs": selectors.sync_runs()[:5],
+        "identity_changes": selectors.open_identity_changes(),
+    }
+    return render(request, "registry_ui/dashboard.html", context)
+
+
+@login_required
+def model_list(request):
+    try:
+        filters = selectors.ModelFilters.parse(request.GET)
+    except InvalidInput as exc:
+        return render(
+            request, "registry_ui/model_list.html", {"error": str(exc), "page_obj": None}, status=400
+        )
+    page_obj = paginate(request, selectors.model_list(filters))
+    context = {
+        "page_obj": page_obj,
+        "filters": filters,
+        "alias_names": selectors.alias_names(),
+        "sorts": [
+            ("name", "Name A–Z"),
+            ("-name", "Name Z–A"),
+            ("-updated", "Recently updated"),
+            ("updated", "Least recently updated"),
+            ("-versions", "Most versions"),
+            ("versions", "Fewest versions"),
+        ],
+    }
+    return render(request, "registry_ui/model_list.html", context)
+
+
+@login_required
+def model_detail(request, name: str):
+    model = access.access_model(request.user, name)
+    page_obj = paginate(request, selectors.version_list(model))
+    rows = [(mv, selectors.primary_metric_value(mv, model)) for mv in page_obj.object_list]
+    return render(
+        request, "registry_ui/model_detail.html", {"model": model, "page_obj": page_obj, "rows": rows}
+    )
+
+
+@login_required
+def version_detail(request, name: str, version: int):
+    mv = access.access_version(request.user, name, version)
+    run = mv.source_run
+    context = {
+        "model": mv.model,
+        "mv": mv,
+        "run": run,
+        "metrics": sorted((run.metrics if run else {}).items()),
+        "params": sorted((run.params if run else {}).items()),
+        "run_tags": sorted((run.tags if run else {}).items()),
+        "version_tags": sorted(mv.tags.items()),
+        "signature": mv.signature,
+        "mlflow_url": gateway.version_ui_url(mv.model.name, mv.version),
+        "identity_changes": selectors.open_identity_changes(version=mv),
+    }
+    return render(request, "registry_ui/version_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sync_status(request):
+    if request.method == "POST":
+        access.require_staff(request.user)
+        run = start_sync(kind=SyncRun.Kind.FULL, requested_by=request.user.get_username())
+        messages.success(request, f"Full sync #{run.pk} queued.")
+        return redirect("sync-status")
+    runs = paginate(request, selectors.sync_runs(), per_page=25)
+    context = {
+        "page_obj": runs,
+        "deliveries": selectors.webhook_deliveries()[:20],
+        "running": SyncRun.objects.filter(
+            status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        ).exists(),
+    }
+    template = "registry_ui/_sync_runs.html" if request.htmx else "registry_ui/sync_status.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    token = Token.objects.filter(user=request.user).first()
+    new_key = None
+    if request.method == "POST":
+        if request.POST.get("action") not in ("create", "rotate"):
+            return HttpResponseBadRequest("Unknown action.")
+        if token:
+            token.delete()
+        token = Token.objects.create(user=request.user)
+        new_key = token.key  # shown in this one answer only; never again (not on reload, not in the admin)
+        messages.success(request, "A new API token was created. Copy it now: it is not shown again.")
+    context = {"token": token, "new_key": new_key, "groups": request.user.groups.all()}
+    response = render(request, "registry_ui/profile.html", context)
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+def healthz(request):
+    return JsonResponse({"ok": True})

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class RegistryUiConfig(AppConfig):
-    name = "registry_ui"
-    verbose_name = "Registry mirror"
