@@ -1,0 +1,134 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
+"""Drift: an alias moved in MLflow that no applied promotion explains is recorded, audited and resolved."""
+
+from __future__ import annotations
+
+import pytest
+
+from approvals import selectors, services
+from approvals.models import DriftRecord, OutboxItem, TargetHolding
+from mirror.sync import apply_snapshot
+from tests.approvals.test_approvals_helpers import (  # noqa: F401
+    approve,
+    audit_actions,
+    fake_mlflow,
+    fast_hashes,
+    people,
+    policy_file,
+    request_and_check,
+    run_outbox,
+    seed_model,
+)
+from tests.factories import mlflow_model, mlflow_version, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def _mirror_alias(name, aliases, versions=(1, 2, 3)):
+    """What a sync does when MLflow's aliases changed: the mirror follows, then the after_sync hook runs."""
+    mvs = [mlflow_version(name, v, aliases=[a for a, hv in aliases.items() if hv == v]) for v in versions]
+    result = apply_snapshot(
+        snapshot([mlflow_model(name, aliases=aliases, tags={"primary_metric": "acc"})], mvs, scope=name)
+    )
+    services.on_sync(sync_run_id=None, result=result)
+    return result
+
+
+@pytest.fixture
+def applied(policy_file, people, fake_mlflow):
+    seed_model("churn", (1, 2, 3))
+    p = request_and_check(people["requester"], version=2, target="staging")
+    approve(p, people["a1"])
+    run_outbox(p)
+    _mirror_alias("churn", {"staging": 2})  # the webhook sync after our own apply
+    assert p.state == "applied"
+    return p
+
+
+def test_our_own_apply_is_not_drift(applied):
+    assert DriftRecord.objects.count() == 0
+
+
+def test_an_alias_moved_outside_the_app_is_recorded_and_audited(applied):
+    _mirror_alias("churn", {"staging": 3})
+    d = DriftRecord.objects.get()
+    assert (d.target, d.mlflow_version, d.approved_version, d.resolved_at, d.action) == (
+        "staging",
+        3,
+        2,
+        None,
+        "flag",
+    )
+    assert audit_actions("drift", d.pk) == ["drift.detected"]
+    assert [x.pk for x in selectors.open_drift_for_model(d.model)] == [d.pk]
+    # the timeline shows what really held the target
+    assert list(TargetHolding.objects.filter(target="staging").values_list("version", flat=True)) == [2, 3]
+
+
+def test_drift_is_recorded_once_and_resolved_when_mlflow_matches_again(applied):
+    _mirror_alias("churn", {"staging": 3})
+    _mirror_alias("churn", {"staging": 3})
+    assert DriftRecord.objects.count() == 1
+    _mirror_alias("churn", {"staging": 2})
+    d = DriftRecord.objects.get()
+    assert d.resolved_at is not None
+    assert audit_actions("drift", d.pk) == ["drift.detected", "drift.resolved"]
+
+
+def test_a_removed_alias_is_drift_too(applied):
+    _mirror_alias("churn", {})
+    d = DriftRecord.objects.get()
+    assert d.mlflow_version is None and d.approved_version == 2
+
+
+def test_no_drift_for_targets_this_app_never_applied(policy_file):
+    seed_model("other", (1, 2))
+    _mirror_alias("other", {"production": 2}, versions=(1, 2))
+    assert DriftRecord.objects.count() == 0
+
+
+def test_a_version_being_applied_is_not_drift(policy_file, people, fake_mlflow):
+    seed_model("churn", (1, 2, 3))
+    first = request_and_check(people["requester"], version=1, target="staging")
+    approve(first, people["a1"])
+    run_outbox(first)
+    p = request_and_check(people["requester"], version=2, target="staging")
+    approve(p, people["a1"])  # approved, not yet applied; the worker already moved MLflow and a sync ran
+    _mirror_alias("churn", {"staging": 2})
+    assert DriftRecord.objects.count() == 0
+
+
+def test_on_drift_revert_puts_mlflow_back_and_audits_it(policy_file, people, fake_mlflow):
+    seed_model("churn", (1, 2, 3))
+    p = request_and_check(people["requester"], version=2, target="guarded")
+    approve(p, people["a1"])
+    run_outbox(p)
+    fake_mlflow.aliases[("churn", "guarded")] = 3  # someone moved it in MLflow directly
+    _mirror_alias("churn", {"guarded": 3})
+    d = DriftRecord.objects.get()
+    assert d.action == "revert"
+    item = OutboxItem.objects.get(kind="revert")
+    assert item.version == 2
+    assert run_outbox() == ["applied"]
+    assert fake_mlflow.aliases[("churn", "guarded")] == 2
+    d.refresh_from_db()
+    assert d.resolved_at is not None
+    assert audit_actions("drift", d.pk) == ["drift.detected", "drift.revert_enqueued", "drift.reverted"]
+
+
+def test_drift_api_lists_records(applied, api):
+    _mirror_alias("churn", {"staging": 3})
+    body = api.get("/api/v1/drift/").json()
+    assert body == [
+        {
+            "id": body[0]["id"],
+            "model": "churn",
+            "target": "staging",
+            "mlflow_version": 3,
+            "approved_version": 2,
+            "detected_at": body[0]["detected_at"],
+            "resolved_at": None,
+            "action": "flag",
+        }
+    ]
+    assert body[0]["detected_at"].endswith("+00:00") or body[0]["detected_at"].endswith("Z")

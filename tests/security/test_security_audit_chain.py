@@ -1,0 +1,686 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
+"""Issue 8 items 5 and 13: the audit chain is keyed and checkpointed outside the database, so whoever holds the
+database cannot rewrite it undetected; changes to who holds a role are on the chain.
+
+Every tamper case the issue names is enumerated below, (a) to (h). Each must make `verify()` fail with a reason,
+`manage.py verify_audit` exit 1, and `GET /api/v1/audit/verify` answer ok=false with that reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+
+from audit import checkpoints, services, triggers
+from audit.models import AuditEvent
+from audit.services import GENESIS, canonical_json, format_at, record, verify, write_checkpoint
+from tests.approvals.test_approvals_helpers import policy_file  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+needs_postgres = pytest.mark.postgres_only  # skipped on other databases (tests/conftest.py)
+ATTACKER_KEY = b"a-key-the-attacker-made-up-because-the-real-one-is-not-in-the-database"
+
+
+def append(n: int, **extra) -> list[AuditEvent]:
+    return [
+        record(
+            actor="alice",
+            action="test.appended",
+            object_type="thing",
+            object_id=str(i),
+            data={"i": i, **extra},
+        )
+        for i in range(n)
+    ]
+
+
+def _tamper(sql: str, params=()) -> None:
+    """Change rows as a database superuser with the triggers bypassed (what an attacker with DB access does)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+
+
+def _seal(fields: dict, key: bytes | None) -> str:
+    """What an attacker without the real key can compute: plain SHA-256 (the old scheme) or an HMAC under a
+    key of their own."""
+    message = canonical_json(dict(fields, at=format_at(fields["at"]))).encode()
+    return (
+        hashlib.sha256(message).hexdigest() if key is None else hmac.new(key, message, "sha256").hexdigest()
+    )
+
+
+def _insert(rows: list[dict]) -> None:
+    with connection.cursor() as cursor:
+        for row in rows:
+            cursor.execute(
+                "INSERT INTO audit_auditevent (seq, at, actor, action, object_type, object_id, data, prev_hash, "
+                "hash) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)",
+                [row[k] for k in ("seq", "at", "actor", "action", "object_type", "object_id")]
+                + [json.dumps(row["data"]), row["prev_hash"], row["hash"]],
+            )
+
+
+def _reseal_from(seq: int, key: bytes | None, **changes) -> None:
+    """Rewrite event `seq` with `changes` and re-hash it and every event after it, links included."""
+    events = list(AuditEvent.objects.filter(seq__gte=seq).order_by("seq").values())
+    prev = AuditEvent.objects.filter(seq=seq - 1).values_list("hash", flat=True).first() or GENESIS
+    with transaction.atomic():
+        _tamper("DELETE FROM audit_auditevent WHERE seq >= %s", [seq])
+        rows = []
+        for event in events:
+            fields = {
+                k: event[k] for k in ("seq", "at", "actor", "action", "object_type", "object_id", "data")
+            }
+            if event["seq"] == seq:
+                fields.update(changes)
+            fields["prev_hash"] = prev
+            prev = _seal(fields, key)
+            rows.append(dict(fields, hash=prev))
+        _insert(rows)
+
+
+def _drop_and_recreate_table(*, refill: list[dict] | None, guard: bool) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE audit_new (LIKE audit_auditevent INCLUDING ALL)")
+        cursor.execute("DROP TABLE audit_auditevent")
+        cursor.execute("ALTER TABLE audit_new RENAME TO audit_auditevent")
+    if refill:
+        _insert(refill)
+    if guard:
+        with connection.cursor() as cursor:
+            for sql in triggers.PG_INSTALL:
+                cursor.execute(sql)
+
+
+def _forged_chain(n: int, key: bytes | None) -> list[dict]:
+    from django.utils import timezone
+
+    rows, prev = [], GENESIS
+    for seq in range(1, n + 1):
+        fields = {
+            "seq": seq,
+            "at": timezone.now(),
+            "actor": "mallory",
+            "action": "test.appended",
+            "object_type": "thing",
+            "object_id": str(seq),
+            "data": {"i": seq},
+            "prev_hash": prev,
+        }
+        prev = _seal(fields, key)
+        rows.append(dict(fields, hash=prev))
+    return rows
+
+
+def assert_detected(api, *, reason: str, flag: str | None = None, first_bad: int | None = None) -> None:
+    """All three channels say the chain is not to be trusted, and why."""
+    result = verify()
+    assert result.ok is False, result
+    assert reason in result.problem, result.problem
+    if flag:
+        assert getattr(result, flag) is False, result
+    if first_bad is not None:
+        assert result.first_bad_seq == first_bad, result
+
+    with pytest.raises(CommandError) as info:
+        call_command("verify_audit", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert info.value.returncode == 1
+    assert reason in str(info.value)
+
+    body = api.get("/api/v1/audit/verify").json()
+    assert body["ok"] is False and reason in body["problem"], body
+    assert {"checkpoints_ok", "key_ok", "triggers_ok"} <= set(body)
+    if flag:
+        assert body[flag] is False, body
+
+
+@pytest.fixture
+def checkpointed():
+    """Ten keyed events, signed into a checkpoint outside the database; then two more (not yet signed)."""
+    append(10, note="approved by carol")
+    signed = write_checkpoint()
+    assert (signed.seq, signed.keyed_from) == (10, 1)
+    append(2)
+    result = verify()
+    assert result.ok and (result.events, result.checkpoints) == (12, 1), result
+    return signed
+
+
+# --- the eight tamper cases ---------------------------------------------------------------------------------
+@needs_postgres
+def test_a_an_edited_middle_event_is_detected(api, checkpointed):
+    _tamper(
+        "UPDATE audit_auditevent SET data = jsonb_set(data, '{note}', '\"approved by carot\"') WHERE seq = 6"
+    )
+    assert_detected(api, reason="event 6 was altered", first_bad=6)
+
+
+@needs_postgres
+def test_b_a_deleted_middle_event_is_detected(api, checkpointed):
+    _tamper("DELETE FROM audit_auditevent WHERE seq = 6")
+    assert_detected(api, reason="event 6 is missing", first_bad=6)
+
+
+@needs_postgres
+def test_c_deleting_the_last_events_is_detected_by_the_checkpoint(api, checkpointed):
+    # Links alone cannot see this: what is left is a perfect chain of 7 events.
+    _tamper("DELETE FROM audit_auditevent WHERE seq >= 8")
+    assert verify().events == 7
+    assert_detected(api, reason="events 8..10 are missing", flag="checkpoints_ok", first_bad=8)
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    ("refill", "reason"),
+    [
+        pytest.param("nothing", "events 1..10 are missing", id="recreated-empty"),
+        pytest.param("made-up-key", "event 1 was altered or forged", id="refilled-sealed-with-a-made-up-key"),
+        pytest.param("unkeyed", "event 1 was altered or forged", id="refilled-with-unkeyed-hashes"),
+    ],
+)
+def test_d_dropping_and_recreating_the_table_is_detected(api, checkpointed, refill, reason):
+    rows = {
+        "nothing": None,
+        "made-up-key": _forged_chain(12, ATTACKER_KEY),
+        "unkeyed": _forged_chain(12, None),
+    }
+    _drop_and_recreate_table(refill=rows[refill], guard=True)  # even with the guard triggers put back
+    assert triggers.installed(connection)
+    assert_detected(api, reason=reason, flag="checkpoints_ok" if refill == "nothing" else None)
+    # Whatever refilled the table, the signed checkpoint no longer matches it.
+    assert "checkpoint" in verify().problem
+
+
+@needs_postgres
+def test_d_a_recreated_table_without_its_triggers_fails_on_both_counts(api, checkpointed):
+    _drop_and_recreate_table(refill=None, guard=False)
+    result = verify()
+    assert (result.checkpoints_ok, result.triggers_ok, result.ok) == (False, False, False)
+    assert_detected(api, reason="triggers are missing", flag="triggers_ok")
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    "key",
+    [pytest.param(None, id="re-hashed-unkeyed"), pytest.param(ATTACKER_KEY, id="re-hashed-made-up-key")],
+)
+def test_e_rewriting_an_event_and_re_hashing_everything_after_it_is_detected(api, checkpointed, key):
+    _reseal_from(5, key, actor="mallory")
+    rows = list(AuditEvent.objects.order_by("seq"))
+    assert rows[4].actor == "mallory" and all(
+        b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False)
+    )
+    assert_detected(api, reason="event 5 was altered or forged", first_bad=5)
+    assert "not the one the checkpoint" in verify().problem
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    "key",
+    [pytest.param(None, id="sealed-unkeyed"), pytest.param(ATTACKER_KEY, id="sealed-with-a-made-up-key")],
+)
+def test_f_appending_a_forged_promotion_signed_by_ann_is_detected(api, checkpointed, key):
+    from django.utils import timezone
+
+    head = AuditEvent.objects.order_by("-seq").first()
+    fields = {
+        "seq": head.seq + 1,
+        "at": timezone.now(),
+        "actor": "ann",
+        "action": "promotion.signed",
+        "object_type": "promotion",
+        "object_id": "7",
+        "data": {"meaning": "approval", "version": 3},
+        "prev_hash": head.hash,
+    }
+    _insert([dict(fields, hash=_seal(fields, key))])  # a plain INSERT: the triggers allow appends
+    assert_detected(api, reason="event 13 was altered or forged", first_bad=13)
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    "trigger",
+    ["audit_event_no_update_delete", "audit_event_no_truncate"],
+    ids=["row-trigger", "truncate-trigger"],
+)
+def test_g_missing_triggers_are_detected(api, checkpointed, trigger):
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER {trigger} ON audit_auditevent")
+    assert_detected(api, reason="append-only triggers are missing", flag="triggers_ok")
+
+
+@needs_postgres
+def test_g_disabled_triggers_count_as_missing(api, checkpointed):
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update_delete")
+    assert_detected(api, reason="append-only triggers are missing", flag="triggers_ok")
+
+
+def _rewrite_store(edit) -> None:
+    lines = checkpoints.path().read_text().splitlines()
+    checkpoints.path().write_text("\n".join(edit(lines)) + "\n")
+
+
+def _line_signed_with(key: bytes, key_id: str, **fields) -> str:
+    message = json.dumps(
+        {k: fields[k] for k in ("seq", "head", "at", "keyed_from")} | {"key_id": key_id},
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    return json.dumps(fields | {"key_id": key_id, "signature": hmac.new(key, message, "sha256").hexdigest()})
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["edited-head", "edited-seq", "forged-with-another-key", "forged-with-our-key-id", "unreadable-line"],
+)
+def test_h_an_edited_or_forged_checkpoint_is_detected(api, checkpointed, case):
+    head = AuditEvent.objects.order_by("-seq").first()
+
+    def edit(lines):
+        cp = json.loads(lines[0])
+        if case == "edited-head":
+            return [json.dumps(cp | {"head": "f" * 64})]
+        if case == "edited-seq":
+            return [json.dumps(cp | {"seq": 5})]
+        if case == "unreadable-line":
+            return [*lines, '{"seq": 12, "head": ']
+        fields = {"seq": head.seq, "head": head.hash, "at": cp["at"], "keyed_from": 1}
+        if case == "forged-with-another-key":
+            return [*lines, _line_signed_with(ATTACKER_KEY, "0123456789abcdef", **fields)]
+        return [*lines, _line_signed_with(ATTACKER_KEY, cp["key_id"], **fields)]
+
+    _rewrite_store(edit)
+    reason = {"unreadable-line": "unreadable", "forged-with-another-key": "another key"}.get(
+        case, "bad signature"
+    )
+    assert_detected(api, reason=reason, flag="checkpoints_ok")
+    assert verify().key_ok is True  # the configured key is the right one: the store was tampered with
+
+
+def test_h_a_wrong_key_is_detected(api, checkpointed, settings):
+    settings.AUDIT_CHAIN_KEY = "not-the-key-that-sealed-this-chain-" + "x" * 20
+    assert_detected(api, reason="signed with another key", flag="key_ok")
+    assert "event 1 was altered or forged" in verify().problem
+
+
+def test_h_a_missing_key_is_detected(api, checkpointed, settings):
+    settings.AUDIT_CHAIN_KEY = ""
+    assert_detected(api, reason="AUDIT_CHAIN_KEY is not set", flag="key_ok")
+
+
+def test_h_a_lost_checkpoint_store_is_detected_once_events_are_overdue(api, checkpointed, settings):
+    checkpoints.path().unlink()
+    assert verify().ok  # 12 fresh events: the next beat tick would sign them
+    settings.AUDIT_CHECKPOINT_MAX_LAG_SECONDS = 0  # ...but it never comes
+    assert_detected(api, reason="no signed checkpoint covers events since 1", flag="checkpoints_ok")
+
+
+@needs_postgres
+def test_the_verify_page_names_the_failed_check_when_no_event_is_bad(client, user, checkpointed):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER audit_event_no_truncate ON audit_auditevent")
+    client.force_login(user)
+    page = client.get("/audit/verify/").content.decode()
+    assert "append-only triggers are missing" in page and "triggers <strong>missing</strong>" in page
+    assert "#None" not in page
+
+
+# --- checkpoints ---------------------------------------------------------------------------------------------
+def test_a_checkpoint_is_signed_only_when_the_head_moved(audit_checkpoint_dir):
+    first = write_checkpoint()
+    assert (first.seq, first.head, first.keyed_from) == (0, GENESIS, 1)  # an empty chain is anchored too
+    events = append(3)
+    second = write_checkpoint()
+    assert (second.seq, second.head) == (3, events[-1].hash)
+    assert write_checkpoint() is None
+    assert [cp.seq for cp in checkpoints.load().items] == [0, 3]
+    assert stat.S_IMODE(os.stat(checkpoints.path()).st_mode) == 0o600
+    assert checkpoints.path().parent == audit_checkpoint_dir
+
+
+@needs_postgres
+def test_a_broken_chain_is_never_signed(checkpointed):
+    _tamper("UPDATE audit_auditevent SET actor = 'mallory' WHERE seq = 11")
+    with pytest.raises(services.ChainBroken, match="event 11 was altered"):
+        write_checkpoint()
+    _tamper("DELETE FROM audit_auditevent WHERE seq >= 9")
+    with pytest.raises(services.ChainBroken, match="before the latest checkpoint"):
+        write_checkpoint()
+    assert len(checkpoints.load().items) == 1
+    _rewrite_store(lambda lines: [json.dumps(json.loads(lines[0]) | {"seq": 8})])  # "agree" with the deletion
+    with pytest.raises(services.ChainBroken, match="latest checkpoint does not verify.*bad signature"):
+        write_checkpoint()
+
+
+def test_the_checkpoint_command_and_the_beat_task_sign_the_head(settings, capsys):
+    from audit.tasks import write_checkpoint_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["audit-checkpoint"] == {
+        "task": "approvals.audit.tasks.write_checkpoint_task",
+        "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+    }
+    append(2)
+    assert write_checkpoint_task.apply().get() == 2
+    append(1)
+    call_command("audit_checkpoint")
+    assert "signed seq 3" in capsys.readouterr().out
+    call_command("audit_checkpoint")
+    assert "unchanged" in capsys.readouterr().out
+
+
+def test_api_lists_the_signed_checkpoints(api):
+    append(2)
+    write_checkpoint()
+    body = api.get("/api/v1/audit/checkpoints").json()
+    head = AuditEvent.objects.get(seq=2).hash
+    assert len(body) == 1 and (body[0]["seq"], body[0]["head"], body[0]["keyed_from"]) == (2, head, 1)
+    assert {"seq", "head", "at", "signature", "key_id"} <= set(body[0])
+    from rest_framework.test import APIClient
+
+    assert APIClient().get("/api/v1/audit/checkpoints").status_code == 401
+
+
+def test_verify_reports_the_checks_in_the_api_and_the_command(api, capsys):
+    append(2)
+    write_checkpoint()
+    body = api.get("/api/v1/audit/verify").json()
+    assert body | {"seconds": 0} == {
+        "ok": True,
+        "events": 2,
+        "head": AuditEvent.objects.get(seq=2).hash,
+        "first_bad_seq": None,
+        "checkpoints_ok": True,
+        "key_ok": True,
+        "triggers_ok": True,
+        "problem": "",
+        "seconds": 0,
+    }
+    call_command("verify_audit")
+    out = capsys.readouterr().out
+    assert "key: ok" in out and "checkpoints: 1 read, ok" in out and "triggers: installed" in out
+
+
+# --- older installs: unkeyed events are anchored by the first checkpoint -----------------------------------------
+@needs_postgres
+def test_an_older_install_with_unkeyed_events_stays_verifiable_once_anchored(api):
+    legacy = _forged_chain(4, None)  # what the previous release wrote: plain SHA-256
+    for row in legacy:
+        assert row["hash"] == services.compute_legacy_hash(**{k: v for k, v in row.items() if k != "hash"})
+    _insert(legacy)
+    append(2)  # the upgraded release seals new events with the key, linked to the unkeyed head
+    result = verify()
+    assert (
+        not result.ok
+        and not result.checkpoints_ok
+        and "events 1..4 are sealed without the key" in result.problem
+    )
+
+    call_command("audit_checkpoint", stdout=open(os.devnull, "w"))  # noqa: SIM115  (the upgrade step)
+    result = verify()
+    assert result.ok and result.keyed_from == 5, result
+    assert checkpoints.load().items[0].keyed_from == 5
+
+    # The unkeyed prefix cannot be rewritten now either: its head is sealed into event 5 and the checkpoint.
+    _reseal_from(2, None, actor="mallory")
+    assert_detected(api, reason="event 5", first_bad=5)
+
+
+# --- exports and evidence packs embed the latest checkpoint ------------------------------------------------------
+def test_the_audit_export_ends_with_the_latest_checkpoint(make_user):
+    from rest_framework.test import APIClient
+
+    append(3)
+    signed = write_checkpoint()
+    append(1)
+    client = APIClient()
+    client.force_authenticate(make_user("audrey", "auditors"))
+    lines = b"".join(client.get("/api/v1/audit/export").streaming_content).decode().splitlines()
+    assert json.loads(lines[-1]) == {"checkpoint": signed.public()}
+    events = [json.loads(line) for line in lines[:-1]]
+    assert events[signed.seq - 1]["hash"] == signed.head  # the export extends the signed head
+
+
+def test_evidence_packs_and_card_exports_embed_the_latest_checkpoint(client, make_user, policy_file):
+    import io
+    import zipfile
+
+    from tests.approvals.test_approvals_helpers import seed_model
+
+    seed_model("fraud", versions=(1,), aliases={"production": 1})
+    client.force_login(make_user("audrey", "auditors"))
+    signed = write_checkpoint()
+    response = client.get("/api/v1/evidence/?target=production&formats=md,json")
+    pack = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert json.loads(pack.read("audit/checkpoint.json")) == signed.public()
+    assert json.loads(pack.read("index.json"))["audit"]["checkpoint"] == signed.public()
+    names = pack.namelist()
+    card_md = pack.read(next(n for n in names if n.startswith("fraud/v1/") and n.endswith(".md"))).decode()
+    assert f"seq {signed.seq}, head {signed.head}" in card_md and signed.signature in card_md
+    card_json = json.loads(
+        pack.read(next(n for n in names if n.startswith("fraud/v1/") and n.endswith("card-r1.json")))
+    )
+    assert card_json["model_details"]["governance"]["audit_checkpoint"] == signed.public()
+
+
+# --- the key ------------------------------------------------------------------------------------------------------
+def _settings_subprocess(tmp_path, **env_overrides) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DEBUG", "AUDIT_CHAIN_KEY", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        SECRET_KEY="s" * 64,
+        MLFLOW_WEBHOOK_SECRET="w" * 40,
+        ALLOWED_HOSTS="example.com",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        VAR_DIR=str(tmp_path / "var"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        DJANGO_SETTINGS_MODULE="config.settings",
+        **env_overrides,
+    )
+    code = "import django; django.setup(); from django.conf import settings; print(settings.AUDIT_CHAIN_KEY)"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_production_refuses_to_start_without_an_audit_key(tmp_path):
+    refused = _settings_subprocess(tmp_path, DEBUG="false")
+    assert refused.returncode != 0 and "AUDIT_CHAIN_KEY" in refused.stderr
+    short = _settings_subprocess(tmp_path, DEBUG="false", AUDIT_CHAIN_KEY="too-short")
+    assert short.returncode != 0 and "AUDIT_CHAIN_KEY" in short.stderr
+    key = "k" * 40
+    assert _settings_subprocess(tmp_path, DEBUG="false", AUDIT_CHAIN_KEY=key).stdout.strip() == key
+    assert not (tmp_path / "var" / "audit-chain.key").exists()  # production never writes a key file
+
+
+def test_the_local_default_key_is_generated_once_into_a_private_file(tmp_path):
+    first = _settings_subprocess(tmp_path, DEBUG="true")
+    assert first.returncode == 0, first.stderr
+    key_file = tmp_path / "var" / "audit-chain.key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert len(first.stdout.strip()) >= 32 and key_file.read_text().strip() == first.stdout.strip()
+    assert _settings_subprocess(tmp_path, DEBUG="true").stdout == first.stdout  # stable across restarts
+
+
+# --- item 13: who holds a role --------------------------------------------------------------------------------------
+def _role_events() -> list[tuple[str, str, str, dict]]:
+    return [
+        (e.actor, e.action, e.object_id, e.data)
+        for e in AuditEvent.objects.filter(action__startswith="user.").order_by("seq")
+    ]
+
+
+def _admin_change_form(user, **changes) -> dict:
+    """The admin's user change form as a browser posts it, with `changes` applied."""
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": "on" if user.is_active else "",
+        "is_staff": "on" if user.is_staff else "",
+        "is_superuser": "on" if user.is_superuser else "",
+        "groups": [str(pk) for pk in user.groups.values_list("pk", flat=True)],
+        "user_permissions": [],
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "_save": "Save",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v != ""}
+
+
+@pytest.fixture
+def admin_client(client, make_user):
+    root = make_user("root", staff=True)
+    root.is_superuser = True
+    root.save()
+    client.force_login(root)
+    return client
+
+
+def test_adding_and_removing_groups_in_the_admin_is_audited_with_the_admin_as_actor(admin_client, make_user):
+    from django.contrib.auth.models import Group
+
+    ann = make_user("ann", "ml-engineers")
+    mark = AuditEvent.objects.count()
+    approvers = Group.objects.get(name="approvers")
+    url = f"/admin/auth/user/{ann.pk}/change/"
+    groups = [str(pk) for pk in ann.groups.values_list("pk", flat=True)] + [str(approvers.pk)]
+    response = admin_client.post(url, _admin_change_form(ann, groups=groups))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert set(ann.groups.values_list("name", flat=True)) == {"ml-engineers", "approvers"}
+    response = admin_client.post(url, _admin_change_form(ann, groups=[str(approvers.pk)]))
+    assert response.status_code == 302
+
+    events = [e for e in _role_events() if e[2] == "ann"][-2:]
+    assert [(actor, action, data["groups"], data["via"]) for actor, action, _, data in events] == [
+        ("root", "user.groups_added", ["approvers"], "user"),
+        ("root", "user.groups_removed", ["ml-engineers"], "user"),
+    ]
+    assert AuditEvent.objects.count() == mark + 2
+    assert verify().ok
+
+
+def test_granting_and_revoking_staff_and_superuser_in_the_admin_is_audited(admin_client, make_user):
+    bob = make_user("bob")
+    url = f"/admin/auth/user/{bob.pk}/change/"
+    assert (
+        admin_client.post(url, _admin_change_form(bob, is_staff="on", is_superuser="on")).status_code == 302
+    )
+    bob.refresh_from_db()
+    assert admin_client.post(url, _admin_change_form(bob, is_superuser="")).status_code == 302
+    bob.refresh_from_db()
+    no_role_change = _admin_change_form(bob, first_name="Bob")
+    assert admin_client.post(url, no_role_change).status_code == 302
+
+    events = [e for e in _role_events() if e[2] == "bob" and e[1] == "user.flags_changed"]
+    assert [
+        (actor, {k: v for k, v in data.items() if k.startswith("is_")}) for actor, _, _, data in events
+    ] == [
+        (
+            "root",
+            {"is_staff": {"from": False, "to": True}, "is_superuser": {"from": False, "to": True}},
+        ),
+        ("root", {"is_superuser": {"from": True, "to": False}}),
+    ]
+
+
+def test_a_user_created_in_the_admin_with_groups_is_audited(admin_client):
+    from django.contrib.auth.models import Group, User
+
+    response = admin_client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "carol",
+            "password1": "a-Long-pass-phrase-42",
+            "password2": "a-Long-pass-phrase-42",
+            "usable_password": "true",
+            "_continue": "Save",
+        },  # fmt: skip
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    carol = User.objects.get(username="carol")
+    auditors = Group.objects.get(name="auditors")
+    form = _admin_change_form(carol, groups=[str(auditors.pk)], is_staff="on")
+    assert admin_client.post(f"/admin/auth/user/{carol.pk}/change/", form).status_code == 302
+    assert {
+        (a, act, d.get("groups") and tuple(d["groups"])) for a, act, o, d in _role_events() if o == "carol"
+    } == {
+        ("root", "user.groups_added", ("auditors",)),
+        ("root", "user.flags_changed", None),
+    }
+
+
+def test_membership_changed_from_the_group_side_or_outside_a_request_is_audited(make_user):
+    from django.contrib.auth.models import Group
+
+    dan, eve = make_user("dan"), make_user("eve")
+    approvers = Group.objects.get(name="approvers")
+    mark = AuditEvent.objects.count()
+    approvers.user_set.add(dan, eve)
+    approvers.user_set.remove(eve)
+    approvers.user_set.clear()
+    dan.groups.add(approvers)
+    dan.groups.clear()
+    got = [
+        (actor, action, obj, data["groups"], data["via"]) for actor, action, obj, data in _role_events()[-6:]
+    ]
+    assert got == [
+        ("system", "user.groups_added", "dan", ["approvers"], "group"),
+        ("system", "user.groups_added", "eve", ["approvers"], "group"),
+        ("system", "user.groups_removed", "eve", ["approvers"], "group"),
+        ("system", "user.groups_removed", "dan", ["approvers"], "group"),
+        ("system", "user.groups_added", "dan", ["approvers"], "user"),
+        ("system", "user.groups_removed", "dan", ["approvers"], "user"),
+    ]
+    assert AuditEvent.objects.count() == mark + 6
+
+
+def test_deleting_a_group_or_a_user_in_the_admin_is_audited(admin_client, make_user):
+    from django.contrib.auth.models import Group
+
+    temp = Group.objects.create(name="temp-approvers")
+    gus = make_user("gus", "approvers")
+    gus.groups.add(temp)
+    response = admin_client.post(f"/admin/auth/group/{temp.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Group.objects.filter(name="temp-approvers").exists()
+    response = admin_client.post(f"/admin/auth/user/{gus.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    actor, action, obj, data = _role_events()[-2]
+    assert (actor, action, obj, data["groups"], data["via"]) == (
+        "root",
+        "user.groups_removed",
+        "gus",
+        ["temp-approvers"],
+        "group deleted",
+    )
+    actor, action, obj, data = _role_events()[-1]
+    assert (actor, action, obj, data["groups"], data["is_staff"]) == (
+        "root",
+        "user.deleted",
+        "gus",
+        ["approvers"],
+        False,
+    )
+    assert verify().ok
+
+
+def test_a_login_records_no_role_event(client, make_user):
+    make_user("fay")
+    mark = AuditEvent.objects.count()
+    assert client.login(username="fay", password="pw-correct-horse")
+    assert AuditEvent.objects.count() == mark
