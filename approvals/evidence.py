@@ -19,7 +19,7 @@ from approvals.models import TargetHolding
 from approvals.policy import get_policy
 from approvals.selectors import signoffs_for_version
 from audit.checkpoints import latest_public as latest_checkpoint
-from audit.services import export_lines, verify
+from audit.verification import export_lines, verify
 from common.errors import InvalidInput
 from mirror.models import ModelVersion, RegisteredModel
 

@@ -15,7 +15,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import access, checkpoints, selectors, services
+from audit import access, checkpoints, selectors, verification
 from audit.models import AuditEvent
 
 
@@ -86,7 +86,7 @@ class AuditVerifyView(APIView):
     def get(self, request):
         access.require_reader(request.user)
         started = timezone.now()
-        result = services.verify()
+        result = verification.verify()
         body = result.as_dict() | {
             "problem": result.problem,
             "seconds": round((timezone.now() - started).total_seconds(), 3),
@@ -135,7 +135,7 @@ class AuditExportView(APIView):
         # The latest signed checkpoint closes the file (one line `{"checkpoint": {...}}` after the events).
         checkpoint = checkpoints.latest_public()
         lines = itertools.chain(
-            services.export_lines(), [json.dumps({"checkpoint": checkpoint}, sort_keys=True) + "\n"]
+            verification.export_lines(), [json.dumps({"checkpoint": checkpoint}, sort_keys=True) + "\n"]
         )
         response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")

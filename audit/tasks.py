@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def write_checkpoint_task() -> int | None:
     """Sign the chain's head outside the database; the seq signed, or None when the head did not move.
     A chain that does not verify is never signed: the error is logged and verification keeps failing."""
-    from audit.services import ChainBroken, write_checkpoint
+    from audit.verification import ChainBroken, write_checkpoint
 
     try:
         checkpoint = write_checkpoint()

@@ -7,7 +7,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
-from audit import access, selectors, services
+from audit import access, selectors, verification
 from audit.forms import AuditFilterForm
 
 PAGE_SIZE = 50
@@ -48,7 +48,7 @@ def audit_verify(request):
     """The verification panel (an htmx partial; a full page without htmx)."""
     access.require_reader(request.user)
     started = timezone.now()
-    result = services.verify()
+    result = verification.verify()
     context = {
         "result": result,
         "seconds": (timezone.now() - started).total_seconds(),

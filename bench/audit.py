@@ -57,7 +57,8 @@ def main() -> None:
         settings.DEBUG = False
 
         from audit.models import AuditEvent
-        from audit.services import record, verify, write_checkpoint
+        from audit.services import record
+        from audit.verification import verify, write_checkpoint
 
         # A private checkpoint store: the throwaway database's chain must not meet another chain's checkpoints.
         settings.AUDIT_CHECKPOINT_DIR = Path(tempfile.mkdtemp(prefix="bench-audit-checkpoints-"))

@@ -53,7 +53,7 @@ def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_app
     policy_file, role_groups, fast_hashes, make_user, fake_mlflow, no_task_sends
 ):
     from audit.models import AuditEvent
-    from audit.services import verify
+    from audit.verification import verify
 
     seed_model("raced", (1, 2), aliases={"production": 1})
     requester = make_user("rita", "ml-engineers")

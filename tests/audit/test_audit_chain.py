@@ -13,9 +13,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
-from audit import services, triggers
+from audit import canonical, triggers, verification
+from audit.canonical import GENESIS
 from audit.models import AuditEvent
-from audit.services import GENESIS, record, verify
+from audit.services import record
+from audit.verification import verify
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +138,7 @@ def test_verify_streams_in_batches():
 
 def test_export_lines_are_json_lines_oldest_first():
     append(3)
-    lines = list(services.export_lines(batch_size=2))
+    lines = list(verification.export_lines(batch_size=2))
     assert [json.loads(line)["seq"] for line in lines] == [1, 2, 3]
     assert set(json.loads(lines[0])) == {
         "seq",
@@ -338,7 +340,7 @@ def test_every_kind_of_tampering_is_detected(sql, first_bad):
 def test_re_sealing_an_edited_event_breaks_the_link_from_the_next_one():
     append(8)
     event = AuditEvent.objects.get(seq=5)
-    forged = services.compute_hash(
+    forged = canonical.compute_hash(
         seq=5,
         at=event.at,
         actor="mallory",

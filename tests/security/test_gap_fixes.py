@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from approvals import services
-from audit.services import verify
+from audit.verification import verify
 from mirror.models import ModelVersion
 from mirror.sync import apply_snapshot
 from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)

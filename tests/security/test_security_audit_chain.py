@@ -21,9 +21,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from audit import checkpoints, services, triggers
+from audit import canonical, checkpoints, triggers, verification
+from audit.canonical import GENESIS, canonical_json, format_at
 from audit.models import AuditEvent
-from audit.services import GENESIS, canonical_json, format_at, record, verify, write_checkpoint
+from audit.services import record
+from audit.verification import verify, write_checkpoint
 from tests.approvals.test_approvals_helpers import policy_file  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -354,14 +356,14 @@ def test_a_checkpoint_is_signed_only_when_the_head_moved(audit_checkpoint_dir):
 @needs_postgres
 def test_a_broken_chain_is_never_signed(checkpointed):
     _tamper("UPDATE audit_auditevent SET actor = 'mallory' WHERE seq = 11")
-    with pytest.raises(services.ChainBroken, match="event 11 was altered"):
+    with pytest.raises(verification.ChainBroken, match="event 11 was altered"):
         write_checkpoint()
     _tamper("DELETE FROM audit_auditevent WHERE seq >= 9")
-    with pytest.raises(services.ChainBroken, match="before the latest checkpoint"):
+    with pytest.raises(verification.ChainBroken, match="before the latest checkpoint"):
         write_checkpoint()
     assert len(checkpoints.load().items) == 1
     _rewrite_store(lambda lines: [json.dumps(json.loads(lines[0]) | {"seq": 8})])  # "agree" with the deletion
-    with pytest.raises(services.ChainBroken, match="latest checkpoint does not verify.*bad signature"):
+    with pytest.raises(verification.ChainBroken, match="latest checkpoint does not verify.*bad signature"):
         write_checkpoint()
 
 
@@ -418,7 +420,7 @@ def test_verify_reports_the_checks_in_the_api_and_the_command(api, capsys):
 def test_an_older_install_with_unkeyed_events_stays_verifiable_once_anchored(api):
     legacy = _forged_chain(4, None)  # what the previous release wrote: plain SHA-256
     for row in legacy:
-        assert row["hash"] == services.compute_legacy_hash(**{k: v for k, v in row.items() if k != "hash"})
+        assert row["hash"] == canonical.compute_legacy_hash(**{k: v for k, v in row.items() if k != "hash"})
     _insert(legacy)
     append(2)  # the upgraded release seals new events with the key, linked to the unkeyed head
     result = verify()

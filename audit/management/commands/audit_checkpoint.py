@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import checkpoints
-from audit.services import ChainBroken, write_checkpoint
+from audit.verification import ChainBroken, write_checkpoint
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit import services
+from audit import verification
 
 
 def _yes(value: bool, bad: str) -> str:
@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.perf_counter()
-        result = services.verify(batch_size=options["batch_size"])
+        result = verification.verify(batch_size=options["batch_size"])
         seconds = time.perf_counter() - started
         if options["json"]:
             body = result.as_dict() | {
