@@ -9,20 +9,32 @@ server; failures surface as our own `MlflowUnavailable` / `MlflowNotFound` / `Ml
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
 
 from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
+from mirror.mlflow_data import (
+    MetricPoint,
+    MlflowModel,
+    MlflowRun,
+    MlflowVersion,
+    ProgressFn,
+    RegistrySnapshot,
+    VersionArtifacts,
+    finite,
+    parse_model,
+    parse_run,
+    parse_version,
+    quote_filter_value,
+    read_model_dir,
+)
 
 # The client reads these at call time; the defaults (120 s timeout, 7 retries with backoff) would let a
 # dead server hold a worker for minutes.
@@ -30,6 +42,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(settings.MLFLOW_TIM
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.MLFLOW_MAX_RETRIES))
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 
+from mlflow.artifacts import download_artifacts  # noqa: E402
 from mlflow.exceptions import MlflowException, RestException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 from mlflow.utils.rest_utils import MlflowHostCreds, http_request  # noqa: E402
@@ -42,80 +55,6 @@ REGISTRY_EVENTS = [
     "model_version_alias.created",
     "model_version_alias.deleted",
 ]
-
-
-# --- our own data ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MlflowModel:
-    name: str
-    description: str
-    tags: dict[str, str]
-    aliases: dict[str, int]
-    creation_timestamp: int | None  # ms since the epoch, as MLflow gives them
-    last_updated_timestamp: int | None
-
-
-@dataclass(frozen=True)
-class MlflowVersion:
-    name: str
-    version: int
-    stage: str
-    status: str
-    status_message: str
-    aliases: list[str]
-    tags: dict[str, str]
-    description: str
-    source: str
-    run_id: str
-    user_id: str | None
-    creation_timestamp: int | None
-    last_updated_timestamp: int | None
-
-
-@dataclass(frozen=True)
-class MlflowRun:
-    run_id: str
-    experiment_id: str
-    run_name: str
-    status: str
-    user_id: str
-    start_time: int | None
-    end_time: int | None
-    artifact_uri: str
-    metrics: dict[str, float | None]  # None: not a finite number (see `_finite`)
-    params: dict[str, str]
-    tags: dict[str, str]
-    datasets: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class MetricPoint:
-    step: int
-    timestamp: int
-    value: float | None  # None: not a finite number (see `_finite`)
-
-
-@dataclass
-class RegistrySnapshot:
-    """What one read of MLflow saw: complete for its scope, or not returned at all."""
-
-    models: list[MlflowModel] = field(default_factory=list)
-    versions: list[MlflowVersion] = field(default_factory=list)
-    runs: dict[str, MlflowRun] = field(default_factory=dict)
-    # A targeted read names its model; None means the whole registry.
-    scope_model: str | None = None
-    missing_model: bool = False  # the targeted model no longer exists in MLflow
-
-
-@dataclass(frozen=True)
-class VersionArtifacts:
-    content_hash: str  # sha256:<hex> over the artifact files (see `hash_artifact_tree`)
-    signature: dict | None
-    flavors: list[str]
-    input_example: Any | None
-
-
-ProgressFn = Callable[[str, int, int | None], None]  # (phase, done, total or None)
 
 
 # --- plumbing -------------------------------------------------------------------------------------
@@ -204,94 +143,6 @@ def _pages(endpoint: str, key: str, method: str = "GET", **params) -> Iterator[l
             return
 
 
-def _kv(items: Iterable[dict] | None) -> dict[str, str]:
-    return {item["key"]: item.get("value", "") for item in items or ()}
-
-
-def _int_or_none(value) -> int | None:
-    return int(value) if value not in (None, "") else None
-
-
-def _finite(value) -> float | None:
-    """MLflow accepts NaN and ±inf metrics; JSON (and PostgreSQL's jsonb) cannot hold them: None.
-    The one rule for every metric value read from MLflow (latest values and histories): null in the mirror
-    and the API, "NaN" on the pages."""
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def quote_filter_value(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-# --- parsing MLflow's JSON into our dataclasses ---------------------------------------------------
-def _parse_model(raw: dict) -> MlflowModel:
-    return MlflowModel(
-        name=raw["name"],
-        description=raw.get("description") or "",
-        tags=_kv(raw.get("tags")),
-        aliases={a["alias"]: int(a["version"]) for a in raw.get("aliases") or ()},
-        creation_timestamp=_int_or_none(raw.get("creation_timestamp")),
-        last_updated_timestamp=_int_or_none(raw.get("last_updated_timestamp")),
-    )
-
-
-def _parse_version(raw: dict, model_aliases: dict[str, int] | None) -> MlflowVersion:
-    version = int(raw["version"])
-    aliases = raw.get("aliases")
-    if aliases is None or model_aliases is not None:
-        # The registered model's alias map is authoritative; search results may omit aliases.
-        aliases = sorted(a for a, v in (model_aliases or {}).items() if v == version)
-    return MlflowVersion(
-        name=raw["name"],
-        version=version,
-        stage=raw.get("current_stage") or "None",
-        status=raw.get("status") or "",
-        status_message=raw.get("status_message") or "",
-        aliases=sorted(aliases),
-        tags=_kv(raw.get("tags")),
-        description=raw.get("description") or "",
-        source=raw.get("source") or "",
-        run_id=raw.get("run_id") or "",
-        user_id=raw.get("user_id") or None,
-        creation_timestamp=_int_or_none(raw.get("creation_timestamp")),
-        last_updated_timestamp=_int_or_none(raw.get("last_updated_timestamp")),
-    )
-
-
-def _parse_run(raw: dict) -> MlflowRun:
-    info, data = raw.get("info", {}), raw.get("data", {})
-    datasets = []
-    for dataset_input in (raw.get("inputs") or {}).get("dataset_inputs") or ():
-        ds = dataset_input.get("dataset") or {}
-        input_tags = _kv(dataset_input.get("tags"))
-        datasets.append(
-            {
-                "name": ds.get("name", ""),
-                "digest": ds.get("digest", ""),
-                "source_type": ds.get("source_type", ""),
-                "source": ds.get("source", ""),
-                "context": input_tags.get("mlflow.data.context", ""),
-                "schema": ds.get("schema", ""),
-                "profile": ds.get("profile", ""),
-            }
-        )
-    return MlflowRun(
-        run_id=info.get("run_id") or info.get("run_uuid"),
-        experiment_id=str(info.get("experiment_id", "")),
-        run_name=info.get("run_name", ""),
-        status=info.get("status", ""),
-        user_id=info.get("user_id", ""),
-        start_time=_int_or_none(info.get("start_time")),
-        end_time=_int_or_none(info.get("end_time")),
-        artifact_uri=info.get("artifact_uri", ""),
-        metrics={m["key"]: _finite(m["value"]) for m in data.get("metrics") or ()},
-        params=_kv(data.get("params")),
-        tags=_kv(data.get("tags")),
-        datasets=datasets,
-    )
-
-
 # --- reads ----------------------------------------------------------------------------------------
 def health() -> bool:
     try:
@@ -307,7 +158,7 @@ def health() -> bool:
 def list_models(progress: ProgressFn | None = None) -> list[MlflowModel]:
     models: list[MlflowModel] = []
     for page in _pages("/api/2.0/mlflow/registered-models/search", "registered_models", max_results=1000):
-        models.extend(_parse_model(raw) for raw in page)
+        models.extend(parse_model(raw) for raw in page)
         if progress:
             progress("models", len(models), None)
     return models
@@ -315,7 +166,7 @@ def list_models(progress: ProgressFn | None = None) -> list[MlflowModel]:
 
 def get_model(name: str) -> MlflowModel:
     body = _call("/api/2.0/mlflow/registered-models/get", params={"name": name})
-    return _parse_model(body["registered_model"])
+    return parse_model(body["registered_model"])
 
 
 def list_versions(
@@ -327,7 +178,7 @@ def list_versions(
         params["filter"] = f"name={quote_filter_value(name)}"
     versions: list[MlflowVersion] = []
     for page in _pages("/api/2.0/mlflow/model-versions/search", "model_versions", **params):
-        versions.extend(_parse_version(raw, model_aliases.get(raw["name"])) for raw in page)
+        versions.extend(parse_version(raw, model_aliases.get(raw["name"])) for raw in page)
         if progress:
             progress("versions", len(versions), None)
     return versions
@@ -363,7 +214,7 @@ def get_runs(run_ids: Iterable[str], progress: ProgressFn | None = None) -> dict
             run_view_type="ALL",
         ):
             for raw in page:
-                run = _parse_run(raw)
+                run = parse_run(raw)
                 runs[run.run_id] = run
         if progress:
             progress("runs", min(start + batch, len(wanted)), len(wanted))
@@ -395,7 +246,7 @@ def metric_history(run_id: str, key: str) -> list[MetricPoint]:
     ):
         points.extend(
             MetricPoint(
-                step=int(m.get("step", 0)), timestamp=int(m.get("timestamp", 0)), value=_finite(m["value"])
+                step=int(m.get("step", 0)), timestamp=int(m.get("timestamp", 0)), value=finite(m["value"])
             )
             for m in page
         )
@@ -403,23 +254,8 @@ def metric_history(run_id: str, key: str) -> list[MetricPoint]:
     return points
 
 
-def hash_artifact_tree(root: Path) -> str:
-    """sha256 over the sorted lines "<relative path>\\0<sha256 of file>\\n" of every file under root."""
-    outer = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        inner = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                inner.update(block)
-        outer.update(f"{path.relative_to(root).as_posix()}\0{inner.hexdigest()}\n".encode())
-    return "sha256:" + outer.hexdigest()
-
-
 def read_version_artifacts(name: str, version: int) -> VersionArtifacts:
     """Download a version's artifacts once: content hash, signature, flavors, input example."""
-    import yaml  # noqa: PLC0415
-    from mlflow.artifacts import download_artifacts  # noqa: PLC0415
-
     with tempfile.TemporaryDirectory(prefix="mv-") as tmp:
         # A `models:/` URI would be resolved against MLflow's process-wide registry URI (the environment),
         # not this server: ask our client where the version's files are, then fetch that location.
@@ -432,39 +268,12 @@ def read_version_artifacts(name: str, version: int) -> VersionArtifacts:
                 tracking_uri=settings.MLFLOW_TRACKING_URI,
             )
         )
-        content_hash = hash_artifact_tree(local)
-        mlmodel_path = local / "MLmodel"
-        signature = None
-        flavors: list[str] = []
-        example = None
-        if mlmodel_path.exists():
-            meta = yaml.safe_load(mlmodel_path.read_text()) or {}
-            flavors = sorted((meta.get("flavors") or {}).keys())
-            raw_sig = meta.get("signature") or None
-            if raw_sig:
-                signature = {
-                    "inputs": json.loads(raw_sig["inputs"]) if raw_sig.get("inputs") else [],
-                    "outputs": json.loads(raw_sig["outputs"]) if raw_sig.get("outputs") else [],
-                }
-            example_info = meta.get("saved_input_example_info") or {}
-            example_file = example_info.get("artifact_path")
-            if example_file and (local / example_file).exists():
-                try:
-                    example = json.loads((local / example_file).read_text())
-                except ValueError:
-                    example = None
-        return VersionArtifacts(
-            content_hash=content_hash, signature=signature, flavors=flavors, input_example=example
-        )
+        return read_model_dir(local)
 
 
 # --- writes ---------------------------------------------------------------------------------------
 def set_alias(name: str, alias: str, version: int) -> None:
     _client_call(client().set_registered_model_alias, name, alias, str(version))
-
-
-def delete_alias(name: str, alias: str) -> None:
-    _client_call(client().delete_registered_model_alias, name, alias)
 
 
 def transition_stage(name: str, version: int, stage: str, archive_existing: bool) -> None:
@@ -491,31 +300,19 @@ def register_webhook(url: str, secret: str, name: str = "registry-governance") -
         token = getattr(page, "token", None)
         if existing or not token:
             break
+    fields = {"name": name, "url": url, "events": REGISTRY_EVENTS, "secret": secret}
     if existing:
-        _client_call(
-            mlflow_client.update_webhook,
-            existing.webhook_id,
-            name=name,
-            url=url,
-            events=REGISTRY_EVENTS,
-            secret=secret,
-            status="ACTIVE",
-        )
+        _client_call(mlflow_client.update_webhook, existing.webhook_id, status="ACTIVE", **fields)
         return existing.webhook_id, False
     hook = _client_call(
         mlflow_client.create_webhook,
-        name=name,
-        url=url,
-        events=REGISTRY_EVENTS,
-        secret=secret,
         description="Registry Governance mirror: targeted sync on registry events",
+        **fields,
     )
     return hook.webhook_id, True
 
 
 def version_ui_url(name: str, version: int) -> str:
-    from urllib.parse import quote  # noqa: PLC0415
-
     return f"{settings.MLFLOW_UI_URL.rstrip('/')}/#/models/{quote(name, safe='')}/versions/{version}"
 
 

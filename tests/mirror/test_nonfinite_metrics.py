@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from mirror import gateway
+from mirror import gateway, mlflow_data
 from mirror.models import MetricHistory, SyncRun
 from mirror.sync import execute_sync
 
@@ -30,7 +30,7 @@ def test_gateway_metric_history_maps_non_finite_values_to_none(monkeypatch):
 
 
 def test_gateway_run_metrics_map_non_finite_values_to_none():
-    run = gateway._parse_run(
+    run = mlflow_data.parse_run(
         {
             "info": {"run_id": "r1", "experiment_id": "0"},
             "data": {

@@ -126,9 +126,9 @@ def test_reconcile_does_not_pile_up_behind_one_in_progress(monkeypatch):
 
 
 def test_non_finite_metrics_from_mlflow_are_mirrored_as_null():
-    from mirror.gateway import _parse_run
+    from mirror.mlflow_data import parse_run
 
-    run = _parse_run(
+    run = parse_run(
         {
             "info": {"run_id": "r-nan", "experiment_id": "1"},
             "data": {
