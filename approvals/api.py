@@ -14,8 +14,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from approvals import access, selectors, services, signing
+from approvals import access, selectors, signing
+from approvals.holdings import holder_adopt
 from approvals.models import Approval, Promotion
+from approvals.policy import get_policy
+from approvals.workflow import cancel, gating, requests, rollback, signatures
 from common.errors import InvalidInput, NotFound
 from mirror.access import access_model
 
@@ -176,8 +179,6 @@ class TargetListView(APIView):
         responses=TargetSerializer(many=True),
     )
     def get(self, request):
-        from approvals.policy import get_policy  # noqa: PLC0415
-
         policy = get_policy()
         model = request.query_params.get("model")
         targets = policy.targets_for(model) if model else policy.targets
@@ -226,7 +227,7 @@ class PromotionListView(ListAPIView):
     )
     def post(self, request):
         data = _valid(PromotionRequestSerializer, request)
-        p = services.promotion_request(
+        p = requests.promotion_request(
             user=request.user,
             model_name=data["model"],
             version=data["version"],
@@ -275,13 +276,13 @@ def _signed_decision(request, pk, serializer_class, decide):
 class PromotionApproveView(APIView):
     @_signed_decision_schema(ApproveSerializer, "not awaiting approval, or already decided")
     def post(self, request, pk):
-        return _signed_decision(request, pk, ApproveSerializer, services.approval_grant)
+        return _signed_decision(request, pk, ApproveSerializer, signatures.approval_grant)
 
 
 class PromotionRejectView(APIView):
     @_signed_decision_schema(RejectSerializer, "already decided, or no longer open to a decision")
     def post(self, request, pk):
-        return _signed_decision(request, pk, RejectSerializer, services.approval_reject)
+        return _signed_decision(request, pk, RejectSerializer, signatures.approval_reject)
 
 
 class PromotionCancelView(APIView):
@@ -289,7 +290,7 @@ class PromotionCancelView(APIView):
     def post(self, request, pk):
         p = access.access_promotion(request.user, pk)
         data = _valid(CancelSerializer, request)
-        services.cancel(promotion_id=p.pk, user=request.user, reason=data["reason"])
+        cancel.cancel(promotion_id=p.pk, user=request.user, reason=data["reason"])
         return _promotion_response(p.pk)
 
 
@@ -297,7 +298,7 @@ class PromotionRecheckView(APIView):
     @extend_schema(request=None, responses={202: PromotionSerializer})
     def post(self, request, pk):
         p = access.access_promotion(request.user, pk)
-        services.recheck(promotion_id=p.pk, user=request.user)
+        gating.recheck(promotion_id=p.pk, user=request.user)
         return _promotion_response(p.pk, status.HTTP_202_ACCEPTED)
 
 
@@ -318,7 +319,7 @@ class RollbackCreateView(APIView):
     )
     def post(self, request):
         data = _valid(RollbackRequestSerializer, request)
-        p = services.rollback_request(
+        p = rollback.rollback_request(
             user=request.user,
             model_name=data["model"],
             target=data["target"],
@@ -348,25 +349,6 @@ class DriftListView(APIView):
         )
 
 
-def parse_at(value: str):
-    """An ISO-8601 time (a date alone means its midnight UTC; no offset means UTC); InvalidInput otherwise."""
-    from datetime import UTC, datetime, time  # noqa: PLC0415
-
-    from django.utils.dateparse import parse_date, parse_datetime  # noqa: PLC0415
-
-    text = (value or "").strip().replace(" ", "+")  # an unencoded "+00:00" arrives as " 00:00"
-    try:
-        at = parse_datetime(text)
-        if at is None:
-            day = parse_date(text)
-            at = datetime.combine(day, time()) if day is not None else None
-    except ValueError:
-        at = None
-    if at is None:
-        raise InvalidInput(f"{value!r} is not an ISO-8601 time.", at=["Not an ISO-8601 time."])
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 class ModelHistoryView(APIView):
     @extend_schema(
         parameters=[
@@ -392,13 +374,11 @@ class ModelHistoryView(APIView):
         model = access_model(request.user, name)
         target = request.query_params.get("target") or None
         if target:
-            from approvals.policy import get_policy  # noqa: PLC0415
-
             known = set(get_policy().targets_for(model.name))
             if target not in known and not model.holdings.filter(target=target).exists():
                 raise InvalidInput(f"Unknown target {target!r}.", target=["Unknown target."])
         if "at" in request.query_params:
-            at = parse_at(request.query_params["at"])
+            at = selectors.parse_at(request.query_params["at"])
             if not target:
                 raise InvalidInput("`at` needs a target.", target=["Required with at."])
             entry = selectors.history_at(model, target, at)
@@ -423,8 +403,6 @@ class HolderAdoptView(APIView):
         ),
     )
     def post(self, request, name):
-        from approvals.holdings import holder_adopt  # noqa: PLC0415
-
         model = access_model(request.user, name)
         data = _valid(AdoptSerializer, request)
         h = holder_adopt(

@@ -6,10 +6,13 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals and audit"
 
     def ready(self):
-        from approvals import policy, services
+        # Models are loaded only now: the workflow modules import them. Importing the tasks registers them with
+        # the Celery app in every process (the workflow enqueues them by their pinned names: workflow.queue).
+        from approvals import policy, tasks  # noqa: F401
+        from approvals.workflow import drift, gating
         from mirror import hooks
 
         policy.validate_on_startup()
-        hooks.after_sync(services.on_sync)
-        hooks.after_artifacts_read(services.on_artifacts_read)
-        hooks.after_card_drafted(services.on_artifacts_read)
+        hooks.after_sync(drift.on_sync)
+        hooks.after_artifacts_read(gating.on_artifacts_read)
+        hooks.after_card_drafted(gating.on_artifacts_read)

@@ -23,6 +23,7 @@ from approvals.evidence import (
 )
 from approvals.models import EvidencePack, Promotion, TargetHolding
 from approvals.policy import get_policy
+from approvals.workflow import queue
 from common.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -95,11 +96,9 @@ def request_evidence_pack(*, user, target: str, formats: list[str] | None = None
     if not target:
         raise InvalidInput("Choose a target.", field="target")
     versions_for_target(target)  # InvalidInput now, on the page, rather than a failed job later
-    from approvals.tasks import build_evidence_pack_task  # noqa: PLC0415
-
     with transaction.atomic():
         job = EvidencePack.objects.create(requested_by=user, target=target, formats=formats)
-        build_evidence_pack_task.delay_on_commit(job.pk)
+        queue.task(queue.BUILD_EVIDENCE_PACK_TASK).delay_on_commit(job.pk)
     return job
 
 

@@ -2,19 +2,21 @@
 
 Every sync (the first included) records each holder the mirror shows that the history does not have yet
 (`observed`), so "what held production at time T" has an answer from the first sync on, not only from the
-first applied promotion. Drift (`drift`) and applied promotions (`promotion`) are recorded by `services`.
+first applied promotion. Drift (`drift`) and applied promotions (`promotion`) are recorded by the workflow (`approvals.workflow`).
 """
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from approvals.models import DriftRecord, Promotion, TargetHolding
-from approvals.services import _audit, _baseline, _move_holding, _policy, _resolve_drift, mirror_holder
+from approvals.policy import get_policy
+from approvals.workflow.ledger import baseline, move_holding, resolve_drift
+from approvals.workflow.transitions import audit_event
 from common.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from mirror.models import ModelVersion, RegisteredModel
+from mirror import holders
+from mirror.models import RegisteredModel
 
 S = Promotion.State
 
@@ -22,26 +24,10 @@ S = Promotion.State
 def _mirror_holders(models, policy) -> dict[tuple[int, str], int | None]:
     """{(model pk, target): version holding it in the mirror} for every target of these models (2 queries)."""
     specs = {m.pk: policy.targets_for(m.name) for m in models}
-    stages = {t.mlflow()["stage"] for ts in specs.values() for t in ts.values() if "stage" in t.mlflow()}
-    by_stage: dict[tuple[int, str], int] = {}
-    if stages:
-        rows = (
-            ModelVersion.objects.live()
-            .filter(model_id__in=list(specs), stage__in=stages)
-            .values("model_id", "stage")
-            .annotate(top=Max("version"))
-        )
-        by_stage = {(r["model_id"], r["stage"]): r["top"] for r in rows}
-    out: dict[tuple[int, str], int | None] = {}
-    for m in models:
-        for name, t in specs[m.pk].items():
-            mt = t.mlflow()
-            if "alias" in mt:
-                value = (m.aliases or {}).get(mt["alias"])
-                out[(m.pk, name)] = int(value) if value is not None else None
-            else:
-                out[(m.pk, name)] = by_stage.get((m.pk, mt.get("stage")))
-    return out
+    found = holders.holders((m, t.mlflow()) for m in models for t in specs[m.pk].values())
+    return {
+        (m.pk, name): found[holders.key(m, t.mlflow())] for m in models for name, t in specs[m.pk].items()
+    }
 
 
 OBSERVE_CHUNK = 200  # changes recorded per transaction: short audit-lock holds, few commits on a first sync
@@ -69,7 +55,7 @@ def _governed_and_in_flight(ids) -> tuple[set, set]:
 
 def _changes(models, policy, locked_holdings: bool = False) -> list[tuple]:
     """[(model, target, holder, open holding | None)] where the mirror shows another holder than the history."""
-    holders = _mirror_holders(models, policy)
+    mirror_holders = _mirror_holders(models, policy)
     ids = [m.pk for m in models]
     governed, in_flight = _governed_and_in_flight(ids)
     rows = TargetHolding.objects.filter(model_id__in=ids, held_to__isnull=True)
@@ -78,7 +64,7 @@ def _changes(models, policy, locked_holdings: bool = False) -> list[tuple]:
     recorded = {(h.model_id, h.target): h for h in rows}
     by_pk = {m.pk: m for m in models}
     out = []
-    for (model_pk, target), holder in holders.items():
+    for (model_pk, target), holder in mirror_holders.items():
         current = recorded.get((model_pk, target))
         if (model_pk, target) in governed or (current.version if current else None) == holder:
             continue
@@ -100,7 +86,7 @@ def record_observed_holders(*, model_names=None, sync_run_id: int | None = None)
     models = list(qs[:100_000])
     if not models:
         return 0
-    policy = _policy()
+    policy = get_policy()
     pending = sorted({m.pk for m, _, _, _ in _changes(models, policy)})
     changed = 0
     for start in range(0, len(pending), OBSERVE_CHUNK):
@@ -140,7 +126,7 @@ def _observe_chunk(model_pks: list[int], policy, sync_run_id) -> int:
                 batch_size=500,
             )
             for model, target, holder, current in changes:
-                _audit(
+                audit_event(
                     actor=None,
                     action="holding.observed",
                     object_type="model",
@@ -169,7 +155,7 @@ def holder_adopt(*, user, model_name: str, target: str, justification: str = "")
     model = RegisteredModel.objects.live().filter(name=model_name or "").first()
     if model is None:
         raise NotFound(f"Unknown model {model_name!r}.")
-    spec = _policy().target(model.name, target or "")
+    spec = get_policy().target(model.name, target or "")
     if spec is None:
         raise InvalidInput(f"Unknown target {target!r} for model {model.name!r}.", target=["Unknown target."])
     justification = (justification or "").strip()
@@ -180,12 +166,12 @@ def holder_adopt(*, user, model_name: str, target: str, justification: str = "")
     with transaction.atomic():
         RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
         model.refresh_from_db()
-        holder = mirror_holder(model, spec.mlflow())
+        holder = holders.holder(model, spec.mlflow())
         if holder is None:
             raise Conflict(f"Nothing holds {spec.name} in MLflow; there is nothing to adopt.")
-        baseline = _baseline(model, spec.name)
-        if baseline is not None and baseline[0] == holder:
-            how = f"promotion #{baseline[1].pk}" if baseline[1] is not None else "an earlier adoption"
+        base = baseline(model, spec.name)
+        if base is not None and base[0] == holder:
+            how = f"promotion #{base[1].pk}" if base[1] is not None else "an earlier adoption"
             raise Conflict(f"v{holder} already holds {spec.name} under governance ({how}).")
         now = timezone.now()
         current = (
@@ -194,11 +180,11 @@ def holder_adopt(*, user, model_name: str, target: str, justification: str = "")
             .first()
         )
         if current is None or current.version != holder:
-            _move_holding(model, spec.name, holder, now, source=TargetHolding.Source.OBSERVED)
+            move_holding(model, spec.name, holder, now, source=TargetHolding.Source.OBSERVED)
             current = TargetHolding.objects.get(model=model, target=spec.name, held_to__isnull=True)
         current.adopted_by, current.adopted_at = user, now
         current.save(update_fields=["adopted_by", "adopted_at"])
-        _audit(
+        audit_event(
             actor=user,
             action="holding.adopted",
             object_type="model",
@@ -210,11 +196,11 @@ def holder_adopt(*, user, model_name: str, target: str, justification: str = "")
                 "version": holder,
                 "source": current.source,
                 "held_from": current.held_from.isoformat(),
-                "previous_baseline": baseline[0] if baseline else None,
+                "previous_baseline": base[0] if base else None,
                 "justification": justification,
             },
         )
-        _resolve_drift(
+        resolve_drift(
             DriftRecord.objects.select_for_update().filter(
                 model=model, target=spec.name, resolved_at__isnull=True
             ),

@@ -1,6 +1,6 @@
 """The promotion workflow: requests, gate results, signed approvals, the MLflow outbox, drift and target history.
 
-State changes happen only in `approvals.services` (each one audited); these are plain rows.
+State changes happen only in the workflow services, `approvals.workflow` (each one audited); these are plain rows.
 """
 
 from django.conf import settings
@@ -75,14 +75,6 @@ class Promotion(models.Model):
         return (
             f"#{self.pk} {self.kind} {self.model.name} v{self.version.version} → {self.target} ({self.state})"
         )
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in self.OPEN_STATES
-
-    @property
-    def version_number(self) -> int:
-        return self.version.version
 
 
 class GateResult(models.Model):

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from approvals.eligibility import sod_conflict_reason
 from approvals.models import Promotion
 
 
@@ -23,8 +24,6 @@ def _load(promotion_id: int) -> Promotion | None:
 
 
 def eligible_approvers(p: Promotion) -> list:
-    from approvals.services import sod_conflict_reason
-
     users = (
         get_user_model()
         .objects.filter(is_active=True, groups__name__in=p.approver_groups)

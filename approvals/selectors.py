@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from datetime import UTC, datetime, time
 
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.dateparse import parse_date, parse_datetime
+
+from approvals.eligibility import sod_conflict_reason
 from approvals.models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
+from common.errors import InvalidInput
 
 
 def _iso(dt) -> str | None:
@@ -107,8 +112,6 @@ def promotions_for_version(mv) -> list[Promotion]:
 
 def awaiting_for(user) -> QuerySet[Promotion]:
     """What this user may still sign: awaiting approval, one of their groups counts, segregation of duties."""
-    from approvals.services import sod_conflict_reason  # noqa: PLC0415
-
     if not user.is_authenticated:
         return Promotion.objects.none()
     groups = set(user.groups.values_list("name", flat=True))
@@ -178,8 +181,19 @@ def history_at(model, target: str, at) -> dict | None:
     return holding_dict(h) if h is not None else None
 
 
-def current_holding(model, target: str) -> TargetHolding | None:
-    return TargetHolding.objects.filter(model=model, target=target, held_to__isnull=True).first()
+def parse_at(value: str):
+    """An ISO-8601 time (a date alone means its midnight UTC; no offset means UTC); InvalidInput otherwise."""
+    text = (value or "").strip().replace(" ", "+")  # an unencoded "+00:00" arrives as " 00:00"
+    try:
+        at = parse_datetime(text)
+        if at is None:
+            day = parse_date(text)
+            at = datetime.combine(day, time()) if day is not None else None
+    except ValueError:
+        at = None
+    if at is None:
+        raise InvalidInput(f"{value!r} is not an ISO-8601 time.", at=["Not an ISO-8601 time."])
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def drift_dict(d: DriftRecord) -> dict:

@@ -1,7 +1,14 @@
-"""Celery tasks of the promotion workflow: thin and idempotent — take ids, call one service."""
+"""Celery tasks of the promotion workflow: thin and idempotent — take ids, call one service.
+
+The wire names are pinned (`name=...`); the services enqueue these tasks by those names (approvals.workflow.queue).
+"""
 
 from celery import shared_task
 from django.db import OperationalError
+
+from approvals.evidence_jobs import run_evidence_pack
+from approvals.workflow.gating import run_gates
+from approvals.workflow.outbox import apply, sweep_outbox
 
 # A deadlock or serialization failure is PostgreSQL choosing a victim: running the (idempotent) task again is
 # the fix.
@@ -12,8 +19,6 @@ RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "retry_backof
     name="approvals.tasks.run_gates_task", acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY
 )
 def run_gates_task(promotion_id: int) -> None:
-    from approvals.services import run_gates
-
     run_gates(promotion_id=promotion_id)
 
 
@@ -27,8 +32,6 @@ def run_gates_task(promotion_id: int) -> None:
 def apply_outbox_task(outbox_id: int) -> str:
     """Apply one outbox item; while MLflow is down (or refuses) it re-enqueues itself with backoff.
     The beat sweep (`sweep_outbox_task`) is the safety net for a lost message or a worker restart."""
-    from approvals.services import apply
-
     outcome, retry_in = apply(outbox_id=outbox_id)
     if retry_in is not None:
         apply_outbox_task.apply_async((outbox_id,), countdown=retry_in)
@@ -39,8 +42,6 @@ def apply_outbox_task(outbox_id: int) -> str:
     name="approvals.tasks.sweep_outbox_task", acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60
 )
 def sweep_outbox_task() -> int:
-    from approvals.services import sweep_outbox
-
     return len(sweep_outbox())
 
 
@@ -51,6 +52,4 @@ def sweep_outbox_task() -> int:
     soft_time_limit=55 * 60,
 )
 def build_evidence_pack_task(job_id: int) -> None:
-    from approvals.evidence_jobs import run_evidence_pack
-
     run_evidence_pack(job_id=job_id)

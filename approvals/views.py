@@ -10,21 +10,23 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals import access, selectors, services, signing
+from approvals import access, selectors, signing
+from approvals.eligibility import eligibility_problem
+from approvals.holdings import holder_adopt
 from approvals.models import Approval, Promotion
+from approvals.policy import get_policy
+from approvals.workflow import cancel, gating, requests, rollback, signatures
+from cards.services import card_diff_between_versions_html
 from common.errors import DomainError
+from compare.charts import metric_bars
+from compare.goals import lower_is_better_metrics
+from mirror import holders
 from mirror.access import access_model, access_version
 from mirror.views import paginate
 
 log = logging.getLogger(__name__)
 LIVE_STATES = ("checking", "approved", "applying")
 SIGN_FORM_KEY = "approvals_sign_form_{pk}"  # what a refused signature form held, shown again once
-
-
-def _policy():
-    from approvals.policy import get_policy  # noqa: PLC0415
-
-    return get_policy()
 
 
 @login_required
@@ -48,7 +50,7 @@ def promotion_list(request):
         "page_obj": paginate(request, qs.order_by("-requested_at", "-id")),
         "tab": tab,
         "states": Promotion.State.values,
-        "targets": sorted(_policy().targets),
+        "targets": sorted(get_policy().targets),
         "inbox_count": selectors.awaiting_for(request.user).count(),
         "filters": {
             "state": state or "",
@@ -62,7 +64,7 @@ def promotion_list(request):
 
 def _comparison(p: Promotion) -> dict:
     """Candidate against the current holder: a metrics table, and a chart when the compare builders exist."""
-    holder_no = services.mirror_holder(p.model, p.mlflow_target)
+    holder_no = holders.holder(p.model, p.mlflow_target)
     if p.state == "applied":
         holder_no = p.previous_version
     holder = None
@@ -82,9 +84,6 @@ def _comparison(p: Promotion) -> dict:
     chart = None
     if rows:
         try:
-            from compare.charts import metric_bars  # noqa: PLC0415
-            from compare.goals import lower_is_better_metrics  # noqa: PLC0415
-
             cand_label = f"v{p.version.version} (candidate)"
             columns = [cand_label]
             metrics = {r["key"]: {cand_label: r["candidate"]} for r in rows[:20]}
@@ -109,10 +108,6 @@ def _comparison(p: Promotion) -> dict:
 
 def _card_diff(p: Promotion) -> str | None:
     """The card diff since the last approved version of this target (html from the cards feature), if any."""
-    try:
-        from cards.services import card_diff_between_versions_html  # noqa: PLC0415
-    except ImportError:
-        return None
     last = (
         Promotion.objects.filter(model=p.model, target=p.target, state="applied")
         .exclude(version=p.version)
@@ -132,7 +127,7 @@ def promotion_detail(request, pk: int):
     p = access.access_promotion(request.user, pk)
     if request.htmx:
         return promotion_gates(request, pk)
-    problem = services.eligibility_problem(p, request.user)
+    problem = eligibility_problem(p, request.user)
     already = any(a.reviewer_id == request.user.pk and a.counts for a in p.approvals.all())
     superseded = [a for a in p.approvals.all() if not a.counts]
     context = {
@@ -187,10 +182,10 @@ def promotion_sign(request, pk: int):
             # The meaning recorded is the one the signer chose: the form preselects none.
             error = "Choose the meaning of your signature."
         elif decision == "reject":
-            services.approval_reject(**kwargs)
+            signatures.approval_reject(**kwargs)
             messages.success(request, "Rejected. Your signature is recorded.")
         else:
-            services.approval_grant(**kwargs)
+            signatures.approval_grant(**kwargs)
             mine = p.approvals.filter(reviewer=request.user).order_by("-signed_at", "-id").first()
             if mine is not None and mine.superseded_at is not None:
                 messages.warning(
@@ -215,7 +210,7 @@ def promotion_sign(request, pk: int):
 def promotion_cancel(request, pk: int):
     p = access.access_promotion(request.user, pk)
     try:
-        services.cancel(promotion_id=p.pk, user=request.user, reason=request.POST.get("reason", ""))
+        cancel.cancel(promotion_id=p.pk, user=request.user, reason=request.POST.get("reason", ""))
         messages.success(request, "Promotion cancelled.")
     except DomainError as exc:
         messages.error(request, str(exc))
@@ -227,7 +222,7 @@ def promotion_cancel(request, pk: int):
 def promotion_recheck(request, pk: int):
     p = access.access_promotion(request.user, pk)
     try:
-        services.recheck(promotion_id=p.pk, user=request.user)
+        gating.recheck(promotion_id=p.pk, user=request.user)
         messages.success(request, "Running again.")
     except DomainError as exc:
         messages.error(request, str(exc))
@@ -238,12 +233,12 @@ def promotion_recheck(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def promotion_request_view(request, name: str, version: int):
     mv = access_version(request.user, name, version)
-    targets = _policy().targets_for(mv.model.name)
+    targets = get_policy().targets_for(mv.model.name)
     error = None
     conflict_id = None
     if request.method == "POST":
         try:
-            p = services.promotion_request(
+            p = requests.promotion_request(
                 user=request.user,
                 model_name=mv.model.name,
                 version=mv.version,
@@ -266,21 +261,15 @@ def promotion_request_view(request, name: str, version: int):
     return render(request, "approvals/request.html", context, status=400 if error else 200)
 
 
-def _parse_at(value: str):
-    from approvals.api import parse_at  # noqa: PLC0415
-
-    return parse_at(value)
-
-
 @login_required
 def model_history(request, name: str):
     model = access_model(request.user, name)
-    targets = _policy().targets_for(model.name)
+    targets = get_policy().targets_for(model.name)
     rows = selectors.history(model)
     at, at_error = None, None
     if request.GET.get("at"):
         try:
-            at = _parse_at(request.GET["at"])
+            at = selectors.parse_at(request.GET["at"])
         except DomainError as exc:
             at_error = str(exc)
     by_target: dict[str, list] = {t: [] for t in targets}
@@ -289,7 +278,7 @@ def model_history(request, name: str):
     timelines = []
     for target, entries in by_target.items():
         spec = targets.get(target)
-        current = services.mirror_holder(model, spec.mlflow()) if spec else None
+        current = holders.holder(model, spec.mlflow()) if spec else None
         entries = list(reversed(entries))  # newest first
         earlier = sorted({e["version"] for e in entries if e["version"] != current}, reverse=True)
         open_entry = next((e for e in entries if not e["to"]), None)
@@ -331,9 +320,11 @@ def rollback_request_view(request, name: str):
     model = access_model(request.user, name)
     data = request.POST if request.method == "POST" else request.GET
     target = data.get("target", "")
-    spec = _policy().target(model.name, target)
+    spec = get_policy().target(model.name, target)
     current, default = (
-        services.rollback_default_version(model, spec.name, spec.mlflow()) if spec else (None, None)
+        rollback.rollback_default_version(model=model, target=spec.name, mlflow_target=spec.mlflow())
+        if spec
+        else (None, None)
     )
     error, conflict_id, error_status = None, None, 400
     justification = request.POST.get("justification", "")
@@ -342,7 +333,7 @@ def rollback_request_view(request, name: str):
             error = "Say why this rollback is needed: the justification is required."
         else:
             try:
-                p = services.rollback_request(
+                p = rollback.rollback_request(
                     user=request.user,
                     model_name=model.name,
                     target=target,
@@ -372,14 +363,12 @@ def rollback_request_view(request, name: str):
 @require_http_methods(["GET", "POST"])
 def holder_adopt_view(request, name: str):
     """Staff: adopt the holder set outside this app (a confirmation page with a required justification)."""
-    from approvals.holdings import holder_adopt  # noqa: PLC0415
-
     model = access_model(request.user, name)
     if not request.user.is_staff:
         raise PermissionDenied("Only staff may adopt a holder set outside this app.")
     data = request.POST if request.method == "POST" else request.GET
     target = data.get("target", "")
-    spec = _policy().target(model.name, target)
+    spec = get_policy().target(model.name, target)
     error = None
     justification = request.POST.get("justification", "")
     if request.method == "POST":
@@ -395,7 +384,7 @@ def holder_adopt_view(request, name: str):
         "model": model,
         "spec": spec,
         "target": target,
-        "current": services.mirror_holder(model, spec.mlflow()) if spec else None,
+        "current": holders.holder(model, spec.mlflow()) if spec else None,
         "justification": justification,
         "error": error,
     }

@@ -278,7 +278,9 @@ def test_the_first_sync_records_observed_holders_and_history_answers_for_any_tim
     assert selectors.history_at(model, "production", before - timedelta(seconds=1)) is None
     # the rollback offers the holder observed before the app's first promotion
     model.refresh_from_db()
-    assert services.rollback_default_version(model, "production", {"alias": "production"}) == (2, 1)
+    assert services.rollback_default_version(
+        model=model, target="production", mlflow_target={"alias": "production"}
+    ) == (2, 1)
 
 
 def test_history_api_answers_at_a_time(policy_file, people, api):

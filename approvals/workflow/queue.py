@@ -1,0 +1,70 @@
+"""What the workflow starts after its transaction commits: Celery tasks and the workflow's e-mails.
+
+The tasks (`approvals.tasks`) import the services they run, so the services reach the task objects through the
+Celery app's registry by their pinned wire names instead of importing that module back; the objects are the
+very ones `approvals.tasks` defines (eager mode and tests patching `.delay` behave the same).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from celery import current_app
+from django.db import transaction
+
+from approvals import notifications
+
+log = logging.getLogger(__name__)
+
+RUN_GATES_TASK = "approvals.tasks.run_gates_task"
+APPLY_OUTBOX_TASK = "approvals.tasks.apply_outbox_task"
+BUILD_EVIDENCE_PACK_TASK = "approvals.tasks.build_evidence_pack_task"
+
+
+def task(name: str):
+    """The registered Celery task of that wire name (`approvals.tasks` is loaded by the app's autodiscovery)."""
+    return current_app.tasks[name]
+
+
+def enqueue_gates(promotion_id: int, *, countdown: float | None = None) -> None:
+    """Run the promotion's gates once the current transaction commits (after `countdown` seconds if given)."""
+    run_gates_task = task(RUN_GATES_TASK)
+    if countdown:
+        transaction.on_commit(lambda: run_gates_task.apply_async((promotion_id,), countdown=countdown))
+    else:
+        run_gates_task.delay_on_commit(promotion_id)
+
+
+def enqueue_apply(outbox_id: int, *, countdown: float | None = None) -> None:
+    """Apply the outbox item once the current transaction commits (after `countdown` seconds if given)."""
+    apply_outbox_task = task(APPLY_OUTBOX_TASK)
+    if countdown:
+        transaction.on_commit(lambda: apply_outbox_task.apply_async((outbox_id,), countdown=countdown))
+    else:
+        apply_outbox_task.delay_on_commit(outbox_id)
+
+
+def apply_now(outbox_id: int) -> None:
+    """Enqueue the outbox item's apply right away (the sweep runs outside any decision's transaction)."""
+    task(APPLY_OUTBOX_TASK).delay(outbox_id)
+
+
+NOTIFICATIONS: dict[str, Callable[[int], int]] = {
+    "awaiting_approval": notifications.awaiting_approval,
+    "decided": notifications.decided,
+    "applied": notifications.applied,
+}
+
+
+def notify(kind: str, promotion_id: int) -> None:
+    """Send the `kind` e-mail of the promotion after the current transaction commits."""
+    fn = NOTIFICATIONS[kind]
+    transaction.on_commit(lambda: _safe(fn, promotion_id))
+
+
+def _safe(fn, *args) -> None:
+    try:
+        fn(*args)
+    except Exception:  # mail trouble must never undo or fail a decision already committed
+        log.exception("notification %s failed", fn)

@@ -1,0 +1,207 @@
+"""Signed decisions: approve (towards the quorum) and reject. Each signature re-authenticates the signer,
+binds the hashes of what was signed, and is an audit event; a refused or failed attempt is one too."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from approvals import signing
+from approvals.eligibility import eligibility_problem
+from approvals.models import Approval, Promotion
+from approvals.workflow import queue
+from approvals.workflow.hashes import binding
+from approvals.workflow.quorum import approve_count, mark_approved
+from approvals.workflow.transitions import S, audit_event, lock, read, set_state
+from common.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+
+MAX_COMMENT = 10_000  # characters
+
+
+def _printed_name(user) -> str:
+    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
+    return full or user.get_username()
+
+
+def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, auth_method: str) -> Approval:
+    bound, card = binding(p)
+    hashes = {
+        **bound,
+        "version_content_hash": p.version.content_hash,
+        "card_revision": card.get("revision"),
+        "card_content_hash": card.get("content_hash"),
+        "gate_results_hash": bound["gates_hash"],  # the name signatures carried first
+    }
+    try:
+        with transaction.atomic():
+            return Approval.objects.create(
+                promotion=p,
+                reviewer=user,
+                printed_name=_printed_name(user),
+                decision=decision,
+                meaning=meaning,
+                comment=comment,
+                signed_at=timezone.now(),
+                signed_hashes=hashes,
+                auth_method=auth_method,
+            )
+    except IntegrityError:
+        raise Conflict("You have already signed this promotion.") from None
+
+
+def _check_signable(p: Promotion, user, *, allowed_states) -> None:
+    if p.state not in allowed_states:
+        raise Conflict(f"The promotion is {p.state.replace('_', ' ')}, not awaiting approval.")
+    if Approval.objects.filter(promotion=p, reviewer=user, superseded_at__isnull=True).exists():
+        raise Conflict("You have already decided on this promotion.")
+    problem = eligibility_problem(p, user)
+    if problem:
+        raise NotAllowed(problem)
+
+
+def _validate_signature_input(meaning: str | None, comment: str | None) -> tuple[str, str]:
+    meaning = meaning or Approval.Meaning.APPROVAL
+    if meaning not in Approval.Meaning.values:
+        raise InvalidInput(
+            f"meaning must be one of {', '.join(Approval.Meaning.values)}.", meaning=["Not a valid meaning."]
+        )
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput("The comment is too long (10,000 characters at most).")
+    return meaning, comment
+
+
+def _signature_data(a: Approval) -> dict:
+    """What the audit chain records of one electronic signature."""
+    return {
+        "decision": a.decision,
+        "printed_name": a.printed_name,
+        "meaning": a.meaning,
+        "comment": a.comment,
+        "signed_at": a.signed_at.isoformat(),
+        "signed_hashes": a.signed_hashes,
+        "auth_method": a.auth_method,
+    }
+
+
+@contextmanager
+def _signing_attempt(*, promotion_id: int, user, decision: str, client_ip: str | None):
+    """A failed (wrong password) or refused signing attempt is an audit event (21 CFR 11.300(d)), committed on
+    its own: the attempt's transaction has rolled back."""
+    try:
+        yield
+    except NotFound:
+        raise
+    except DomainError as exc:
+        failed = isinstance(exc, signing.WrongPassword)
+        p = Promotion.objects.select_related("model", "version").filter(pk=promotion_id).first()
+        with transaction.atomic():
+            audit_event(
+                actor=user,
+                action="signature.failed" if failed else "signature.refused",
+                promotion=p,
+                object_id=promotion_id,
+                data={"decision": decision, "reason": str(exc), "status": exc.status, "client_ip": client_ip},
+            )
+        raise
+
+
+@contextmanager
+def _signed(
+    promotion_id: int,
+    user,
+    *,
+    decision: str,
+    allowed_states,
+    password: str | None,
+    client_ip: str | None,
+    meaning: str,
+    comment: str,
+):
+    """Sign a decision: yields the locked promotion and the new signature, inside the transaction."""
+    with _signing_attempt(promotion_id=promotion_id, user=user, decision=str(decision), client_ip=client_ip):
+        # What does not depend on the password is refused first, so a wrong and a right password get the same
+        # answer there; the password is checked outside the row lock (hashing takes a while).
+        _check_signable(read(promotion_id), user, allowed_states=allowed_states)
+        auth_method = signing.reauthenticate(user, password, client_ip=client_ip)
+        with transaction.atomic():
+            p = lock(promotion_id)
+            _check_signable(p, user, allowed_states=allowed_states)
+            a = _sign(
+                p,
+                user,
+                decision=decision,
+                meaning=meaning,
+                comment=comment,
+                auth_method=auth_method,
+            )
+            yield p, a
+
+
+def approval_grant(
+    *,
+    promotion_id: int,
+    user,
+    password: str | None = None,
+    meaning: str | None = None,
+    comment: str | None = None,
+    client_ip: str | None = None,
+) -> Promotion:
+    """Sign an approval; the signature that reaches the quorum approves the promotion (and queues its apply)."""
+    meaning, comment = _validate_signature_input(meaning, comment)
+    with _signed(
+        promotion_id,
+        user,
+        decision=Approval.Decision.APPROVE,
+        allowed_states=(S.AWAITING_APPROVAL,),
+        password=password,
+        client_ip=client_ip,
+        meaning=meaning,
+        comment=comment,
+    ) as (p, a):
+        count = approve_count(p)
+        audit_event(
+            actor=user,
+            action="promotion.signed",
+            promotion=p,
+            data={**_signature_data(a), "approvals": count, "required": p.required_approvals},
+        )
+        if count >= p.required_approvals:
+            mark_approved(p, actor=user)
+    return p
+
+
+def approval_reject(
+    *,
+    promotion_id: int,
+    user,
+    password: str | None = None,
+    comment: str | None = None,
+    meaning: str | None = None,
+    client_ip: str | None = None,
+) -> Promotion:
+    """Sign a rejection: the promotion ends `rejected`."""
+    meaning, comment = _validate_signature_input(meaning or Approval.Meaning.REVIEW, comment)
+    with _signed(
+        promotion_id,
+        user,
+        decision=Approval.Decision.REJECT,
+        allowed_states=(S.AWAITING_APPROVAL, S.BLOCKED, S.CHECKING),
+        password=password,
+        client_ip=client_ip,
+        meaning=meaning,
+        comment=comment,
+    ) as (p, a):
+        audit_event(actor=user, action="promotion.signed", promotion=p, data=_signature_data(a))
+        set_state(
+            p,
+            S.REJECTED,
+            actor=user,
+            action="promotion.rejected",
+            decided_at=timezone.now(),
+            data={"comment": comment},
+        )
+        queue.notify("decided", p.pk)
+    return p
