@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DJANGO_SETTINGS_MODULE=config.settings \
+    DJANGO_SETTINGS_MODULE=registry_ui.settings \
     VAR_DIR=/app/var \
     MEDIA_ROOT=/app/var/media \
     STATIC_ROOT=/app/staticfiles
@@ -49,5 +49,5 @@ EXPOSE 8000
 
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
 # --worker-tmp-dir: gunicorn's heartbeat files on tmpfs rather than the container's overlay disk.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+CMD ["gunicorn", "registry_ui.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
      "--worker-tmp-dir", "/dev/shm", "--timeout", "60", "--access-logfile", "-"]

@@ -100,7 +100,7 @@ def bench_environment(
     queue = f"bench-{os.getpid()}"
     env = {
         "DATABASE_URL": db_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "registry_ui.settings",
         # The SQLite broker (used when REDIS_URL is unset), static root etc. land in a throwaway dir.
         "VAR_DIR": var_dir,
         "CELERY_DEFAULT_QUEUE": queue,

@@ -236,7 +236,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     url, drop = throwaway_database()
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_ui.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 

@@ -75,7 +75,7 @@ def session_cookie() -> str:
 
 def start_web(env: dict[str, str], port: int) -> subprocess.Popen:
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
+        [sys.executable, "-m", "gunicorn", "registry_ui.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
          "--threads", "4", "--log-level", "warning"],
         cwd=REPO, env=env, start_new_session=True,
     )  # fmt: skip

@@ -95,7 +95,7 @@ def main() -> None:
         client = mlflow_client(server.uri)
 
         worker_log = tmp / "worker.log"
-        from config.celery import worker_command
+        from registry_ui.celery import worker_command
 
         worker_cmd = worker_command(queue=env["CELERY_DEFAULT_QUEUE"], isolated=True)
         with child(worker_cmd, env, worker_log, lambda: "ready." in worker_log.read_text(), "celery worker"):

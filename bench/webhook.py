@@ -122,7 +122,7 @@ def main() -> None:
             sys.executable,
             "-m",
             "gunicorn",
-            "config.wsgi",
+            "registry_ui.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -133,7 +133,7 @@ def main() -> None:
             "-",
         ]
         worker_log = tmp / "worker.log"
-        from config.celery import worker_command
+        from registry_ui.celery import worker_command
 
         worker_cmd = worker_command(queue=queue, isolated=True)
         with (

@@ -48,7 +48,7 @@ def migrate() -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_ui.settings")
     django.setup()
     wait_for_database(float(os.environ.get("DB_WAIT_SECONDS", "60")))
     if os.environ.get("MIGRATE_ON_START", "").lower() in {"1", "true", "yes"}:

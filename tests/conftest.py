@@ -130,16 +130,16 @@ def celery_worker_process(transactional_db, settings, tmp_path):
         MLFLOW_TRACKING_URI=settings.MLFLOW_TRACKING_URI,
         MLFLOW_UI_URL=settings.MLFLOW_UI_URL,
         AUDIT_CHECKPOINT_DIR=str(settings.AUDIT_CHECKPOINT_DIR),
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="registry_ui.settings",
     )
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
     env["CELERY_DEFAULT_QUEUE"] = queue
     settings.CELERY_TASK_DEFAULT_QUEUE = queue
-    from config.celery import app
+    from registry_ui.celery import app
 
     app.conf.task_default_queue = queue
     log = (tmp_path / "worker.log").open("w")
-    from config.celery import worker_command
+    from registry_ui.celery import worker_command
 
     proc = subprocess.Popen(
         worker_command(queue=queue, isolated=True),

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def eager_tasks(monkeypatch):
-    from config.celery import app
+    from registry_ui.celery import app
 
     # The mirror refresh after an apply would read the (fake, in-memory) MLflow over HTTP: skip it here.
     monkeypatch.setattr("mirror.sync.start_sync", lambda **kwargs: None)

@@ -17,7 +17,7 @@ from tests import factories as f
 
 @pytest.fixture
 def eager_celery():
-    from config.celery import app
+    from registry_ui.celery import app
 
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True

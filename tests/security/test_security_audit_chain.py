@@ -489,7 +489,7 @@ def _settings_subprocess(tmp_path, **env_overrides) -> subprocess.CompletedProce
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         VAR_DIR=str(tmp_path / "var"),
         STATIC_ROOT=str(tmp_path / "static"),
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="registry_ui.settings",
         **env_overrides,
     )
     code = "import django; django.setup(); from django.conf import settings; print(settings.AUDIT_CHAIN_KEY)"

@@ -79,7 +79,7 @@ from django.db import connection
 with connection.cursor() as cursor:  # WAL mode (settings): the -wal and -shm files exist while open
     cursor.execute("CREATE TABLE probe (x integer)")
     cursor.execute("INSERT INTO probe VALUES (1)")
-from config.celery import app
+from registry_ui.celery import app
 with app.connection_for_write() as broker:
     broker.SimpleQueue("probe").put({"x": 1})  # kombu's SQLAlchemy transport writes the broker file
 var = settings.VAR_DIR
@@ -97,7 +97,7 @@ def test_embedded_database_and_broker_files_are_owner_only(tmp_path):
     repo = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG")}
     env.update(VAR_DIR=str(tmp_path / "var"), STATIC_ROOT=str(tmp_path / "static"))
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "registry_ui.settings"
     result = subprocess.run(
         [sys.executable, "-c", EMBEDDED_PROBE],
         cwd=repo,

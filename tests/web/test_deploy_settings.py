@@ -48,7 +48,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         VAR_DIR=str(tmp_path / "var"),
         STATIC_ROOT=str(tmp_path / "static"),
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="registry_ui.settings",
     )
     for key, value in overrides.items():
         if value is None:
@@ -104,7 +104,7 @@ def test_production_refuses_to_start_with_insecure_secrets(tmp_path, overrides, 
 
 def test_wsgi_application_refuses_to_load_with_the_default_secret_key(tmp_path):
     # What gunicorn imports: the refusal must happen there too, not only in manage.py.
-    result = run(["-c", "import config.wsgi"], production_env(tmp_path, SECRET_KEY=None))
+    result = run(["-c", "import registry_ui.wsgi"], production_env(tmp_path, SECRET_KEY=None))
 
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
@@ -137,7 +137,7 @@ def test_compose_runs_the_whole_stack_with_healthchecks(compose):
 def test_compose_app_environment_is_read_by_the_project(compose):
     readers = "\n".join(
         (REPO / path).read_text()
-        for path in ("config/settings.py", "mirror/gateway.py", "docker/prestart.py")
+        for path in ("registry_ui/settings.py", "mirror/gateway.py", "docker/prestart.py")
     )
     for name in APP_SERVICES:
         environment = compose["services"][name]["environment"]
@@ -160,7 +160,7 @@ def test_compose_commands_exist_in_the_project(compose):
 
     for name in ("worker", "beat"):
         command = _command(services[name])
-        assert command[:2] == ["celery", "--app=config"], name
+        assert command[:2] == ["celery", "--app=registry_ui"], name
     beat = _command(services["beat"])
     scheduler = next(arg.split("=", 1)[1] for arg in beat if arg.startswith("--scheduler="))
     assert scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
@@ -217,7 +217,7 @@ def test_app_image_builds_from_pyproject_and_runs_unprivileged():
         "pyproject.toml",
         "manage.py",
         "policies.yaml",
-        "config",
+        "registry_ui",
         "common",
         "mirror",
         "cards",

@@ -50,7 +50,7 @@ def test_production_stores_static_files_hashed_and_compressed(tmp_path):
 
 
 def test_static_files_get_brotli_and_gzip_copies(tmp_path):
-    from config.staticfiles import CompressedManifestStorage
+    from registry_ui.staticfiles import CompressedManifestStorage
 
     source = tmp_path / "app.js"
     source.write_text("function f(a) { return a + 1; }\n" * 20000)

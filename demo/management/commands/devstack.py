@@ -26,8 +26,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from config.celery import worker_command
 from demo.mlflow_process import MlflowServer
+from registry_ui.celery import worker_command
 
 
 def _local_secret(path: Path, nbytes: int) -> str:
@@ -147,7 +147,7 @@ class Command(BaseCommand):
                     python,
                     "-m",
                     "gunicorn",
-                    "config.wsgi",
+                    "registry_ui.wsgi",
                     "-b",
                     f"{host}:{port}",
                     "--workers",
@@ -168,7 +168,7 @@ class Command(BaseCommand):
                     "-m",
                     "celery",
                     "-A",
-                    "config",
+                    "registry_ui",
                     "beat",
                     "--loglevel=INFO",
                     "--scheduler",

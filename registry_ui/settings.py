@@ -71,8 +71,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
-WSGI_APPLICATION = "config.wsgi.application"
+ROOT_URLCONF = "registry_ui.urls"
+WSGI_APPLICATION = "registry_ui.wsgi.application"
 
 TEMPLATES = [
     {
@@ -114,7 +114,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "config.auth.LoginLockoutBackend",  # django-axes first: a locked-out login never reaches the check
+    "registry_ui.auth.LoginLockoutBackend",  # django-axes first: a locked-out login never reaches the check
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Brute-force protection. Logins (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
@@ -153,7 +153,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "config.staticfiles.CompressedManifestStorage"
+        else "registry_ui.staticfiles.CompressedManifestStorage"
     },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))

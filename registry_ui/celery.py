@@ -2,7 +2,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_ui.settings")
 
 app = Celery("registry_ui")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -16,7 +16,7 @@ def worker_command(*, queue: str | None = None, concurrency: int = 4, isolated: 
     `isolated` skips the chatter between workers (heartbeat, gossip, mingle) for a private test queue."""
     import sys
 
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=threads",
+    command = [sys.executable, "-m", "celery", "-A", "registry_ui", "worker", "--pool=threads",
                f"--concurrency={concurrency}", "--loglevel=INFO"]  # fmt: skip
     if queue:
         command += ["-Q", queue]

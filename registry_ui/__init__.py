@@ -1,0 +1,3 @@
+from registry_ui.celery import app as celery_app
+
+__all__ = ["celery_app"]
