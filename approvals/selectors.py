@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from approvals.eligibility import sod_conflict_reason
 from approvals.models import Approval, DriftRecord, GateResult, OutboxItem, Promotion, TargetHolding
+from audit import roles
 from common.errors import InvalidInput
 
 
@@ -114,7 +115,7 @@ def awaiting_for(user) -> QuerySet[Promotion]:
     """What this user may still sign: awaiting approval, one of their groups counts, segregation of duties."""
     if not user.is_authenticated:
         return Promotion.objects.none()
-    groups = set(user.groups.values_list("name", flat=True))
+    groups = roles.group_names(user)
     if not groups:
         return Promotion.objects.none()
     qs = (
@@ -132,7 +133,7 @@ def awaiting_for(user) -> QuerySet[Promotion]:
     ids = [
         p.pk
         for p in qs[:2000]
-        if groups & set(p.approver_groups or []) and sod_conflict_reason(p, user) is None
+        if roles.may_sign(groups, p.approver_groups or []) and sod_conflict_reason(p, user) is None
     ]
     return Promotion.objects.filter(pk__in=ids)
 

@@ -3,7 +3,7 @@ verification; the export is for auditors and staff."""
 
 from django.core.exceptions import PermissionDenied
 
-EXPORT_GROUP = "auditors"
+from audit import roles
 
 
 def require_reader(user) -> None:
@@ -12,7 +12,7 @@ def require_reader(user) -> None:
 
 
 def can_export(user) -> bool:
-    return bool(user.is_authenticated and (user.is_staff or user.groups.filter(name=EXPORT_GROUP).exists()))
+    return roles.may_export(user)
 
 
 def require_exporter(user) -> None:

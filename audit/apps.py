@@ -13,9 +13,9 @@ class AuditConfig(AppConfig):
 
         connection_created.connect(triggers.allow_test_flush, dispatch_uid="audit_allow_test_flush")
 
-        from audit import roles
+        from audit import role_changes
 
-        roles.connect()
+        role_changes.connect()
 
         from mirror import hooks
 

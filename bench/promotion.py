@@ -78,6 +78,7 @@ def main() -> None:
 
         from approvals import services
         from approvals.models import Promotion
+        from audit import roles
         from mirror.models import SyncRun
         from mirror.sync import execute_sync
 
@@ -86,11 +87,11 @@ def main() -> None:
         note(f"mirror synced: {run.status}")
         users = get_user_model().objects
         requester = users.create_user("bench-requester", password="bench-pw")
-        requester.groups.add(Group.objects.get(name="ml-engineers"))
+        requester.groups.add(Group.objects.get(name=roles.ML_ENGINEERS))
         approvers = []
         for i in range(2):
             u = users.create_user(f"bench-approver-{i}", password="bench-pw")
-            u.groups.add(Group.objects.get(name="approvers"))
+            u.groups.add(Group.objects.get(name=roles.APPROVERS))
             approvers.append(u)
         client = mlflow_client(server.uri)
 

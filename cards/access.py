@@ -4,23 +4,17 @@ reviewers and staff edit; auditors and staff run bulk exports."""
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from audit import roles
 from cards.models import BulkExport
 from mirror.access import access_version
 
-EDITOR_GROUPS = ("ml-engineers", "reviewers")
-EXPORTER_GROUPS = ("auditors",)
-
-
-def _in_groups(user, names) -> bool:
-    return user.is_authenticated and (user.is_staff or user.groups.filter(name__in=names).exists())
-
 
 def can_edit_cards(user) -> bool:
-    return _in_groups(user, EDITOR_GROUPS)
+    return roles.may_edit_cards(user)
 
 
 def can_bulk_export(user) -> bool:
-    return _in_groups(user, EXPORTER_GROUPS)
+    return roles.may_export(user)
 
 
 def access_card(user, name: str, version):

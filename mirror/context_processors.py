@@ -1,13 +1,8 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from audit import roles
 from mirror.selectors import mirror_status
-
-
-def _roles(user) -> frozenset[str]:
-    if not user.is_authenticated:
-        return frozenset()
-    return frozenset(user.groups.values_list("name", flat=True)) | ({"staff"} if user.is_staff else set())
 
 
 def mirror(request):
@@ -15,6 +10,6 @@ def mirror(request):
     return {
         "app_version": settings.APP_VERSION,
         "mirror_status": mirror_status(),
-        # Queried only when a template asks (e.g. the nav shows auditors their export page).
-        "roles": SimpleLazyObject(lambda: _roles(user)) if user is not None else frozenset(),
+        # Queried only when a template asks: the nav shows auditors and staff their export pages.
+        "may_export": SimpleLazyObject(lambda: roles.may_export(user)) if user is not None else False,
     }

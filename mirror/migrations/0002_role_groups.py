@@ -2,12 +2,12 @@
 
 from django.db import migrations
 
-ROLES = ["ml-engineers", "reviewers", "approvers", "auditors"]
+from audit.roles import GROUPS
 
 
 def create_groups(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
-    for name in ROLES:
+    for name in GROUPS:
         Group.objects.get_or_create(name=name)
 
 

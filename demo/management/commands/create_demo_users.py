@@ -2,15 +2,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
+from audit.roles import APPROVERS, AUDITORS, ML_ENGINEERS, REVIEWERS, STAFF
+
 # One user per role (API.md "Roles"); two approvers so the production quorum of 2 can be reached.
 DEMO_USERS = [
-    ("admin", "staff (administers targets, policy, users, sync)", None, True),
-    ("alice", "ml-engineers (requests promotions; author of most demo runs)", "ml-engineers", False),
-    ("bob", "ml-engineers (author of some demo runs)", "ml-engineers", False),
-    ("rita", "reviewers (approves staging)", "reviewers", False),
-    ("ann", "approvers (approves production)", "approvers", False),
-    ("arthur", "approvers (approves production)", "approvers", False),
-    ("audrey", "auditors (reads and exports everything)", "auditors", False),
+    ("admin", f"{STAFF} (administers targets, policy, users, sync)", None, True),
+    ("alice", f"{ML_ENGINEERS} (requests promotions; author of most demo runs)", ML_ENGINEERS, False),
+    ("bob", f"{ML_ENGINEERS} (author of some demo runs)", ML_ENGINEERS, False),
+    ("rita", f"{REVIEWERS} (approves staging)", REVIEWERS, False),
+    ("ann", f"{APPROVERS} (approves production)", APPROVERS, False),
+    ("arthur", f"{APPROVERS} (approves production)", APPROVERS, False),
+    ("audrey", f"{AUDITORS} (reads and exports everything)", AUDITORS, False),
 ]
 DEMO_PASSWORD = "demo-pass-2026"
 
