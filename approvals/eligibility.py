@@ -6,15 +6,12 @@ The selectors (the inbox), the notifications (who is e-mailed) and the signing s
 from __future__ import annotations
 
 from approvals.models import Promotion
-
-REQUESTER_GROUPS = frozenset({"ml-engineers", "reviewers"})
+from audit import roles
 
 
 def may_request(user) -> bool:
     """Staff, ml-engineers and reviewers may request promotions and rollbacks (and re-run gates)."""
-    if user.is_staff:
-        return True
-    return bool(REQUESTER_GROUPS & set(user.groups.values_list("name", flat=True)))
+    return roles.may_request(user)
 
 
 def sod_conflict_reason(p: Promotion, user) -> str | None:
@@ -39,7 +36,6 @@ def eligibility_problem(p: Promotion, user) -> str | None:
     conflict = sod_conflict_reason(p, user)
     if conflict:
         return conflict
-    groups = set(user.groups.values_list("name", flat=True))
-    if not groups & set(p.approver_groups or []):
+    if not roles.may_sign(roles.group_names(user), p.approver_groups or []):
         return f"Only members of {', '.join(p.approver_groups)} may sign a promotion to {p.target}."
     return None

@@ -15,14 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from approvals.policy import GateSpec
-
 PASSED = "passed"
 FAILED = "failed"
 ERROR = "error"
 SKIPPED = "skipped"
 # Not decided: an input has not arrived in the mirror yet. The gate run waits (bounded) and evaluates again.
 PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """One configured gate of a target: its type and parameters (validated by `validate_params`)."""
+
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "params": dict(self.params)}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.models import DriftRecord, Promotion, TargetHolding
-from approvals.policy import get_policy
+from approvals.policy import policy_for_decision
 from approvals.workflow.ledger import baseline, move_holding, resolve_drift
 from approvals.workflow.transitions import audit_event
 from common.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -86,7 +86,7 @@ def record_observed_holders(*, model_names=None, sync_run_id: int | None = None)
     models = list(qs[:100_000])
     if not models:
         return 0
-    policy = get_policy()
+    policy = policy_for_decision()
     pending = sorted({m.pk for m, _, _, _ in _changes(models, policy)})
     changed = 0
     for start in range(0, len(pending), OBSERVE_CHUNK):
@@ -155,7 +155,7 @@ def holder_adopt(*, user, model_name: str, target: str, justification: str = "")
     model = RegisteredModel.objects.live().filter(name=model_name or "").first()
     if model is None:
         raise NotFound(f"Unknown model {model_name!r}.")
-    spec = get_policy().target(model.name, target or "")
+    spec = policy_for_decision().target(model.name, target or "")
     if spec is None:
         raise InvalidInput(f"Unknown target {target!r} for model {model.name!r}.", target=["Unknown target."])
     justification = (justification or "").strip()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from approvals.policy import PolicyError, get_policy, reload_error
+from approvals.policy import get_policy, reload_error
+from approvals.policy_parse import PolicyError
 from audit import access
 from mirror.models import RegisteredModel
 

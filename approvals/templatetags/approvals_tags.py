@@ -3,6 +3,7 @@
 from django import template
 
 from approvals import selectors
+from approvals.policy import get_policy
 
 register = template.Library()
 
@@ -48,11 +49,7 @@ def version_promotions(mv):
 
 @register.simple_tag
 def model_targets(model):
-    # Display only: the cached policy without the first-use `policy.loaded` audit append that get_policy()
-    # makes (decisions go through the services, which use get_policy and so record the policy they used).
-    from approvals.policy import _load_cached
-
-    return list(_load_cached().targets_for(model.name).values()) if model is not None else []
+    return list(get_policy().targets_for(model.name).values()) if model is not None else []
 
 
 @register.simple_tag

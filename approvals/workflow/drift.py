@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from approvals.holdings import record_observed_holders
 from approvals.models import DriftRecord, OutboxItem, Promotion, TargetHolding
-from approvals.policy import get_policy
+from approvals.policy import policy_for_decision
 from approvals.workflow import queue
 from approvals.workflow.ledger import baseline, move_holding, resolve_drift
 from approvals.workflow.transitions import S, audit_event
@@ -39,7 +39,7 @@ def _governed_targets(names) -> set[tuple[str, str]]:
 def check_drift(*, model_names, sync_run_id: int | None = None) -> list[DriftRecord]:
     """Compare each target's holder in the mirror with the last applied promotion; record what nothing explains."""
     created: list[DriftRecord] = []
-    policy = get_policy()
+    policy = policy_for_decision()
     names = list(model_names)
     # Only targets this app governs can drift; one query instead of a locking check per model × target.
     applied = _governed_targets(names)

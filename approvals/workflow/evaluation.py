@@ -9,9 +9,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from approvals.gates import GateInput, evaluate_gate
+from approvals.gates import GateInput, GateSpec, evaluate_gate
 from approvals.models import GateResult, Promotion
-from approvals.policy import GateSpec
 from cards.selectors import card_status
 from mirror import holders
 from mirror.models import ModelVersion

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.eligibility import may_request
+from approvals.gates import GateSpec
 from approvals.models import GateResult, OutboxItem, Promotion
-from approvals.policy import GateSpec, get_policy
+from approvals.policy import policy_for_decision
 from approvals.workflow import queue
 from approvals.workflow.evaluation import evaluate, gate_input, stored_specs
 from approvals.workflow.quorum import approve_count, mark_approved
@@ -85,7 +86,7 @@ def on_artifacts_read(*, version_ids, **_) -> None:
 
 def _specs(p: Promotion) -> list[GateSpec]:
     """The target's gates in the policy now; the recorded ones when the policy no longer has the target."""
-    spec = get_policy().target(p.model.name, p.target)
+    spec = policy_for_decision().target(p.model.name, p.target)
     return list(spec.gates) if spec else stored_specs(p)
 
 

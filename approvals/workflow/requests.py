@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from approvals.eligibility import may_request
 from approvals.models import GateResult, Promotion, TargetHolding
-from approvals.policy import Target, get_policy
+from approvals.policy import policy_for_decision
+from approvals.policy_parse import Target
 from approvals.workflow import queue
 from approvals.workflow.transitions import S, audit_event, pin_mirror_rows
 from common.errors import Conflict, InvalidInput, NotAllowed
@@ -27,7 +28,7 @@ def live_model(model_name: str) -> RegisteredModel:
 
 def target_spec(model: RegisteredModel, target: str) -> Target:
     """The policy's target of that name for the model; InvalidInput (400) when there is none."""
-    spec = get_policy().target(model.name, target or "")
+    spec = policy_for_decision().target(model.name, target or "")
     if spec is None:
         raise InvalidInput(f"Unknown target {target!r} for model {model.name!r}.", target=["Unknown target."])
     return spec

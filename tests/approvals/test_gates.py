@@ -4,8 +4,15 @@ from dataclasses import replace
 
 import pytest
 
-from approvals.gates import GATE_TYPES, GateInput, GateOutcome, evaluate_gate, gate, validate_params
-from approvals.policy import GateSpec
+from approvals.gates import (
+    GATE_TYPES,
+    GateInput,
+    GateOutcome,
+    GateSpec,
+    evaluate_gate,
+    gate,
+    validate_params,
+)
 
 BASE = GateInput(
     model_name="credit-default-classifier",

@@ -1,5 +1,6 @@
 """Policy parsing: the shipped file is valid, and every kind of error names the file and the line."""
 
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -10,7 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from approvals import policy as policy_module
-from approvals.policy import GateSpec, PolicyError, get_policy, parse_policy, validate_on_startup
+from approvals.gates import GateSpec
+from approvals.policy import get_policy, policy_for_decision, validate_on_startup
+from approvals.policy_parse import PolicyError, parse_policy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -379,17 +382,27 @@ def test_check_policy_fails_with_file_and_line(tmp_path):
 
 
 @pytest.mark.django_db
-def test_the_first_load_of_a_policy_is_audited_once(policy_file, settings):
+def test_the_first_decision_under_a_policy_content_records_it_once(policy_file, settings):
     from audit.models import AuditEvent
 
     settings.AUDIT_POLICY_LOADS = True
-    get_policy()
-    get_policy()
+    get_policy()  # reading (pages, listings) never writes
+    assert not AuditEvent.objects.filter(action="policy.loaded").exists()
+    policy_for_decision()
+    policy_for_decision()
     events = list(AuditEvent.objects.filter(action="policy.loaded"))
     assert len(events) == 1
     assert events[0].actor == "system"
     assert events[0].data["sha256"] == get_policy().sha256
-    # Another process (a fresh cache) loading the same content does not repeat the event.
+    # Another process (a fresh cache) deciding under the same content does not repeat the event.
     policy_module.clear_cache()
-    get_policy()
+    policy_for_decision()
     assert AuditEvent.objects.filter(action="policy.loaded").count() == 1
+    # A changed file is a new content: recorded at the next decision.
+    policy_file.write_text(VALID.replace("approvals: 2", "approvals: 3"))
+    stat = policy_file.stat()
+    os.utime(policy_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert get_policy().targets["production"].approvals_required == 3
+    assert AuditEvent.objects.filter(action="policy.loaded").count() == 1
+    policy_for_decision()
+    assert AuditEvent.objects.filter(action="policy.loaded").count() == 2

@@ -253,12 +253,13 @@ def test_csv_rows_have_one_column_per_version_and_empty_cells_for_missing_values
 
 def test_target_holders_follow_the_policys_alias_and_stage_targets(monkeypatch):
     from approvals import policy as policy_module
+    from approvals.policy_parse import Target
 
     versions = seed(n=4, aliases={"prod": 2})
     ModelVersion.objects.filter(version=3).update(stage="Staging")
 
     def target(name, alias=None, stage=None):
-        return policy_module.Target(
+        return Target(
             name=name,
             mlflow_alias=alias,
             mlflow_stage=stage,

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from approvals.policy import PolicyError, load_policy
+from approvals.policy import load_policy
+from approvals.policy_parse import PolicyError
 
 
 class Command(BaseCommand):
