@@ -14,7 +14,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Browser and real-MLflow tests run on both: the pages a `make run` user sees sit on SQLite.
 SQLITE_PASS_SKIPS := not postgres_only and not postgres_pass_only
 
-.PHONY: run test test-postgres test-sqlite venv services lint bench-firstview bench-sync bench-webhook bench-pages bench-audit bench-compare bench-cards bench-promotion clean
+.PHONY: run test test-postgres test-sqlite venv services lint typecheck bench-firstview bench-sync bench-webhook bench-pages bench-audit bench-compare bench-cards bench-promotion clean
 
 venv: $(VENV)/.installed
 
@@ -35,8 +35,14 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# mypy --strict on the pure modules listed in pyproject's [tool.mypy] (gates, policy parsing, card sections,
+# rendering and completeness, the chart builders).
+typecheck: venv
+	$(VENV)/bin/mypy
+
 test: venv services
 	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory test-postgres test-sqlite
 

@@ -40,11 +40,11 @@ class GateInput:
     version: int
     version_status: str
     has_signature: bool | None  # None: the artifacts have not been read yet
-    version_tags: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    model_tags: dict = field(default_factory=dict)
+    version_tags: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    model_tags: dict[str, Any] = field(default_factory=dict)
     holder_version: int | None = None  # the version currently holding the target
-    holder_metrics: dict | None = None
+    holder_metrics: dict[str, Any] | None = None
     card_score: float | None = None
     card_missing: tuple[str, ...] = ()
     is_rollback: bool = False
@@ -58,8 +58,8 @@ class GateOutcome:
     detail: str
 
 
-GateFn = Callable[[GateInput, dict], GateOutcome]
-ParamsValidator = Callable[[dict], list[str]]
+GateFn = Callable[[GateInput, dict[str, Any]], GateOutcome]
+ParamsValidator = Callable[[dict[str, Any]], list[str]]
 
 GATE_TYPES: dict[str, GateFn] = {}
 PARAM_VALIDATORS: dict[str, ParamsValidator] = {}
@@ -89,7 +89,7 @@ def params_validator(name: str) -> Callable[[ParamsValidator], ParamsValidator]:
     return register
 
 
-def validate_params(type: str, params: dict) -> list[str]:
+def validate_params(type: str, params: dict[str, Any]) -> list[str]:
     """Problems with a gate's parameters, as short phrases ("threshold must be a number between 0 and 1")."""
     if type not in GATE_TYPES:
         known = ", ".join(sorted(GATE_TYPES))
@@ -140,7 +140,7 @@ def _fmt(value: Any) -> str:
 
 # --- gate types -----------------------------------------------------------------------------------
 @gate("version_ready")
-def version_ready(inp: GateInput, params: dict) -> GateOutcome:
+def version_ready(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
     status = inp.version_status or "unknown"
     if status == "READY":
         return GateOutcome(PASSED, status, "READY", f"Version {inp.version} is READY in MLflow.")
@@ -153,7 +153,7 @@ def version_ready(inp: GateInput, params: dict) -> GateOutcome:
 
 
 @gate("signature_present")
-def signature_present(inp: GateInput, params: dict) -> GateOutcome:
+def signature_present(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
     if inp.has_signature is None:
         # Unknown is not failed: the gate run waits for the artifacts (bounded) and evaluates again.
         return GateOutcome(
@@ -176,7 +176,7 @@ def signature_present(inp: GateInput, params: dict) -> GateOutcome:
 
 
 @params_validator("required_tags")
-def _required_tags_params(params: dict) -> list[str]:
+def _required_tags_params(params: dict[str, Any]) -> list[str]:
     problems = [f"unknown parameter {k!r} (allowed: tags)" for k in params if k != "tags"]
     tags = params.get("tags")
     if not isinstance(tags, dict) or not tags:
@@ -191,8 +191,8 @@ def _required_tags_params(params: dict) -> list[str]:
 
 
 @gate("required_tags")
-def required_tags(inp: GateInput, params: dict) -> GateOutcome:
-    wanted: dict = params.get("tags") or {}
+def required_tags(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
+    wanted: dict[str, Any] = params.get("tags") or {}
     expected = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
     wrong = []
     for key, value in sorted(wanted.items()):
@@ -212,7 +212,7 @@ def required_tags(inp: GateInput, params: dict) -> GateOutcome:
 
 
 @params_validator("metric_threshold")
-def _metric_threshold_params(params: dict) -> list[str]:
+def _metric_threshold_params(params: dict[str, Any]) -> list[str]:
     problems = [
         f"unknown parameter {k!r} (allowed: metric, min, max)"
         for k in params
@@ -231,7 +231,7 @@ def _metric_threshold_params(params: dict) -> list[str]:
 
 
 @gate("metric_threshold")
-def metric_threshold(inp: GateInput, params: dict) -> GateOutcome:
+def metric_threshold(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
     metric = params["metric"]
     low, high = params.get("min"), params.get("max")
     parts = []
@@ -261,7 +261,7 @@ def metric_threshold(inp: GateInput, params: dict) -> GateOutcome:
 
 
 @gate("beats_current")
-def beats_current(inp: GateInput, params: dict) -> GateOutcome:
+def beats_current(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
     """Compare with the version holding the target on the model's primary metric.
 
     Ties fail: promoting a version that is no better than what already serves is not "beating" it (a rollback
@@ -339,7 +339,7 @@ def beats_current(inp: GateInput, params: dict) -> GateOutcome:
 
 
 @params_validator("model_card_complete")
-def _card_params(params: dict) -> list[str]:
+def _card_params(params: dict[str, Any]) -> list[str]:
     problems = [f"unknown parameter {k!r} (allowed: threshold)" for k in params if k != "threshold"]
     if "threshold" in params and not (_is_number(params["threshold"]) and 0 <= params["threshold"] <= 1):
         problems.append("threshold must be a number between 0 and 1")
@@ -347,7 +347,7 @@ def _card_params(params: dict) -> list[str]:
 
 
 @gate("model_card_complete")
-def model_card_complete(inp: GateInput, params: dict) -> GateOutcome:
+def model_card_complete(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
     threshold = float(params.get("threshold", 1.0))
     expected = f"completeness >= {threshold:.0%}"
     if inp.card_score is None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -84,10 +85,10 @@ class Target:
     on_drift: str = "flag"  # "flag" | "revert"
     description: str = ""
 
-    def mlflow(self) -> dict:
+    def mlflow(self) -> dict[str, Any]:
         return {"alias": self.mlflow_alias} if self.mlflow_alias else {"stage": self.mlflow_stage}
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The API's shape (`GET /api/v1/targets/`), plus the optional fields."""
         return {
             "name": self.name,
@@ -105,7 +106,7 @@ class Target:
 class Override:
     patterns: tuple[str, ...]
     # target name -> the validated fields it changes (None: the target does not apply to these models)
-    targets: dict[str, dict | None]
+    targets: dict[str, dict[str, Any] | None]
     line: int = 0
     description: str = ""
 
@@ -137,7 +138,7 @@ class Policy:
 
 
 # --- building targets from validated fields -------------------------------------------------------
-def _target_fields(t: Target) -> dict:
+def _target_fields(t: Target) -> dict[str, Any]:
     fields = {
         "mlflow": t.mlflow(),
         "approvals": t.approvals_required,
@@ -151,8 +152,8 @@ def _target_fields(t: Target) -> dict:
     return fields
 
 
-def _effective(base: dict[str, Target], overrides) -> dict[str, Target]:
-    fields: dict[str, dict | None] = {name: _target_fields(t) for name, t in base.items()}
+def _effective(base: dict[str, Target], overrides: Iterable[Override]) -> dict[str, Target]:
+    fields: dict[str, dict[str, Any] | None] = {name: _target_fields(t) for name, t in base.items()}
     for override in overrides:
         for name, patch in override.targets.items():
             # Only the keys an override gives change; `gates` replaces the whole list.
@@ -160,7 +161,7 @@ def _effective(base: dict[str, Target], overrides) -> dict[str, Target]:
     return {name: _build_target(name, f) for name, f in fields.items() if f is not None and "mlflow" in f}
 
 
-def _build_target(name: str, f: dict) -> Target:
+def _build_target(name: str, f: dict[str, Any]) -> Target:
     approvals = f.get("approvals", 1)
     return Target(
         name=name,
@@ -254,8 +255,8 @@ class _Parser:
                 f"target name {name!r} must be lower-case letters, digits, '-' or '_' (at most 64 characters)",
             )
 
-    def check_unique_mlflow(self, targets, node: Node, path: str) -> None:
-        seen: dict[tuple, str] = {}
+    def check_unique_mlflow(self, targets: Iterable[Target], node: Node, path: str) -> None:
+        seen: dict[tuple[tuple[str, Any], ...], str] = {}
         for t in targets:
             key = tuple(t.mlflow().items())
             if key in seen:
@@ -264,7 +265,7 @@ class _Parser:
                 )
             seen[key] = t.name
 
-    def target_fields(self, node: Node, path: str, *, partial: bool) -> dict:
+    def target_fields(self, node: Node, path: str, *, partial: bool) -> dict[str, Any]:
         m = self.mapping(node, path, TARGET_KEYS)
         f: dict[str, Any] = {}
         if "mlflow" in m:
@@ -305,7 +306,7 @@ class _Parser:
             f["gates"] = ()
         return f
 
-    def mlflow(self, node: Node, path: str) -> dict:
+    def mlflow(self, node: Node, path: str) -> dict[str, Any]:
         m = self.mapping(node, path, {"alias", "stage"})
         if len(m) != 1:
             raise self.error(node, f"{path} must give exactly one of alias or stage")
@@ -388,7 +389,7 @@ class _Parser:
             raise self.error(m["models"][1], f"{path}.models must be a name pattern or a list of them")
         if "targets" not in m:
             raise self.error(node, f"{path}.targets is required (the target settings it changes)")
-        changes: dict[str, dict | None] = {}
+        changes: dict[str, dict[str, Any] | None] = {}
         for name, (key_node, tnode) in self.mapping(m["targets"][1], f"{path}.targets").items():
             self.check_target_name(key_node, name)
             if isinstance(tnode, ScalarNode) and self.value(tnode) is None:

@@ -13,19 +13,23 @@ import hashlib
 import io
 import json
 import math
+from typing import TYPE_CHECKING, Any
 
 from cards.models import CardChart
+
+if TYPE_CHECKING:
+    from mirror.models import ModelVersion
 
 MAX_HISTORY_CHARTS = 4
 
 
-def chart_specs(facts: dict) -> list[dict]:
+def chart_specs(facts: dict[str, Any]) -> list[dict[str, Any]]:
     """Pure: which charts a version's export shows, as plain data (also the cache key's input)."""
     run = facts.get("run") or {}
     metrics = {
         k: v for k, v in (run.get("metrics") or {}).items() if isinstance(v, int | float) and math.isfinite(v)
     }
-    specs: list[dict] = []
+    specs: list[dict[str, Any]] = []
     if metrics:
         keys = sorted(metrics)[:20]
         specs.append({"kind": "bar", "name": "Metrics (latest values)", "labels": keys,
@@ -43,7 +47,7 @@ def chart_specs(facts: dict) -> list[dict]:
     return specs
 
 
-def _render(spec: dict) -> str:
+def _render(spec: dict[str, Any]) -> str:
     from matplotlib.figure import Figure  # noqa: PLC0415  (slow import; only exports need it)
 
     fig = Figure(figsize=(6.4, 2.8), dpi=96)
@@ -64,7 +68,7 @@ def _render(spec: dict) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def charts_for_version(mv, facts: dict) -> list[tuple[str, str]]:
+def charts_for_version(mv: ModelVersion, facts: dict[str, Any]) -> list[tuple[str, str]]:
     """[(name, base64 PNG)] for the version's export, rendering only what is not cached (one query to read)."""
     specs = chart_specs(facts)
     keyed = [(hashlib.sha256(json.dumps(s, sort_keys=True).encode()).hexdigest(), s) for s in specs]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import html as html_lib
 import re
+from collections.abc import Callable
 from typing import Any
 
 import cmarkgfm
@@ -185,7 +186,7 @@ def _heading_ids(html: str) -> tuple[str, list[tuple[int, str, str]]]:
     seen: dict[str, int] = {}
     headings: list[tuple[int, str, str]] = []
 
-    def add_id(m: re.Match) -> str:
+    def add_id(m: re.Match[str]) -> str:
         level, inner = int(m.group(1)), m.group(2)
         slug = _slug(inner)
         n = seen.get(slug, 0)
@@ -199,7 +200,8 @@ def _heading_ids(html: str) -> tuple[str, list[tuple[int, str, str]]]:
 
 def _toc(headings: list[tuple[int, str, str]]) -> str:
     """`[TOC]` on a line of its own: nested lists of links to the headings."""
-    parts, levels = ['<div class="toc">'], []
+    parts = ['<div class="toc">']
+    levels: list[int] = []
     for level, ident, text in headings:
         if levels and level <= levels[-1]:
             parts.append("</li>")
@@ -254,11 +256,11 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     raise FrontMatterError(1, "the block opened with '---' is never closed by a '---' line")
 
 
-def _str_or_list(value) -> bool:
+def _str_or_list(value: Any) -> bool:
     return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
 
-def _check_model_index(value) -> str | None:
+def _check_model_index(value: Any) -> str | None:
     if not isinstance(value, list):
         return "must be a list of {name, results}"
     for entry in value:
@@ -285,7 +287,7 @@ def _check_model_index(value) -> str | None:
 
 
 # Hugging Face model card metadata keys we check; other keys are kept as written (HF allows them).
-_CHECKS = {
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "license": (lambda v: isinstance(v, str), "must be a string (an SPDX id or 'other')"),
     "license_name": (lambda v: isinstance(v, str), "must be a string"),
     "license_link": (lambda v: isinstance(v, str), "must be a string"),
@@ -314,15 +316,15 @@ def _key_line(front: str, key: str) -> int:
 MAX_FRONT_MATTER_DEPTH = 20
 
 
-class _BoundedSafeLoader(yaml.SafeLoader):
+class _BoundedSafeLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no type information here
     """SafeLoader without anchors and aliases (a 346-byte "billion laughs" expanded to 6.7 MB in 14.5 s) and
     with a nesting limit (deep flow collections overflowed the stack)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise yaml.composer.ComposerError(
@@ -339,7 +341,7 @@ class _BoundedSafeLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def load_yaml(text: str):
+def load_yaml(text: str) -> Any:
     """yaml.safe_load without aliases and with a depth limit; raises yaml.YAMLError."""
     loader = _BoundedSafeLoader(text)
     try:
@@ -373,10 +375,11 @@ def parse_front_matter(text: str) -> dict[str, Any]:
         problem = _check_model_index(data["model-index"])
         if problem:
             raise FrontMatterError(_key_line(front, "model-index"), f"'model-index' {problem}")
-    return _jsonable(data)
+    jsonable: dict[str, Any] = _jsonable(data)
+    return jsonable
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     """YAML may hold dates and other non-JSON scalars; keep them as text so the dict stores as JSON."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -387,7 +390,7 @@ def _jsonable(value):
     return str(value)
 
 
-def front_matter_rows(front: dict) -> list[tuple[str, str]]:
+def front_matter_rows(front: dict[str, Any]) -> list[tuple[str, str]]:
     """(key, display text) pairs for the front matter table."""
     rows = []
     for key, value in front.items():

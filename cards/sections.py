@@ -147,11 +147,12 @@ def split_sections(body: str) -> tuple[str, list[Section]]:
             if h and len(h.group(1)) == 2:
                 current = []
                 heading = h.group(2).strip()
+                # body holds the section's lines until they are joined below
                 sections.append(Section(heading=heading, key=section_key(heading), body=current, index=index))  # type: ignore[arg-type]
                 continue
         current.append(line)
     for s in sections:
-        s.body = "\n".join(s.body)  # type: ignore[arg-type]
+        s.body = "\n".join(s.body)
     return "\n".join(preamble), sections
 
 

@@ -66,7 +66,7 @@ def number(value: Any) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def _config(filename: str) -> dict:
+def _config(filename: str) -> dict[str, Any]:
     # The filename for downloads. static/js/compare.js swaps plotly's PNG button (which loads a blob: image
     # that the CSP's img-src blocks) for PNG and SVG buttons of its own; pages rendering a figure through
     # app.js's data-plotly keep plotly's button, which works once img-src allows blob:.
@@ -83,7 +83,9 @@ def _safe_filename(text: str) -> str:
     return cleaned[:80] or "chart"
 
 
-def _figure(data: list[dict], title: str, xaxis: dict, yaxis: dict, **layout: Any) -> dict:
+def _figure(
+    data: list[dict[str, Any]], title: str, xaxis: dict[str, Any], yaxis: dict[str, Any], **layout: Any
+) -> dict[str, Any]:
     return {
         "data": data,
         "layout": {
@@ -134,7 +136,7 @@ def metric_bars(
     title: str | None = None,
     *,
     lower_is_better: Iterable[str] = (),
-) -> dict:
+) -> dict[str, Any]:
     """Grouped bars: one group per metric, one bar (and legend entry) per column (a version label).
 
     `metrics` is {metric: {column: value}}; a column missing from a row, or None, leaves a gap.
@@ -166,7 +168,10 @@ def metric_bars(
         )
     if title is None:
         title = "Metrics relative to the best version" if normalise else "Metrics per version"
-    yaxis: dict = {"title": {"text": "value / best (1 = best)" if normalise else "value"}, "zeroline": True}
+    yaxis: dict[str, Any] = {
+        "title": {"text": "value / best (1 = best)" if normalise else "value"},
+        "zeroline": True,
+    }
     units = {metric_unit(k) for k in keys}
     if not normalise and len(units) == 1 and None not in units:
         yaxis["title"]["text"] = f"value ({units.pop()})"
@@ -221,7 +226,7 @@ def downsample_indices(values: list[float | None], max_points: int) -> list[int]
     return kept
 
 
-def downsample(points: list[dict], max_points: int) -> list[dict]:
+def downsample(points: list[dict[str, Any]], max_points: int) -> list[dict[str, Any]]:
     """At most `max_points` points of a history ordered by step, keeping the first, the last, and each
     bucket's minimum and maximum value (min/max bucketing), so spikes and the extremes survive."""
     if len(points) <= max_points:
@@ -232,7 +237,7 @@ def downsample(points: list[dict], max_points: int) -> list[dict]:
     return [points[i] for i in downsample_indices(values, max_points)]
 
 
-def compact_series(steps: list, values: list, max_points: int = 2000) -> list[dict]:
+def compact_series(steps: list[Any], values: list[Any], max_points: int = 2000) -> list[dict[str, Any]]:
     """A history given as parallel lists of steps and values, ready to plot: ordered by step, downsampled,
     values rounded to 7 significant digits, as [{step, value}]."""
     try:
@@ -248,7 +253,7 @@ def compact_series(steps: list, values: list, max_points: int = 2000) -> list[di
     return [{"step": steps[i], "value": v} for i, v in zip(kept, rounded, strict=True)]
 
 
-def by_step(points: list[dict]) -> list[dict]:
+def by_step(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The points ordered by step (they usually are already: checked in C, sorted only when not)."""
     try:
         steps = [p["step"] for p in points]
@@ -274,15 +279,15 @@ def _rounded(values: list[Any]) -> list[float | None]:
     return out
 
 
-def compact_history(points: list[dict], max_points: int = 2000) -> list[dict]:
+def compact_history(points: list[dict[str, Any]], max_points: int = 2000) -> list[dict[str, Any]]:
     """A history of {step, timestamp, value} points ready to plot (see `compact_series`).
     `history_lines(..., compacted=True)` then skips that work."""
     return compact_series([p.get("step") for p in points], [p.get("value") for p in points], max_points)
 
 
 def history_lines(
-    series: dict[str, list[dict]], metric: str, max_points: int = 2000, *, compacted: bool = False
-) -> dict:
+    series: dict[str, list[dict[str, Any]]], metric: str, max_points: int = 2000, *, compacted: bool = False
+) -> dict[str, Any]:
     """Overlaid lines of one metric over steps, one per label (a version), each downsampled server-side
     to at most `max_points` points keeping the extremes; values rounded to 7 significant digits.
     With `compacted`, the series come from `compact_history` already."""
@@ -311,7 +316,7 @@ def history_lines(
 
 
 # --- trend across versions -------------------------------------------------------------------------
-def trend(points: list[dict], metric: str) -> dict:
+def trend(points: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """A metric across the versions of a model, `points` being [{version, value, aliases}] in any order.
     Versions that hold aliases get a second, labelled marker trace."""
     ordered = sorted(points, key=lambda p: p["version"])
@@ -370,7 +375,7 @@ def integer_tick_step(span: float, max_ticks: int = 10) -> int:
 
 
 # --- parallel coordinates --------------------------------------------------------------------------
-def _dimension(label: str, values: list[Any]) -> dict:
+def _dimension(label: str, values: list[Any]) -> dict[str, Any]:
     numeric = [number(v) for v in values]
     if all(n is not None for n in numeric) and values:
         return {"label": axis_title(label), "values": numeric}
@@ -386,7 +391,7 @@ def _dimension(label: str, values: list[Any]) -> dict:
     }
 
 
-def parallel_coordinates(rows: list[dict], params: list[str], metric: str) -> dict:
+def parallel_coordinates(rows: list[dict[str, Any]], params: list[str], metric: str) -> dict[str, Any]:
     """Params against a metric across versions. `rows` are [{version, params: {k: v}, value}]
     (`value` being that version's `metric`); rows without the metric are left out."""
     kept = [r for r in rows if number(r.get("value")) is not None]
@@ -420,12 +425,13 @@ def parallel_coordinates(rows: list[dict], params: list[str], metric: str) -> di
 
 
 # --- scatter of two metrics ------------------------------------------------------------------------
-def scatter(rows: list[dict], x: str, y: str) -> dict:
+def scatter(rows: list[dict[str, Any]], x: str, y: str) -> dict[str, Any]:
     """One point per row having both metrics. `rows` are [{label, metrics: {k: v}}] (a row may also
     carry the values directly as keys `x` and `y` name)."""
 
-    def value(row: dict, key: str) -> float | None:
-        source = row.get("metrics") if isinstance(row.get("metrics"), dict) else row
+    def value(row: dict[str, Any], key: str) -> float | None:
+        metrics = row.get("metrics")
+        source: dict[str, Any] = metrics if isinstance(metrics, dict) else row
         return number(source.get(key))
 
     kept = [(r, value(r, x), value(r, y)) for r in rows]
