@@ -4,23 +4,7 @@ Pure (no Django, no I/O): `parse_policy` takes text and gives a frozen `Policy`,
 whose message names the file, the line and the problem ("policies.yaml:12: targets.production.approvals must
 be a positive integer"). Reading the file, caching and start-up validation are `approvals.policy`'s.
 
-The file's shape (see policies.yaml for a commented example):
-
-    targets:
-      NAME:
-        mlflow: {alias: NAME} | {stage: Staging|Production|Archived}
-        approvals: N                   # signatures required
-        approver_groups: [reviewers, approvers]
-        rollback_approvals: N          # optional, default: approvals
-        on_drift: flag | revert        # optional, default: flag
-        gates:                         # ordered; a bare name or {name: {params}}
-          - version_ready
-          - required_tags: {tags: {data_validated: "true"}}
-    overrides:                         # optional, applied in file order to models matching the pattern(s)
-      - models: "fraud-*"              # fnmatch pattern or a list of them
-        targets:
-          production: {approvals: 3}   # only the keys given change; `gates` replaces the whole list
-          staging: null                # this target does not exist for these models
+The file's shape is documented where it is edited: the comments at the top of policies.yaml.
 """
 
 from __future__ import annotations
