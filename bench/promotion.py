@@ -76,8 +76,8 @@ def main() -> None:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
 
-        from approvals import services
         from approvals.models import Promotion
+        from approvals.workflow import requests, signatures
         from audit import roles
         from mirror.models import SyncRun
         from mirror.sync import execute_sync
@@ -106,7 +106,7 @@ def main() -> None:
             for i in range(args.promotions):
                 version = 1 + (i % 2)
                 t_request = time.perf_counter()
-                p = services.promotion_request(
+                p = requests.promotion_request(
                     user=requester,
                     model_name=name,
                     version=version,
@@ -120,8 +120,8 @@ def main() -> None:
                     interval=0.005,
                 )
                 gate_latencies.append(time.perf_counter() - t_request)
-                services.approval_grant(promotion_id=p.pk, user=approvers[0], password="bench-pw")
-                services.approval_grant(promotion_id=p.pk, user=approvers[1], password="bench-pw")
+                signatures.approval_grant(promotion_id=p.pk, user=approvers[0], password="bench-pw")
+                signatures.approval_grant(promotion_id=p.pk, user=approvers[1], password="bench-pw")
                 t_signed = time.perf_counter()
                 wait_for(
                     lambda v=str(version): client.get_registered_model(name).aliases.get("bench") == v,

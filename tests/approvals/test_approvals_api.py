@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from approvals import services
 from approvals.models import Approval, Promotion
+from approvals.workflow import gating
 from tests.approvals.test_approvals_helpers import (  # noqa: F401
     PASSWORD,
     fake_mlflow,
@@ -58,7 +58,7 @@ def _create(user, version=2, target="production"):
         format="json",
     )
     assert res.status_code == 201, res.content
-    services.run_gates(promotion_id=res.json()["id"])
+    gating.run_gates(promotion_id=res.json()["id"])
     return res.json()
 
 

@@ -181,27 +181,27 @@ PASSWORD = "pw-correct-horse"
 
 
 def request_and_check(user, model="churn", version=2, target="staging", **kw):
-    from approvals import services
+    from approvals.workflow import gating, requests
 
-    p = services.promotion_request(user=user, model_name=model, version=version, target=target, **kw)
-    services.run_gates(promotion_id=p.pk)
+    p = requests.promotion_request(user=user, model_name=model, version=version, target=target, **kw)
+    gating.run_gates(promotion_id=p.pk)
     p.refresh_from_db()
     return p
 
 
 def approve(p, user, **kw):
-    from approvals import services
+    from approvals.workflow import signatures
 
     kw.setdefault("password", PASSWORD)
-    services.approval_grant(promotion_id=p.pk, user=user, **kw)
+    signatures.approval_grant(promotion_id=p.pk, user=user, **kw)
     p.refresh_from_db()
     return p
 
 
 def run_outbox(p=None):
     """Apply every pending outbox item (what the worker does); returns the outcomes."""
-    from approvals import services
     from approvals.models import OutboxItem
+    from approvals.workflow import outbox
 
     qs = OutboxItem.objects.filter(done_at__isnull=True)
     if p is not None:
@@ -209,7 +209,7 @@ def run_outbox(p=None):
     outcomes = []
     for item in qs.order_by("pk"):
         OutboxItem.objects.filter(pk=item.pk).update(next_attempt_at=timezone.now())
-        outcomes.append(services.apply(outbox_id=item.pk)[0])
+        outcomes.append(outbox.apply(outbox_id=item.pk)[0])
     if p is not None:
         p.refresh_from_db()
     return outcomes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from approvals import services
+from approvals.workflow import gating, requests
 from tests.approvals.test_approvals_helpers import (  # noqa: F401
     approve,
     fake_mlflow,
@@ -31,11 +31,11 @@ def test_approvers_are_told_when_a_promotion_awaits_them(
     seed_model("churn", (1, 2))
     _emails(people)
     with django_capture_on_commit_callbacks(execute=True):
-        p = services.promotion_request(
+        p = requests.promotion_request(
             user=people["requester"], model_name="churn", version=2, target="production"
         )
     with django_capture_on_commit_callbacks(execute=True):
-        services.run_gates(promotion_id=p.pk)
+        gating.run_gates(promotion_id=p.pk)
     [mail] = mailoutbox
     assert set(mail.to) == {"ann@example.test", "bob@example.test", "cid@example.test"}
     assert "awaits your signature" in mail.subject and f"/promotions/{p.pk}/" in mail.body
@@ -46,8 +46,8 @@ def test_requester_is_told_when_approved_and_applied(
 ):
     seed_model("churn", (1, 2))
     _emails(people)
-    p = services.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
-    services.run_gates(promotion_id=p.pk)
+    p = requests.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
+    gating.run_gates(promotion_id=p.pk)
     with django_capture_on_commit_callbacks(execute=True):
         approve(p, people["a1"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -64,11 +64,11 @@ def test_emails_link_to_the_promotion_with_an_absolute_url_on_the_configured_sit
     seed_model("churn", (1, 2))
     _emails(people)
     with django_capture_on_commit_callbacks(execute=True):
-        p = services.promotion_request(
+        p = requests.promotion_request(
             user=people["requester"], model_name="churn", version=2, target="production"
         )
     with django_capture_on_commit_callbacks(execute=True):
-        services.run_gates(promotion_id=p.pk)
+        gating.run_gates(promotion_id=p.pk)
     [mail] = mailoutbox
     assert f"https://governance.example.com/promotions/{p.pk}/" in mail.body
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from approvals import services
 from approvals.models import Approval, DriftRecord, Promotion
+from approvals.workflow import gating, requests
 from mirror.models import RegisteredModel
 from tests.approvals.test_approvals_helpers import (  # noqa: F401
     PASSWORD,
@@ -99,11 +99,11 @@ def test_a_fresh_login_does_not_sign_without_password(churn, people, client):
 
 
 def test_live_partial_polls_while_checking(churn, people, client):
-    p = services.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
+    p = requests.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
     client.force_login(people["a1"])
     html = client.get(f"/promotions/{p.pk}/gates/").content.decode()
     assert 'hx-trigger="every 2s"' in html
-    services.run_gates(promotion_id=p.pk)
+    gating.run_gates(promotion_id=p.pk)
     html = client.get(f"/promotions/{p.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert "hx-trigger" not in html and "awaiting approval" in html
 

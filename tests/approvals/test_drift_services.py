@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from approvals import selectors, services
+from approvals import selectors
 from approvals.models import DriftRecord, OutboxItem, TargetHolding
+from approvals.workflow import drift
 from mirror.sync import apply_snapshot
 from tests.approvals.test_approvals_helpers import (  # noqa: F401
     approve,
@@ -30,7 +31,7 @@ def _mirror_alias(name, aliases, versions=(1, 2, 3)):
     result = apply_snapshot(
         snapshot([mlflow_model(name, aliases=aliases, tags={"primary_metric": "acc"})], mvs, scope=name)
     )
-    services.on_sync(sync_run_id=None, result=result)
+    drift.on_sync(sync_run_id=None, result=result)
     return result
 
 

@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from approvals import selectors, services
+from approvals import selectors
 from approvals.models import DriftRecord, GateResult, Promotion, TargetHolding
+from approvals.workflow import drift, gating, requests, rollback
 from common.errors import Conflict, MlflowUnavailable, NotAllowed
 from mirror import gateway
 from mirror.models import ModelVersion, RegisteredModel
@@ -38,7 +39,7 @@ def _mirror_alias(name, aliases, versions=(1, 2, 3)):
     result = apply_snapshot(
         snapshot([mlflow_model(name, aliases=aliases, tags={"primary_metric": "acc"})], mvs, scope=name)
     )
-    services.on_sync(sync_run_id=None, result=result)
+    drift.on_sync(sync_run_id=None, result=result)
     return result
 
 
@@ -115,7 +116,7 @@ def test_a_waiting_promotion_runs_its_gates_again_when_the_artifacts_are_read(
     with django_capture_on_commit_callbacks(execute=True):
         read_version_artifacts(model_version_id=p.version_id)  # the batch read after the sync
     assert rerun == [p.pk]
-    services.run_gates(promotion_id=p.pk)
+    gating.run_gates(promotion_id=p.pk)
     p.refresh_from_db()
     assert p.state == "awaiting_approval"
 
@@ -127,7 +128,7 @@ def test_a_gate_waiting_past_the_bound_fails_with_a_clear_reason(policy_file, pe
     p = request_and_check(people["requester"], version=2, target="staging")
     assert p.state == "checking"
     Promotion.objects.filter(pk=p.pk).update(checking_since=timezone.now() - timedelta(seconds=61))
-    services.run_gates(promotion_id=p.pk)
+    gating.run_gates(promotion_id=p.pk)
     p.refresh_from_db()
     assert p.state == "blocked"
     gate = GateResult.objects.get(promotion=p, name="signature_present")
@@ -191,9 +192,9 @@ def test_promoting_the_version_that_holds_the_target_is_refused_with_409(policy_
 
 def test_a_second_open_request_names_the_conflicting_promotion(policy_file, people):
     seed_model("churn", (1, 2))
-    p = services.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
+    p = requests.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
     with pytest.raises(Conflict) as exc:
-        services.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
+        requests.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
     assert exc.value.extra["promotion_id"] == p.pk and f"#{p.pk}" in str(exc.value)
 
 
@@ -278,7 +279,7 @@ def test_the_first_sync_records_observed_holders_and_history_answers_for_any_tim
     assert selectors.history_at(model, "production", before - timedelta(seconds=1)) is None
     # the rollback offers the holder observed before the app's first promotion
     model.refresh_from_db()
-    assert services.rollback_default_version(
+    assert rollback.rollback_default_version(
         model=model, target="production", mlflow_target={"alias": "production"}
     ) == (2, 1)
 
@@ -375,7 +376,7 @@ def test_the_request_form_keeps_the_typed_justification_and_links_the_conflictin
 
 def test_cancel_asks_for_confirmation(policy_file, people, client):
     seed_model("churn", (1, 2))
-    p = services.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
+    p = requests.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
     client.force_login(people["requester"])
     html = client.get(f"/promotions/{p.pk}/").content.decode()
     assert re.search(r'data-confirm="Cancel this promotion\?[^"]*">Cancel</button>', html)

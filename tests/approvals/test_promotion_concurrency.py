@@ -8,8 +8,8 @@ import threading
 import pytest
 from django.db import connections
 
-from approvals import services
 from approvals.models import Approval, OutboxItem, Promotion
+from approvals.workflow import outbox, requests, signatures
 from common.errors import Conflict, DomainError
 from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
     PASSWORD,
@@ -62,7 +62,7 @@ def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_app
     assert p.state == "awaiting_approval"
 
     def sign(user):
-        return services.approval_grant(promotion_id=p.pk, user=user, password=PASSWORD)
+        return signatures.approval_grant(promotion_id=p.pk, user=user, password=PASSWORD)
 
     results = _race(sign, [(u,) for u in approvers])
     unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)]
@@ -80,7 +80,7 @@ def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_app
 
     # Two workers delivering the same outbox item at once still apply it once.
     item = OutboxItem.objects.get(promotion=p)
-    outcomes = _race(lambda: services.apply(outbox_id=item.pk)[0], [(), (), ()])
+    outcomes = _race(lambda: outbox.apply(outbox_id=item.pk)[0], [(), (), ()])
     assert outcomes.count("applied") == 1, outcomes
     p.refresh_from_db()
     assert p.state == "applied"
@@ -103,7 +103,7 @@ def test_identical_requests_at_the_same_moment_create_one_promotion(
     seed_model("twins", (1, 2))
     users = [make_user(f"eng{i}", "ml-engineers") for i in range(8)]
     results = _race(
-        lambda u: services.promotion_request(user=u, model_name="twins", version=2, target="staging"),
+        lambda u: requests.promotion_request(user=u, model_name="twins", version=2, target="staging"),
         [(u,) for u in users],
     )
     assert sum(isinstance(r, Promotion) for r in results) == 1

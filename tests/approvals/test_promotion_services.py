@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from approvals import selectors, services
+from approvals import selectors
 from approvals.models import Approval, GateResult, OutboxItem, Promotion, TargetHolding
+from approvals.workflow import cancel, gating, outbox, requests, signatures
 from common.errors import Conflict, InvalidInput, NotAllowed
 from mirror.models import ModelVersion
 from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
@@ -41,7 +42,7 @@ def _db_snapshot():
 
 # --- request ------------------------------------------------------------------------------------------
 def test_request_starts_checking_with_pending_gates_and_is_audited(churn, people):
-    p = services.promotion_request(
+    p = requests.promotion_request(
         user=people["requester"],
         model_name="churn",
         version=2,
@@ -70,22 +71,22 @@ def test_request_with_unknown_model_version_or_target_is_400_and_changes_nothing
 ):
     before = _db_snapshot()
     with pytest.raises(InvalidInput):
-        services.promotion_request(user=people["requester"], model_name=model, version=version, target=target)
+        requests.promotion_request(user=people["requester"], model_name=model, version=version, target=target)
     assert _db_snapshot() == before
 
 
 def test_duplicate_open_request_is_409(churn, people):
-    services.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
+    requests.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
     before = _db_snapshot()
     with pytest.raises(Conflict):
-        services.promotion_request(user=people["reviewer"], model_name="churn", version=2, target="staging")
+        requests.promotion_request(user=people["reviewer"], model_name="churn", version=2, target="staging")
     assert _db_snapshot() == before
 
 
 def test_a_closed_promotion_does_not_block_a_new_request(churn, people):
-    p = services.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
-    services.cancel(promotion_id=p.pk, user=people["requester"])
-    again = services.promotion_request(
+    p = requests.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
+    cancel.cancel(promotion_id=p.pk, user=people["requester"])
+    again = requests.promotion_request(
         user=people["requester"], model_name="churn", version=2, target="staging"
     )
     assert again.pk != p.pk
@@ -94,7 +95,7 @@ def test_a_closed_promotion_does_not_block_a_new_request(churn, people):
 def test_outsider_and_approver_only_users_cannot_request(churn, people):
     for who in ("outsider", "a1"):
         with pytest.raises(NotAllowed):
-            services.promotion_request(user=people[who], model_name="churn", version=2, target="staging")
+            requests.promotion_request(user=people[who], model_name="churn", version=2, target="staging")
     assert Promotion.objects.count() == 0
 
 
@@ -118,10 +119,10 @@ def test_a_failing_gate_blocks_and_recheck_runs_the_gates_again(churn, people):
     tags_gate = p.gate_results.get(name="required_tags")
     assert tags_gate.status == "failed" and tags_gate.detail
     ModelVersion.objects.filter(model__name="churn", version=3).update(tags={"data_validated": "true"})
-    services.recheck(promotion_id=p.pk, user=people["requester"])
+    gating.recheck(promotion_id=p.pk, user=people["requester"])
     p.refresh_from_db()
     assert p.state == "checking"
-    services.run_gates(promotion_id=p.pk)
+    gating.run_gates(promotion_id=p.pk)
     p.refresh_from_db()
     assert p.state == "awaiting_approval"
     assert "promotion.blocked" in audit_actions(object_id=p.pk)
@@ -141,7 +142,7 @@ def test_rechecking_an_applied_promotion_is_409(churn, people, fake_mlflow):
     approve(p, people["a1"])
     run_outbox(p)
     with pytest.raises(Conflict):
-        services.recheck(promotion_id=p.pk, user=people["requester"])
+        gating.recheck(promotion_id=p.pk, user=people["requester"])
 
 
 # --- signatures and quorum -----------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def test_approving_a_blocked_cancelled_or_applied_promotion_is_409(churn, people
     blocked = request_and_check(people["requester"], version=3)
     assert blocked.state == "blocked"
     cancelled = request_and_check(people["requester"], version=2)
-    services.cancel(promotion_id=cancelled.pk, user=people["requester"])
+    cancel.cancel(promotion_id=cancelled.pk, user=people["requester"])
     applied = request_and_check(people["requester"], version=1, target="staging")
     approve(applied, people["reviewer"])
     run_outbox(applied)
@@ -277,7 +278,7 @@ def test_invalid_meaning_is_400(churn, people):
 def test_one_rejection_ends_the_promotion(churn, people):
     p = request_and_check(people["requester"], target="production")
     approve(p, people["a1"])
-    services.approval_reject(promotion_id=p.pk, user=people["a2"], password=PASSWORD, comment="not yet")
+    signatures.approval_reject(promotion_id=p.pk, user=people["a2"], password=PASSWORD, comment="not yet")
     p.refresh_from_db()
     assert p.state == "rejected"
     assert Approval.objects.get(reviewer=people["a2"]).decision == "reject"
@@ -291,9 +292,9 @@ def test_one_rejection_ends_the_promotion(churn, people):
 def test_reject_follows_segregation_of_duties_and_reauth(churn, people):
     p = request_and_check(people["requester"], target="production")
     with pytest.raises(NotAllowed):
-        services.approval_reject(promotion_id=p.pk, user=people["requester"], password=PASSWORD)
+        signatures.approval_reject(promotion_id=p.pk, user=people["requester"], password=PASSWORD)
     with pytest.raises(NotAllowed):
-        services.approval_reject(promotion_id=p.pk, user=people["a1"], password="wrong")
+        signatures.approval_reject(promotion_id=p.pk, user=people["a1"], password="wrong")
     p.refresh_from_db()
     assert p.state == "awaiting_approval"
 
@@ -301,18 +302,18 @@ def test_reject_follows_segregation_of_duties_and_reauth(churn, people):
 def test_requester_or_staff_may_cancel_others_may_not(churn, people):
     p = request_and_check(people["requester"])
     with pytest.raises(NotAllowed):
-        services.cancel(promotion_id=p.pk, user=people["a1"])
-    services.cancel(promotion_id=p.pk, user=people["staff"])
+        cancel.cancel(promotion_id=p.pk, user=people["a1"])
+    cancel.cancel(promotion_id=p.pk, user=people["staff"])
     p.refresh_from_db()
     assert p.state == "cancelled"
     with pytest.raises(Conflict):
-        services.cancel(promotion_id=p.pk, user=people["requester"])
+        cancel.cancel(promotion_id=p.pk, user=people["requester"])
 
 
 def test_cancelling_an_approved_promotion_closes_its_outbox_row(churn, people, fake_mlflow):
     p = request_and_check(people["requester"])
     approve(p, people["a1"])
-    services.cancel(promotion_id=p.pk, user=people["requester"])
+    cancel.cancel(promotion_id=p.pk, user=people["requester"])
     assert OutboxItem.objects.get().outcome == "cancelled"
     assert run_outbox() == []
     assert fake_mlflow.writes == []
@@ -333,7 +334,7 @@ def test_apply_moves_the_alias_confirms_and_records_history(churn, people, fake_
     assert audit_actions(object_id=p.pk)[-2:] == ["promotion.applying", "promotion.applied"]
     # idempotent: a second delivery of the task changes nothing
     item = OutboxItem.objects.get()
-    assert services.apply(outbox_id=item.pk)[0] == "done"
+    assert outbox.apply(outbox_id=item.pk)[0] == "done"
     assert len(fake_mlflow.writes) == 1
 
 
@@ -342,14 +343,14 @@ def test_apply_retries_while_mlflow_is_down_then_applies_once(churn, people, fak
     approve(p, people["a1"])
     fake_mlflow.down = True
     item = OutboxItem.objects.get()
-    outcome, retry_in = services.apply(outbox_id=item.pk)
+    outcome, retry_in = outbox.apply(outbox_id=item.pk)
     assert (outcome, retry_in) == ("retry", 2.0)
     p.refresh_from_db()
     assert p.state == "applying" and "unavailable" in p.error
     item.refresh_from_db()
     assert item.attempts == 1 and item.done_at is None and item.last_error
     # not due yet: a duplicate message is skipped
-    assert services.apply(outbox_id=item.pk)[0] == "skipped"
+    assert outbox.apply(outbox_id=item.pk)[0] == "skipped"
     fake_mlflow.down = False
     assert run_outbox(p) == ["applied"]
     assert p.state == "applied" and p.error == ""
@@ -374,7 +375,7 @@ def test_a_failed_promotion_can_be_cancelled(churn, people, fake_mlflow):
     approve(p, people["a1"])
     fake_mlflow.reject = True
     run_outbox(p)
-    services.cancel(promotion_id=p.pk, user=people["requester"])
+    cancel.cancel(promotion_id=p.pk, user=people["requester"])
     p.refresh_from_db()
     assert p.state == "cancelled"
     assert OutboxItem.objects.get().outcome == "cancelled"
@@ -397,7 +398,7 @@ def test_sweep_reenqueues_due_items(churn, people, fake_mlflow, monkeypatch):
     monkeypatch.setattr(tasks.apply_outbox_task, "delay", lambda pk: sent.append(pk))
     p = request_and_check(people["requester"])
     approve(p, people["a1"])
-    assert services.sweep_outbox() == [OutboxItem.objects.get().pk]
+    assert outbox.sweep_outbox() == [OutboxItem.objects.get().pk]
     assert sent == [OutboxItem.objects.get().pk]
 
 
@@ -433,6 +434,6 @@ def test_awaiting_me_lists_only_what_the_user_may_sign(churn, people, make_user)
 
 def test_gate_rows_are_replaced_not_duplicated_on_recheck(churn, people):
     p = request_and_check(people["requester"])
-    services.recheck(promotion_id=p.pk, user=people["requester"])
-    services.run_gates(promotion_id=p.pk)
+    gating.recheck(promotion_id=p.pk, user=people["requester"])
+    gating.run_gates(promotion_id=p.pk)
     assert GateResult.objects.filter(promotion=p).count() == 2

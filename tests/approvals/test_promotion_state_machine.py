@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from approvals import services
 from approvals.models import Approval, GateResult, OutboxItem, Promotion
+from approvals.workflow import cancel, gating, outbox, requests, signatures
 from common.errors import DomainError
 from mirror import gateway
 from tests.approvals.test_approvals_helpers import PASSWORD, FakeGateway, policy_file, seed_model  # noqa: F401
@@ -58,12 +58,12 @@ class PromotionMachine(RuleBasedStateMachine):
     )
     def request(self, version, target_name, requester):
         try:
-            p = services.promotion_request(
+            p = requests.promotion_request(
                 user=self.users[requester], model_name="prop", version=version, target=target_name
             )
         except DomainError:
             return -1
-        services.run_gates(promotion_id=p.pk)
+        gating.run_gates(promotion_id=p.pk)
         return p.pk
 
     @rule(
@@ -75,7 +75,7 @@ class PromotionMachine(RuleBasedStateMachine):
         if pk < 0:
             return
         try:
-            services.approval_grant(
+            signatures.approval_grant(
                 promotion_id=pk, user=self.users[who], password=PASSWORD if good_password else "x"
             )
         except DomainError:
@@ -88,7 +88,7 @@ class PromotionMachine(RuleBasedStateMachine):
             return
         for who in ("ann", "bob"):
             try:
-                services.approval_grant(promotion_id=pk, user=self.users[who], password=PASSWORD)
+                signatures.approval_grant(promotion_id=pk, user=self.users[who], password=PASSWORD)
             except DomainError:
                 pass
 
@@ -107,7 +107,7 @@ class PromotionMachine(RuleBasedStateMachine):
         if pk < 0:
             return
         try:
-            services.approval_reject(promotion_id=pk, user=self.users[who], password=PASSWORD)
+            signatures.approval_reject(promotion_id=pk, user=self.users[who], password=PASSWORD)
         except DomainError:
             pass
 
@@ -116,7 +116,7 @@ class PromotionMachine(RuleBasedStateMachine):
         if pk < 0:
             return
         try:
-            services.cancel(promotion_id=pk, user=self.users[who])
+            cancel.cancel(promotion_id=pk, user=self.users[who])
         except DomainError:
             pass
 
@@ -126,7 +126,7 @@ class PromotionMachine(RuleBasedStateMachine):
 
         for item in OutboxItem.objects.filter(done_at__isnull=True).order_by("pk"):
             OutboxItem.objects.filter(pk=item.pk).update(next_attempt_at=timezone.now())
-            services.apply(outbox_id=item.pk)
+            outbox.apply(outbox_id=item.pk)
 
     @rule(down=st.booleans())
     def mlflow_down(self, down):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from approvals import selectors, services
+from approvals import selectors
 from approvals.models import Promotion
+from approvals.workflow import gating, rollback
 from common.errors import Conflict, InvalidInput
 from mirror.models import RegisteredModel
 from tests.approvals.test_approvals_helpers import (  # noqa: F401
@@ -37,11 +38,11 @@ def two_applied(policy_file, people, fake_mlflow):
 
 
 def test_rollback_defaults_to_the_previous_holder_and_skips_beats_current(two_applied, people):
-    r = services.rollback_request(
+    r = rollback.rollback_request(
         user=people["requester"], model_name="churn", target="production", justification="v2 misbehaves"
     )
     assert (r.kind, r.version.version, r.previous_version, r.required_approvals) == ("rollback", 1, 2, 1)
-    services.run_gates(promotion_id=r.pk)
+    gating.run_gates(promotion_id=r.pk)
     r.refresh_from_db()
     assert r.state == "awaiting_approval"
     beats = r.gate_results.get(name="beats_current")
@@ -57,7 +58,7 @@ def test_rollback_defaults_to_the_previous_holder_and_skips_beats_current(two_ap
 
 
 def test_rollback_to_an_explicit_version(two_applied, people):
-    r = services.rollback_request(
+    r = rollback.rollback_request(
         user=people["requester"], model_name="churn", target="production", to_version=3
     )
     assert r.version.version == 3
@@ -65,7 +66,7 @@ def test_rollback_to_an_explicit_version(two_applied, people):
 
 def test_rollback_to_the_current_holder_is_409(two_applied, people):
     with pytest.raises(Conflict, match="v2 already holds production"):
-        services.rollback_request(
+        rollback.rollback_request(
             user=people["requester"], model_name="churn", target="production", to_version=2
         )
     assert not Promotion.objects.filter(kind="rollback").exists()
@@ -74,7 +75,7 @@ def test_rollback_to_the_current_holder_is_409(two_applied, people):
 def test_rollback_with_no_earlier_holder_is_400(policy_file, people):
     seed_model("fresh", (1,))
     with pytest.raises(InvalidInput):
-        services.rollback_request(user=people["requester"], model_name="fresh", target="production")
+        rollback.rollback_request(user=people["requester"], model_name="fresh", target="production")
 
 
 def test_rollback_api(two_applied, people):

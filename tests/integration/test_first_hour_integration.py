@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from approvals import services
 from approvals.models import GateResult, TargetHolding
+from approvals.workflow import requests
 from audit.models import AuditEvent
 from mirror.models import ModelVersion, SyncRun
 from tests.approvals.test_approvals_helpers import fast_hashes, role_groups  # noqa: F401
@@ -42,7 +42,7 @@ def test_a_promotion_requested_right_after_registration_waits_for_the_artifacts_
     ModelVersion.objects.filter(model__name=name).update(
         artifacts_read_at=None, signature=None, content_hash=None, flavors=[]
     )
-    p = services.promotion_request(
+    p = requests.promotion_request(
         user=governed["requester"], model_name=name, version=2, target="staging", justification="ship it"
     )
 

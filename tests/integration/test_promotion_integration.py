@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from approvals import services
 from approvals.models import DriftRecord, OutboxItem, Promotion
+from approvals.workflow import requests, signatures
 from mirror.models import ModelVersion, SyncRun
 from tests.approvals.test_approvals_helpers import PASSWORD, TEST_POLICY, fast_hashes, role_groups  # noqa: F401
 
@@ -99,7 +99,7 @@ def governed(role_groups, fast_hashes, make_user):
 
 
 def _request_and_sign(name, people, *, before_last_signature=None):
-    p = services.promotion_request(
+    p = requests.promotion_request(
         user=people["requester"],
         model_name=name,
         version=2,
@@ -107,10 +107,10 @@ def _request_and_sign(name, people, *, before_last_signature=None):
         justification="better accuracy",
     )
     wait_for(lambda: state_of(p.pk) == "awaiting_approval", 60, "gates run by the worker")
-    services.approval_grant(promotion_id=p.pk, user=people["a1"], password=PASSWORD)
+    signatures.approval_grant(promotion_id=p.pk, user=people["a1"], password=PASSWORD)
     if before_last_signature:
         before_last_signature()
-    services.approval_grant(promotion_id=p.pk, user=people["a2"], password=PASSWORD)
+    signatures.approval_grant(promotion_id=p.pk, user=people["a2"], password=PASSWORD)
     return p
 
 

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from django.core.management import call_command
 
-from approvals import services
+from approvals.workflow import drift, gating
 from audit.verification import verify
 from mirror.models import ModelVersion
 from mirror.sync import apply_snapshot
@@ -96,7 +96,7 @@ def test_evidence_pack_says_how_each_holder_came_to_hold_the_target(client, make
     result = apply_snapshot(
         snapshot([mlflow_model("churn", aliases={"production": 1}, tags={"primary_metric": "acc"})], mvs)
     )
-    services.on_sync(sync_run_id=None, result=result)  # the sync observes v1 holding production
+    drift.on_sync(sync_run_id=None, result=result)  # the sync observes v1 holding production
     holder_adopt(
         user=people["staff"], model_name="churn", target="production", justification="before the app"
     )
@@ -243,7 +243,7 @@ def test_a_waiting_promotion_runs_its_gates_again_when_the_card_is_drafted(
     with django_capture_on_commit_callbacks(execute=True):
         draft_cards(version_ids=[p.version_id])  # what the worker does right after the sync
     assert rerun == [p.pk]
-    services.run_gates(promotion_id=p.pk)
+    gating.run_gates(promotion_id=p.pk)
     p.refresh_from_db()
     assert p.state == "awaiting_approval"
     assert _card_gate(p).status == "passed"
@@ -262,7 +262,7 @@ def test_a_card_still_not_drafted_after_the_bound_fails_the_gate_with_a_clear_re
     seed_model("churn", (1, 2))
     p = request_and_check(people["requester"], version=2, target="carded")
     Promotion.objects.filter(pk=p.pk).update(checking_since=timezone.now() - timedelta(seconds=61))
-    services.run_gates(promotion_id=p.pk)
+    gating.run_gates(promotion_id=p.pk)
     p.refresh_from_db()
     assert p.state == "blocked"
     gate = _card_gate(p)

@@ -16,8 +16,9 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from approvals import policy, services
+from approvals import policy
 from approvals.models import Approval, OutboxItem
+from approvals.workflow import cancel, gating, signatures
 from audit.models import AuditEvent
 from common.errors import NotAllowed
 from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
@@ -104,7 +105,7 @@ def test_every_signature_asks_for_the_password_even_right_after_login(churn, peo
     assert "Re-enter your password" in res.content.decode()
     assert not Approval.objects.exists()
     with pytest.raises(NotAllowed):
-        services.approval_grant(promotion_id=p.pk, user=people["a1"], password=None)
+        signatures.approval_grant(promotion_id=p.pk, user=people["a1"], password=None)
     assert not Approval.objects.exists()
 
 
@@ -252,8 +253,8 @@ def test_after_a_block_fresh_signatures_on_the_restored_state_apply(churn, peopl
     run_outbox(p)
     assert p.state == "blocked"
     seed_model("churn", (1, 2, 3), aliases={"production": 1})  # the tag is back
-    services.recheck(promotion_id=p.pk, user=people["requester"])
-    services.run_gates(promotion_id=p.pk)
+    gating.recheck(promotion_id=p.pk, user=people["requester"])
+    gating.run_gates(promotion_id=p.pk)
     p.refresh_from_db()
     assert p.state == "awaiting_approval"  # the superseded signatures do not count towards the quorum
     approve(p, people["a1"])
@@ -348,7 +349,7 @@ def test_the_approve_endpoint_does_not_tell_whether_a_password_is_right(churn, p
     wrong = thief.post(_approve_url(p), {"password": "guess"}, format="json")
     right = thief.post(_approve_url(p), {"password": PASSWORD}, format="json")
     assert (wrong.status_code, wrong.json()) == (right.status_code, right.json())
-    services.cancel(promotion_id=p.pk, user=people["requester"])
+    cancel.cancel(promotion_id=p.pk, user=people["requester"])
     thief = _token_client(people["a2"])
     wrong = thief.post(_approve_url(p), {"password": "guess"}, format="json")
     right = thief.post(_approve_url(p), {"password": PASSWORD}, format="json")
