@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import record
+from common import queue
 from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
-from mirror import gateway
+from mirror import gateway, hooks
 from mirror.models import IdentityChange, ModelVersion, RegisteredModel, Run, SyncRun
 
 log = logging.getLogger(__name__)
@@ -297,8 +299,6 @@ class _IdentityWatch:
 
 
 def _audit_identity(change: IdentityChange, action: str, row) -> None:
-    from audit.services import record
-
     if isinstance(row, ModelVersion):
         object_type, object_id = "model_version", f"{row.model.name}/{row.version}"
         where = {"model": row.model.name, "version": row.version, "run_id": row.run_id}
@@ -347,6 +347,9 @@ def _refresh_model_counts(model_pks) -> None:
 
 
 # --- running a sync -------------------------------------------------------------------------------
+# mirror.tasks imports this module (its tasks run syncs): the tasks are enqueued by name (`common.queue`).
+RUN_SYNC_TASK = "registry_ui.tasks.run_sync_task"
+READ_ARTIFACTS_TASK = "registry_ui.tasks.read_version_artifacts_task"
 ProgressSink = Callable[[str, int, int | None], None]
 
 
@@ -354,12 +357,10 @@ def start_sync(
     *, kind: str, model_name: str = "", version: int | None = None, requested_by: str = ""
 ) -> SyncRun:
     """Queue a sync run (a row) and enqueue its task when the transaction commits."""
-    from mirror.tasks import run_sync_task
-
     sync_run = SyncRun.objects.create(
         kind=kind, model_name=model_name, version=version, requested_by=requested_by
     )
-    run_sync_task.delay_on_commit(sync_run.pk)
+    queue.task(RUN_SYNC_TASK).delay_on_commit(sync_run.pk)
     return sync_run
 
 
@@ -419,16 +420,24 @@ ARTIFACT_BATCH = 200
 def _after_sync_success(sync_run_id: int, result: ApplyResult) -> None:
     """Follow-up work for what the sync changed: artifact facts of new versions, and the hooks of other
     apps (drift detection, card drafting) registered in `mirror.hooks`."""
-    from mirror import hooks
-    from mirror.tasks import read_version_artifacts_task
-
     ids = result.new_version_ids
     for start in range(0, len(ids), ARTIFACT_BATCH):
-        read_version_artifacts_task.delay(ids[start : start + ARTIFACT_BATCH])
+        queue.task(READ_ARTIFACTS_TASK).delay(ids[start : start + ARTIFACT_BATCH])
     hooks.run_after_sync(sync_run_id=sync_run_id, result=result)
 
 
 def _after_sync_failure(sync_run_id: int, error: str) -> None:
-    from mirror import hooks
-
     hooks.run_after_sync_failure(sync_run_id=sync_run_id, error=error)
+
+
+def record_sync_failure(*, sync_run_id: int, error: str) -> None:
+    """after_sync_failure hook: a sync that could not read MLflow is a state change of the mirror's health,
+    so it goes on the audit chain."""
+    run = SyncRun.objects.filter(pk=sync_run_id).first()
+    record(
+        actor="system",
+        action="sync.failed",
+        object_type="sync_run",
+        object_id=str(sync_run_id),
+        data={"kind": run.kind if run else "", "model": run.model_name if run else "", "error": error[:2000]},
+    )

@@ -4,23 +4,21 @@ from celery import shared_task
 from django.utils import timezone
 
 from common.errors import MlflowNotFound, MlflowUnavailable
+from mirror.models import SyncRun
+from mirror.services import read_version_artifacts
+from mirror.sync import execute_sync
 
 
 @shared_task(
     name="registry_ui.tasks.run_sync_task", acks_late=True, time_limit=60 * 60, soft_time_limit=55 * 60
 )
 def run_sync_task(sync_run_id: int) -> None:
-    from mirror.sync import execute_sync
-
     execute_sync(sync_run_id)
 
 
 @shared_task(name="registry_ui.tasks.reconcile_registry", acks_late=True, time_limit=60 * 60)
 def reconcile_registry() -> None:
     """Periodic: a full read compared with the mirror (catches stage moves, edits, deletions, drift)."""
-    from mirror.models import SyncRun
-    from mirror.sync import execute_sync
-
     now = timezone.now()
     # A sync still "running" past the task's hard time limit lost its worker: say so, so it neither
     # shows as running forever nor blocks the reconciles below.
@@ -51,8 +49,6 @@ def read_version_artifacts_task(model_version_ids: list[int] | int) -> None:
     """Read the artifact facts of a batch of new versions (one message per ARTIFACT_BATCH, not per version:
     a first full sync of thousands of versions would otherwise spend seconds just enqueueing).
     Idempotent: a version already read is skipped, so a retry after MLflow came back redoes only the rest."""
-    from mirror.services import read_version_artifacts
-
     ids = [model_version_ids] if isinstance(model_version_ids, int) else list(model_version_ids)
     for pk in ids:
         try:

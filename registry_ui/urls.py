@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from approvals import policy_views
 from mirror import views, webhooks
 
 api_v1 = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("mirror.page_urls")),
     path("", include("approvals.urls")),
     path("", include("audit.urls")),
+    path("policy/", policy_views.policy_page, name="policy"),  # governance's page; audit/ imports none of it
     path("", include("cards.urls")),
     path("", include("compare.urls")),
     path("", include("lineage.urls")),
