@@ -13,12 +13,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
 from cards import exports, selectors, services
 from cards.models import BulkExport
+from common import queue
 from common.errors import InvalidInput
 from mirror.models import ModelVersion, RegisteredModel
 
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FORMATS = ["pdf", "html", "md", "json"]
 MAX_MODELS = 500
+# cards.tasks imports this module (its task builds the zip): the task is enqueued by name (`common.queue`).
+BULK_EXPORT_TASK = "registry_ui.cards.tasks.build_bulk_export_task"
 
 
 def export_dir() -> Path:
@@ -51,8 +55,6 @@ def versions_in_scope(*, model_names: list[str], alias: str) -> list[ModelVersio
             (pk, int(aliases[alias])) for pk, aliases in holders if str(aliases.get(alias, "")).isdigit()
         ]
         if pairs:
-            from django.db.models import Q  # noqa: PLC0415
-
             cond = Q(pk__in=[])
             for model_id, version in pairs:
                 cond |= Q(model_id=model_id, version=version)
@@ -77,13 +79,11 @@ def request_bulk_export(
     unknown = [n for n in model_names if n not in known]
     if unknown:
         raise InvalidInput(f"Unknown model(s): {', '.join(unknown[:10])}.", field="models")
-    from cards.tasks import build_bulk_export_task  # noqa: PLC0415
-
     with transaction.atomic():
         job = BulkExport.objects.create(
             requested_by=user, models_selected=model_names, alias=alias, formats=formats
         )
-        build_bulk_export_task.delay_on_commit(job.pk)
+        queue.task(BULK_EXPORT_TASK).delay_on_commit(job.pk)
     return job
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db.models import OuterRef, Subquery
 
@@ -181,12 +181,22 @@ def version_facts(mv: ModelVersion) -> dict:
     return facts
 
 
+# Governance sits above the cards: it registers where sign-offs come from (approvals' AppConfig.ready), so the
+# cards never import it. None: no governance installed in this deployment, and the exports carry no sign-offs.
+_signoffs_source: Callable[[ModelVersion], list[dict]] | None = None
+
+
+def provide_signoffs(fn: Callable[[ModelVersion], list[dict]]) -> Callable[[ModelVersion], list[dict]]:
+    """Register fn(mv) -> every promotion of the version with its signatures and gate results."""
+    global _signoffs_source
+    _signoffs_source = fn
+    return fn
+
+
 def signoffs_and_gates(mv: ModelVersion) -> list[dict]:
     """THE one place exports get a version's sign-offs and gate results: every promotion of the version with
-    its signatures and gate results (`approvals.selectors.signoffs_for_version`)."""
-    try:
-        from approvals.selectors import signoffs_for_version  # noqa: PLC0415
-    except ImportError:  # approvals not installed in this deployment: nothing to show
-        log.warning("approvals.selectors.signoffs_for_version is unavailable; exports carry no sign-offs")
+    its signatures and gate results, from the source governance registered (`provide_signoffs`)."""
+    if _signoffs_source is None:
+        log.warning("no sign-off source is registered; exports carry no sign-offs")
         return []
-    return signoffs_for_version(mv)
+    return _signoffs_source(mv)

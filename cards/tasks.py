@@ -2,6 +2,11 @@
 
 from celery import shared_task
 
+from cards.bulk import run_bulk_export
+from cards.services import draft_cards
+
+DRAFT_CHUNK = 200
+
 
 @shared_task(
     name="registry_ui.cards.tasks.draft_cards_task",
@@ -10,8 +15,6 @@ from celery import shared_task
     soft_time_limit=28 * 60,
 )
 def draft_cards_task(version_ids: list[int]) -> None:
-    from cards.services import draft_cards
-
     draft_cards(version_ids=version_ids)
 
 
@@ -22,6 +25,11 @@ def draft_cards_task(version_ids: list[int]) -> None:
     soft_time_limit=115 * 60,
 )
 def build_bulk_export_task(job_id: int) -> None:
-    from cards.bulk import run_bulk_export
-
     run_bulk_export(job_id=job_id)
+
+
+def draft_new_version_cards(*, sync_run_id=None, result=None, **_) -> None:
+    """after_sync hook: draft the cards of versions that just appeared in the mirror (in a worker)."""
+    ids = sorted(getattr(result, "new_version_ids", None) or [])
+    for start in range(0, len(ids), DRAFT_CHUNK):
+        draft_cards_task.delay(ids[start : start + DRAFT_CHUNK])

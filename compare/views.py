@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils.html import format_html
 
 from common.errors import InvalidInput
-from compare import selectors
+from compare import holders, selectors
 from mirror import access
 from mirror.models import ModelVersion, RegisteredModel
 
@@ -144,5 +144,9 @@ def target_holders(request, name: str, version: int):
     return render(
         request,
         "compare/_target_holders.html",
-        {"mv": mv, "model": mv.model, "holders": selectors.target_holders(mv)},
+        {
+            "mv": mv,
+            "model": mv.model,
+            "holders": holders.target_holders(mv, holders.targets_for(mv.model.name)),
+        },
     )

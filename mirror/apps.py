@@ -8,8 +8,7 @@ class MirrorConfig(AppConfig):
 
     def ready(self):
         # Imported here, not at the top: an AppConfig module loads before the models are ready.
-        from common import queue
-        from mirror import hooks, sync, tasks
+        # Importing the tasks registers them with the Celery app (the sync enqueues them by name: common.queue).
+        from mirror import hooks, sync, tasks  # noqa: F401
 
-        queue.register(tasks.run_sync_task, tasks.read_version_artifacts_task)
         hooks.after_sync_failure(sync.record_sync_failure)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cards import generation, selectors, services
-from cards.apps import draft_new_version_cards
 from cards.completeness import score_card
 from cards.models import CardRevision
 from cards.sections import HUMAN_SECTIONS
+from cards.tasks import draft_new_version_cards
 from mirror import hooks
 from mirror.models import ModelVersion
 from mirror.sync import apply_snapshot

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from common.errors import InvalidInput
+from compare import holders as compare_holders
 from compare import selectors
 from mirror.models import MetricHistory, ModelVersion
 from mirror.sync import apply_snapshot
@@ -237,7 +238,7 @@ def test_history_series_reads_cached_histories_in_bounded_queries(django_assert_
 
 def test_target_holders_fall_back_to_the_models_aliases():
     versions = seed(n=3, aliases={"champion": 1, "challenger": 3})
-    holders = selectors.target_holders(versions[1])
+    holders = compare_holders.target_holders(versions[1], [])
     assert {(h["name"], h["version"]) for h in holders} >= {("champion", 1), ("challenger", 3)}
     assert all(h["version"] != 2 for h in holders)
 
@@ -277,7 +278,8 @@ def test_target_holders_follow_the_policys_alias_and_stage_targets(monkeypatch):
             }
 
     monkeypatch.setattr(policy_module, "get_policy", lambda: FakePolicy())
-    holders = selectors.target_holders(versions[3])
+    # Governance registers the policy as the source of the targets; the comparison takes them as input.
+    holders = compare_holders.target_holders(versions[3], compare_holders.targets_for("churn"))
     assert [(h["name"], h["version"]) for h in holders] == [("production", 2), ("staging", 3)]
     assert holders[1]["via"] == "stage Staging"
 
