@@ -34,6 +34,7 @@ services:
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # mypy --strict on the pure modules listed in pyproject's [tool.mypy] (gates, policy parsing, card sections,
 # rendering and completeness, the chart builders).
@@ -43,6 +44,7 @@ typecheck: venv
 test: venv services
 	$(VENV)/bin/ruff check .
 	$(MAKE) --no-print-directory typecheck
+	$(VENV)/bin/lint-imports
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory test-postgres test-sqlite
 
