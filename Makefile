@@ -43,8 +43,8 @@ typecheck: venv
 
 test: venv services
 	$(VENV)/bin/ruff check .
-	$(MAKE) --no-print-directory typecheck
 	$(VENV)/bin/lint-imports
+	$(MAKE) --no-print-directory typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory test-postgres test-sqlite
 
