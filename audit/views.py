@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import render
@@ -10,11 +11,9 @@ from django.utils import timezone
 from audit import access, selectors, verification
 from audit.forms import AuditFilterForm
 
-PAGE_SIZE = 50
-
 
 def _page(request, queryset):
-    paginator = Paginator(queryset, PAGE_SIZE)
+    paginator = Paginator(queryset, settings.PAGE_SIZE)
     try:
         return paginator.page(request.GET.get("page") or 1)
     except PageNotAnInteger:

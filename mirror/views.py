@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
@@ -15,12 +16,11 @@ from mirror import access, gateway, selectors
 from mirror.models import ModelVersion, RegisteredModel, SyncRun
 from mirror.sync import start_sync
 
-PAGE_SIZE = 50
 
-
-def paginate(request, queryset, per_page: int = PAGE_SIZE):
-    """A page of results; garbage or out-of-range page numbers fall back to the first or last page."""
-    paginator = Paginator(queryset, per_page)
+def paginate(request, queryset, per_page: int | None = None):
+    """A page of results (settings.PAGE_SIZE rows unless `per_page`); garbage or out-of-range page numbers fall
+    back to the first or last page."""
+    paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
     number = request.GET.get("page") or 1
     try:
         return paginator.page(number)
@@ -110,7 +110,7 @@ def sync_status(request):
         run = start_sync(kind=SyncRun.Kind.FULL, requested_by=request.user.get_username())
         messages.success(request, f"Full sync #{run.pk} queued.")
         return redirect("sync-status")
-    runs = paginate(request, selectors.sync_runs(), per_page=25)
+    runs = paginate(request, selectors.sync_runs(), per_page=settings.SYNC_RUNS_PAGE_SIZE)
     context = {
         "page_obj": runs,
         "deliveries": selectors.webhook_deliveries()[:20],

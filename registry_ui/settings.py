@@ -174,22 +174,34 @@ MIRROR_STALE_AFTER_SECONDS = env.int(
     "MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE_INTERVAL_SECONDS)
 )
 
-# --- Governance ---------------------------------------------------------------------------------
+# --- Governance: policy, gates, outbox --------------------------------------------------------------
 POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
 # A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
 GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
+# How often beat re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule
+# themselves).
+OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=30)
+
+# --- Model cards ----------------------------------------------------------------------------------
 # Model card limits (DESIGN.md threat model: no input holds a worker for more than seconds). Rendering is
 # linear; at this size the worst adversarial card renders in well under a second (make bench-cards).
 CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=256 * 1024)
 CARD_FRONT_MATTER_MAX_BYTES = env.int("CARD_FRONT_MATTER_MAX_BYTES", default=16 * 1024)
 # Live previews per user and minute (each renders the card); typing sends at most one per 0.4 s pause.
 CARD_PREVIEWS_PER_MINUTE = env.int("CARD_PREVIEWS_PER_MINUTE", default=60)
-# JSON request bodies (API and webhook): deeper nesting is refused with a 400 before anything recurses.
-JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 # Metric names where lower is better when a model does not say (comparison highlighting).
 LOWER_IS_BETTER_METRICS = env.list(
     "LOWER_IS_BETTER_METRICS", default=["rmse", "mae", "mse", "log_loss", "loss", "error", "test_log_loss"]
 )
+
+# --- Pages and API --------------------------------------------------------------------------------
+# Rows per page of the lists on pages (models, versions, promotions, the audit log) and in the API, where a
+# client may ask for up to API_MAX_PAGE_SIZE (?page_size=); the sync history pages by SYNC_RUNS_PAGE_SIZE.
+PAGE_SIZE = env.int("PAGE_SIZE", default=50)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+SYNC_RUNS_PAGE_SIZE = env.int("SYNC_RUNS_PAGE_SIZE", default=25)
+# JSON request bodies (API and webhook): deeper nesting is refused with a 400 before anything recurses.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 # --- Audit chain ----------------------------------------------------------------------------------
 # The key that seals every audit event (HMAC-SHA256) and signs the checkpoints. It must never be stored in
@@ -253,8 +265,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry_ui.tasks.reconcile_registry",
         "schedule": float(RECONCILE_INTERVAL_SECONDS),
     },
-    # Re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule themselves).
-    "sweep-promotion-outbox": {"task": "approvals.tasks.sweep_outbox_task", "schedule": 30.0},
+    "sweep-promotion-outbox": {
+        "task": "approvals.tasks.sweep_outbox_task",
+        "schedule": float(OUTBOX_SWEEP_SECONDS),
+    },
     # Signs the chain's head into AUDIT_CHECKPOINT_DIR (only when it moved).
     "audit-checkpoint": {
         "task": "approvals.audit.tasks.write_checkpoint_task",
@@ -271,7 +285,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "common.api_pagination.StandardPagination",
-    "PAGE_SIZE": 50,
+    "PAGE_SIZE": PAGE_SIZE,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "URL_FORMAT_OVERRIDE": None,  # the card export uses ?format=
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
