@@ -7,6 +7,8 @@
  *                                              at load, the others one per task once near the viewport
  *   section[data-lazy-chart]                   fetches [data-chart-url] + ?<[data-chart-param]>=value,
  *                                              renders the answer (or its .figure) into its .chart
+ *     [data-plotly-addon="url"]                a plotly bundle registering trace types the page's plotly
+ *                                              lacks (parallel coordinates): loaded once, beside the fetch
  *   #only-diff                                 checkbox hiding rows whose values are all the same
  */
 (function () {
@@ -177,6 +179,26 @@
     });
   }
 
+  // Scripts added on demand (from 'self', so the CSP allows them): one promise per URL, forgotten on failure
+  // so that the next attempt loads it again.
+  var scripts = {};
+  function loadScript(src) {
+    if (!scripts[src]) {
+      scripts[src] = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = src;
+        script.onload = resolve;
+        script.onerror = function () {
+          delete scripts[src];
+          script.remove();
+          reject(new Error("could not load " + src));
+        };
+        document.head.appendChild(script);
+      });
+    }
+    return scripts[src];
+  }
+
   function lazyUrl(section) {
     var base = section.querySelector("[data-chart-url]");
     if (!base) return null;
@@ -194,11 +216,19 @@
     if (!chart || !url) return;
     chart.classList.add("chart-loading");
     if (note) note.textContent = "";
-    fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        return response.json().then(function (body) {
-          return { ok: response.ok, body: body };
-        });
+    var addon = section.getAttribute("data-plotly-addon");
+    Promise.all([
+      fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
+        function (response) {
+          return response.json().then(function (body) {
+            return { ok: response.ok, body: body };
+          });
+        }
+      ),
+      addon ? loadScript(addon) : null,
+    ])
+      .then(function (results) {
+        return results[0];
       })
       .then(function (answer) {
         if (!answer.ok) {

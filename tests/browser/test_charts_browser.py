@@ -140,6 +140,11 @@ def test_every_comparison_chart_renders_without_a_csp_violation(open_page, user,
     _no_violations(page)
 
 
+PARCOORDS_BUNDLE_REQUESTS = (
+    "performance.getEntriesByType('resource').filter(e => e.name.includes('plotly-strict-parcoords')).length"
+)
+
+
 def test_comparison_draws_the_first_chart_at_once_and_offscreen_ones_when_scrolled_near(open_page, user):
     _seed_comparison()
     page = open_page(user, "/compare/?model=churn&versions=1,2,3,4", width=390)
@@ -150,10 +155,15 @@ def test_comparison_draws_the_first_chart_at_once_and_offscreen_ones_when_scroll
     assert scatter_top > 900 + 300, scatter_top  # off-screen and beyond the observer's margin at 390 × 900
     assert page.locator("#chart-scatter svg.main-svg").count() == 0
     assert page.locator("#chart-scatter").get_attribute("data-rendered") is None
+    # The parallel coordinates' plotly bundle (regl, WebGL) is no part of the first view either.
+    assert page.evaluate(PARCOORDS_BUNDLE_REQUESTS) == 0
 
     _rendered(page, "#chart-scatter")  # scrolls it into view
     _rendered(page, "#chart-metrics-normalised")
     assert page.locator("#chart-scatter .modebar-btn[data-title='Download plot as SVG']").count() == 1
+    _rendered(page, "#chart-parallel")  # loads it, once
+    page.wait_for_selector("#chart-parallel canvas.gl-canvas", state="attached")
+    assert page.evaluate(PARCOORDS_BUNDLE_REQUESTS) == 1
     page.wait_for_load_state("networkidle")
     _no_violations(page)
 
