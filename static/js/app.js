@@ -185,12 +185,23 @@
     ["minute", 60],
     ["second", 1],
   ];
-  var relFormat =
-    window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
-  var absFormat =
-    window.Intl && Intl.DateTimeFormat
-      ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" })
-      : null;
+  // Made on first use: building Intl formatters costs a fresh page tens of ms, and most pages show no times.
+  var formats = null;
+  function getFormats() {
+    if (!formats) {
+      formats = {
+        rel:
+          window.Intl && Intl.RelativeTimeFormat
+            ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" })
+            : null,
+        abs:
+          window.Intl && Intl.DateTimeFormat
+            ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" })
+            : null,
+      };
+    }
+    return formats;
+  }
 
   function relativeText(date) {
     var seconds = Math.round((date.getTime() - Date.now()) / 1000);
@@ -200,6 +211,7 @@
       var unit = UNITS[i];
       if (abs >= unit[1] || unit[0] === "second") {
         var value = Math.round(seconds / unit[1]);
+        var relFormat = getFormats().rel;
         if (relFormat) return relFormat.format(value, unit[0]);
         var n = Math.abs(value);
         var label = n + " " + unit[0] + (n === 1 ? "" : "s");
@@ -214,6 +226,7 @@
       var date = new Date(el.getAttribute("datetime"));
       if (isNaN(date.getTime())) return;
       if (!el.hasAttribute("title")) {
+        var absFormat = getFormats().abs;
         el.setAttribute("title", absFormat ? absFormat.format(date) : date.toString());
       }
       el.textContent = relativeText(date);
