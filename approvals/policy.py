@@ -95,10 +95,9 @@ def record_loaded(policy: Policy) -> None:
 
     Runs at most once per content and process (then remembered), and appends nothing when the chain's latest
     `policy.loaded` already names the same content (another process, or an earlier run, recorded it). Not at
-    start-up, so that migrations and management commands never write; settings.AUDIT_POLICY_LOADS = False
-    turns it off (tests that swap policy files).
+    start-up, so that migrations and management commands never write.
     """
-    if policy.sha256 in _recorded or not getattr(settings, "AUDIT_POLICY_LOADS", True):
+    if policy.sha256 in _recorded:
         return
     try:
         record_policy_loaded(policy)

@@ -55,7 +55,6 @@ def policy_file(settings, tmp_path):
     path = tmp_path / "policies.yaml"
     path.write_text(TEST_POLICY)
     settings.POLICY_PATH = str(path)
-    settings.AUDIT_POLICY_LOADS = False
     policy.clear_cache()
     yield path
     policy.clear_cache()

@@ -313,7 +313,6 @@ def policy_file(tmp_path, settings):
     path = tmp_path / "policies.yaml"
     path.write_text(VALID)
     settings.POLICY_PATH = path
-    settings.AUDIT_POLICY_LOADS = False
     policy_module.clear_cache()
     yield path
     policy_module.clear_cache()
@@ -382,10 +381,9 @@ def test_check_policy_fails_with_file_and_line(tmp_path):
 
 
 @pytest.mark.django_db
-def test_the_first_decision_under_a_policy_content_records_it_once(policy_file, settings):
+def test_the_first_decision_under_a_policy_content_records_it_once(policy_file):
     from audit.models import AuditEvent
 
-    settings.AUDIT_POLICY_LOADS = True
     get_policy()  # reading (pages, listings) never writes
     assert not AuditEvent.objects.filter(action="policy.loaded").exists()
     policy_for_decision()

@@ -169,7 +169,6 @@ def card_policy(settings, tmp_path):
     path = tmp_path / "policies.yaml"
     path.write_text(CARD_POLICY)
     settings.POLICY_PATH = str(path)
-    settings.AUDIT_POLICY_LOADS = False
     policy.clear_cache()
     yield path
     policy.clear_cache()
