@@ -14,6 +14,16 @@ def may_request(user) -> bool:
     return roles.may_request(user)
 
 
+def may_cancel(p: Promotion, user) -> bool:
+    """The requester and staff may cancel a promotion."""
+    return bool(user.is_staff or user.pk == p.requested_by_id)
+
+
+def may_recheck(p: Promotion, user) -> bool:
+    """The requester, whoever may request promotions, and staff may re-run the gates or retry the apply."""
+    return bool(user.is_staff or user.pk == p.requested_by_id or may_request(user))
+
+
 def sod_conflict_reason(p: Promotion, user) -> str | None:
     """Why this user may not sign this promotion whatever their groups, or None."""
     username = user.get_username()

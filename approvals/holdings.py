@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from approvals import states
 from approvals.models import DriftRecord, Promotion, TargetHolding
 from approvals.policy import policy_for_decision
 from approvals.workflow.ledger import baseline, move_holding, resolve_drift
@@ -46,7 +47,7 @@ def _governed_and_in_flight(ids) -> tuple[set, set]:
         .distinct()
     )
     in_flight = set(
-        Promotion.objects.filter(model_id__in=ids, state__in=(S.APPROVED, S.APPLYING, S.FAILED)).values_list(
+        Promotion.objects.filter(model_id__in=ids, state__in=states.ALLOWED[states.APPLY]).values_list(
             "model_id", "target", "version__version"
         )
     )

@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals import access, selectors, signing
-from approvals.eligibility import eligibility_problem
+from approvals import access, selectors, signing, states
+from approvals.eligibility import eligibility_problem, may_cancel
 from approvals.holdings import holder_adopt
 from approvals.models import Approval, Promotion
 from approvals.policy import get_policy
@@ -25,7 +25,6 @@ from mirror.access import access_model, access_version
 from mirror.views import paginate
 
 log = logging.getLogger(__name__)
-LIVE_STATES = ("checking", "approved", "applying")
 SIGN_FORM_KEY = "approvals_sign_form_{pk}"  # what a refused signature form held, shown again once
 
 
@@ -65,7 +64,7 @@ def promotion_list(request):
 def _comparison(p: Promotion) -> dict:
     """Candidate against the current holder: a metrics table, and a chart when the compare builders exist."""
     holder_no = holders.holder(p.model, p.mlflow_target)
-    if p.state == "applied":
+    if p.state == states.APPLIED:
         holder_no = p.previous_version
     holder = None
     if holder_no is not None and holder_no != p.version.version:
@@ -109,7 +108,7 @@ def _comparison(p: Promotion) -> dict:
 def _card_diff(p: Promotion) -> str | None:
     """The card diff since the last approved version of this target (html from the cards feature), if any."""
     last = (
-        Promotion.objects.filter(model=p.model, target=p.target, state="applied")
+        Promotion.objects.filter(model=p.model, target=p.target, state=states.APPLIED)
         .exclude(version=p.version)
         .select_related("version")
         .order_by("-applied_at")
@@ -133,16 +132,14 @@ def promotion_detail(request, pk: int):
     context = {
         "p": p,
         "sign_form": request.session.pop(SIGN_FORM_KEY.format(pk=p.pk), None) or {},
-        "live": p.state in LIVE_STATES,
-        "can_sign": p.state in ("awaiting_approval",) and problem is None and not already,
-        "can_reject": p.state in ("awaiting_approval", "blocked", "checking")
-        and problem is None
-        and not already,
+        "live": states.is_live(p.state),
+        "can_sign": states.allowed(states.APPROVE, p.state) and problem is None and not already,
+        "can_reject": states.allowed(states.REJECT, p.state) and problem is None and not already,
+        "awaiting_signatures": states.allowed(states.APPROVE, p.state),
         "sign_problem": problem,
         "already_signed": already,
-        "can_cancel": p.state in ("checking", "awaiting_approval", "blocked", "approved", "failed")
-        and (request.user.is_staff or request.user.pk == p.requested_by_id),
-        "can_recheck": p.state in ("blocked", "awaiting_approval", "failed"),
+        "can_cancel": states.allowed(states.CANCEL, p.state) and may_cancel(p, request.user),
+        "recheck_action": states.recheck_action(p.state),
         "meanings": Approval.Meaning.choices,
         "approve_count": sum(1 for a in p.approvals.all() if a.decision == "approve" and a.counts),
         "superseded_reason": superseded[-1].superseded_reason if superseded else "",
@@ -157,7 +154,7 @@ def promotion_detail(request, pk: int):
 def promotion_gates(request, pk: int):
     """htmx partial: the gates and the state, polled while the promotion is moving."""
     p = access.access_promotion(request.user, pk)
-    return render(request, "approvals/_promotion_live.html", {"p": p, "live": p.state in LIVE_STATES})
+    return render(request, "approvals/_promotion_live.html", {"p": p, "live": states.is_live(p.state)})
 
 
 @login_required

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from approvals import states
+from approvals.eligibility import may_cancel
 from approvals.models import OutboxItem, Promotion
 from approvals.workflow import queue
 from approvals.workflow.transitions import S, lock, set_state
@@ -17,9 +19,9 @@ def cancel(*, promotion_id: int, user, reason: str = "") -> Promotion:
     """Cancel the promotion (requester or staff) while it is not yet applied, rejected or cancelled."""
     with transaction.atomic():
         p = lock(promotion_id)
-        if not (user.is_staff or user.pk == p.requested_by_id):
+        if not may_cancel(p, user):
             raise NotAllowed("Only the requester or staff may cancel a promotion.")
-        if p.state not in (S.CHECKING, S.AWAITING_APPROVAL, S.BLOCKED, S.APPROVED, S.FAILED):
+        if not states.allowed(states.CANCEL, p.state):
             raise Conflict(f"The promotion is {p.state.replace('_', ' ')}; it can no longer be cancelled.")
         now = timezone.now()
         OutboxItem.objects.filter(promotion=p, done_at__isnull=True).update(done_at=now, outcome="cancelled")

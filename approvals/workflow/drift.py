@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from approvals import states
 from approvals.holdings import record_observed_holders
 from approvals.models import DriftRecord, OutboxItem, Promotion, TargetHolding
 from approvals.policy import policy_for_decision
@@ -91,7 +92,7 @@ def _explained(model, target: str, holder: int | None, open_records: list[DriftR
     in_flight = Promotion.objects.filter(
         model=model,
         target=target,
-        state__in=(S.APPROVED, S.APPLYING, S.FAILED),
+        state__in=states.ALLOWED[states.APPLY],  # an apply may still come
         version__version=holder,
     ).exists()
     return in_flight or any(r.mlflow_version == holder for r in open_records)

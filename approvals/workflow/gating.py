@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.eligibility import may_request
+from approvals import states
+from approvals.eligibility import may_recheck
 from approvals.gates import GateSpec
 from approvals.models import GateResult, OutboxItem, Promotion
 from approvals.policy import policy_for_decision
@@ -100,7 +101,7 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
             p = lock(promotion_id)
         except NotFound:
             return None
-        if p.state != S.CHECKING:
+        if not states.allowed(states.RUN_GATES, p.state):
             return p
         specs = _specs(p)
         inp = gate_input(p)
@@ -162,14 +163,15 @@ def recheck(*, promotion_id: int, user) -> Promotion:
     """Run the gates again (blocked or awaiting approval), or retry a failed apply now."""
     with transaction.atomic():
         p = lock(promotion_id)
-        if not (user.is_staff or user.pk == p.requested_by_id or may_request(user)):
+        if not may_recheck(p, user):
             raise NotAllowed("Only the requester, ml-engineers, reviewers or staff may re-run the gates.")
-        if p.state in (S.BLOCKED, S.AWAITING_APPROVAL):
+        action = states.recheck_action(p.state)
+        if action == states.RERUN_GATES:
             set_state(
                 p, S.CHECKING, actor=user, action="promotion.recheck_requested", checking_since=timezone.now()
             )
             queue.enqueue_gates(p.pk)
-        elif p.state == S.FAILED:
+        elif action == states.RETRY_APPLY:
             item = OutboxItem.objects.filter(
                 promotion=p, kind=OutboxItem.Kind.APPLY, done_at__isnull=True
             ).first()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from approvals import states
 from approvals.models import DriftRecord, OutboxItem, Promotion
 from approvals.selectors import pending_outbox
 from approvals.workflow import queue
@@ -24,7 +25,6 @@ from mirror.models import RegisteredModel
 
 APPLY_LEASE = timedelta(seconds=60)  # a claimed outbox item is not picked again before this
 MAX_BACKOFF_SECONDS = 60
-APPLYING_STATES = (S.APPROVED, S.APPLYING, S.FAILED)
 
 
 def _backoff(attempts: int) -> float:
@@ -79,7 +79,7 @@ def _claim(outbox_id: int, now: datetime) -> OutboxItem | tuple[str, float | Non
             return "skipped", None  # leased or backing off; its own retry or the sweep will come back
         if item.promotion_id:
             p = lock(item.promotion_id)
-            if p.state not in APPLYING_STATES:
+            if not states.allowed(states.APPLY, p.state):
                 item.done_at, item.outcome = now, "superseded"
                 item.save(update_fields=["done_at", "outcome"])
                 return "done", None

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals import signing
+from approvals import signing, states
 from approvals.eligibility import eligibility_problem
 from approvals.models import Approval, Promotion
 from approvals.workflow import queue
@@ -51,8 +51,8 @@ def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, auth
         raise Conflict("You have already signed this promotion.") from None
 
 
-def _check_signable(p: Promotion, user, *, allowed_states) -> None:
-    if p.state not in allowed_states:
+def _check_signable(p: Promotion, user, *, action: str) -> None:
+    if not states.allowed(action, p.state):
         raise Conflict(f"The promotion is {p.state.replace('_', ' ')}, not awaiting approval.")
     if Approval.objects.filter(promotion=p, reviewer=user, superseded_at__isnull=True).exists():
         raise Conflict("You have already decided on this promotion.")
@@ -114,7 +114,6 @@ def _signed(
     user,
     *,
     decision: str,
-    allowed_states,
     password: str | None,
     client_ip: str | None,
     meaning: str,
@@ -124,11 +123,11 @@ def _signed(
     with _signing_attempt(promotion_id=promotion_id, user=user, decision=str(decision), client_ip=client_ip):
         # What does not depend on the password is refused first, so a wrong and a right password get the same
         # answer there; the password is checked outside the row lock (hashing takes a while).
-        _check_signable(read(promotion_id), user, allowed_states=allowed_states)
+        _check_signable(read(promotion_id), user, action=decision)
         auth_method = signing.reauthenticate(user, password, client_ip=client_ip)
         with transaction.atomic():
             p = lock(promotion_id)
-            _check_signable(p, user, allowed_states=allowed_states)
+            _check_signable(p, user, action=decision)
             a = _sign(
                 p,
                 user,
@@ -155,7 +154,6 @@ def approval_grant(
         promotion_id,
         user,
         decision=Approval.Decision.APPROVE,
-        allowed_states=(S.AWAITING_APPROVAL,),
         password=password,
         client_ip=client_ip,
         meaning=meaning,
@@ -188,7 +186,6 @@ def approval_reject(
         promotion_id,
         user,
         decision=Approval.Decision.REJECT,
-        allowed_states=(S.AWAITING_APPROVAL, S.BLOCKED, S.CHECKING),
         password=password,
         client_ip=client_ip,
         meaning=meaning,
