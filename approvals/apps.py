@@ -8,11 +8,11 @@ class ApprovalsConfig(AppConfig):
     def ready(self):
         # Models are loaded only now: the workflow modules import them. Importing the tasks registers them with
         # the Celery app in every process (the workflow enqueues them by their pinned names: workflow.queue).
-        from approvals import policy, selectors, tasks  # noqa: F401
+        from approvals import panels, policy, selectors, tasks  # noqa: F401
         from approvals.workflow import drift, gating
         from cards import selectors as card_selectors
         from compare import holders
-        from mirror import hooks
+        from mirror import hooks, slots
 
         policy.validate_on_startup()
         hooks.after_sync(drift.on_sync)
@@ -20,5 +20,9 @@ class ApprovalsConfig(AppConfig):
         hooks.after_card_drafted(gating.on_artifacts_read)
         # Features on a version sit below governance: it tells them where sign-offs and targets come from.
         card_selectors.provide_signoffs(selectors.signoffs_for_version)
+        # Governance's panels on the mirror's pages.
+        slots.provide("dashboard", panels.dashboard)
+        slots.provide("model.banner", panels.model_banner)
+        slots.provide("version_detail.side", panels.version_promotions)
         # Looked up when asked: the comparison's holders follow the policy's targets.
         holders.provide_targets(lambda model_name: list(policy.get_policy().targets_for(model_name).values()))

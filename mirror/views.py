@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
 from common.errors import InvalidInput
-from mirror import access, gateway, selectors
+from mirror import access, gateway, selectors, slots
 from mirror.models import ModelVersion, RegisteredModel, SyncRun
 from mirror.sync import start_sync
 
@@ -44,6 +44,7 @@ def dashboard(request):
         .order_by("-creation_timestamp")[:10],
         "recent_syncs": selectors.sync_runs()[:5],
         "identity_changes": selectors.open_identity_changes(),
+        "slots": slots.fill(request, "dashboard", user=request.user),
     }
     return render(request, "registry_ui/dashboard.html", context)
 
@@ -78,9 +79,13 @@ def model_detail(request, name: str):
     model = access.access_model(request.user, name)
     page_obj = paginate(request, selectors.version_list(model))
     rows = [(mv, selectors.primary_metric_value(mv, model)) for mv in page_obj.object_list]
-    return render(
-        request, "registry_ui/model_detail.html", {"model": model, "page_obj": page_obj, "rows": rows}
-    )
+    context = {
+        "model": model,
+        "page_obj": page_obj,
+        "rows": rows,
+        "slots": slots.fill(request, "model.banner", model=model, mv=None),
+    }
+    return render(request, "registry_ui/model_detail.html", context)
 
 
 @login_required
@@ -98,6 +103,7 @@ def version_detail(request, name: str, version: int):
         "signature": mv.signature,
         "mlflow_url": gateway.version_ui_url(mv.model.name, mv.version),
         "identity_changes": selectors.open_identity_changes(version=mv),
+        "slots": slots.fill(request, "model.banner", "version_detail.side", model=mv.model, mv=mv),
     }
     return render(request, "registry_ui/version_detail.html", context)
 

@@ -1,9 +1,9 @@
-"""Template helpers for the slots other pages include (version panel, model banner, dashboard panel)."""
+"""Template helpers of governance's pages and panels (the panels on the mirror's pages get their data from
+`approvals.panels`, through the mirror's page slots)."""
 
 from django import template
 
 from approvals import selectors
-from approvals.policy import get_policy
 
 register = template.Library()
 
@@ -43,20 +43,5 @@ def state_label(state: str) -> str:
 
 
 @register.simple_tag
-def version_promotions(mv):
-    return selectors.promotions_for_version(mv) if mv is not None else []
-
-
-@register.simple_tag
-def model_targets(model):
-    return list(get_policy().targets_for(model.name).values()) if model is not None else []
-
-
-@register.simple_tag
 def open_drift(model):
     return selectors.open_drift_for_model(model) if model is not None else []
-
-
-@register.simple_tag
-def approvals_summary(user):
-    return selectors.dashboard_summary(user)
