@@ -5,7 +5,6 @@ artifact content hash and the version's sign-offs and gate results (from `select
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -378,10 +377,3 @@ def export_card(mv, rev: CardRevision, fmt: str) -> ExportFile:
         doc = export_json_document(mv, rev, record)
         content = json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
     return ExportFile(content=content, content_type=content_type, filename=filename(mv, rev, ext))
-
-
-def pdf_text(pdf: bytes) -> str:
-    """Text of a PDF (tests and checks)."""
-    from pypdf import PdfReader  # noqa: PLC0415
-
-    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)

@@ -14,6 +14,7 @@ from cards.sections import HUMAN_SECTIONS
 from mirror.models import MetricHistory, ModelVersion
 from mirror.sync import apply_snapshot
 from tests import factories as f
+from tests.support.pdf import pdf_text
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/models/churn/versions/1/card"
@@ -45,7 +46,7 @@ def test_pdf_export_is_a_pdf_with_the_card_headings(api, mv):
     assert r.status_code == 200
     assert r["Content-Type"] == "application/pdf"
     assert r.content.startswith(b"%PDF")
-    text = exports.pdf_text(r.content)
+    text = pdf_text(r.content)
     for heading in ("Model details", "Intended use", "Out-of-scope uses", "Training data", "Evaluation data",
                     "Metrics", "Ethical considerations", "Caveats and recommendations",
                     "Sign-offs and gate results"):  # fmt: skip

@@ -74,7 +74,7 @@ def test_html_export_lists_a_superseded_signature_apart_with_its_reason(one_supe
 
 
 def test_pdf_export_lists_a_superseded_signature_apart(one_superseded):
-    from cards.exports import pdf_text
+    from tests.support.pdf import pdf_text
 
     mv, _ann = one_superseded
     text = pdf_text(_export(mv, "pdf"))
