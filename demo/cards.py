@@ -18,7 +18,7 @@ from cards.models import CardRevision
 from cards.rendering import split_front_matter
 from cards.sections import HUMAN_SECTIONS, split_sections
 from common.errors import PreconditionFailed
-from demo.seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+from demo.catalog import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
 from mirror.models import ModelVersion
 
 COMMENT = "Written by the demo seed (seed_demo_cards) for the README's Try-it story"

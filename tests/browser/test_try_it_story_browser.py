@@ -14,7 +14,7 @@ from django.core.management import call_command
 
 from cards.sections import HUMAN_SECTIONS
 from demo.cards import LEFT_FOR_THE_STORY
-from demo.seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+from demo.catalog import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
 from tests.approvals.test_approvals_helpers import role_groups  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.mlflow, pytest.mark.celery]

@@ -125,7 +125,7 @@ def _by_key(client, name):
 
 
 def test_a_better_validated_candidate_waits_while_the_baseline_holds_production(client):
-    from demo.seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+    from demo.catalog import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
 
     versions = _by_key(client, TRY_IT_MODEL)
     holder, candidate = versions[TRY_IT_HOLDER], versions[TRY_IT_CANDIDATE]
@@ -163,7 +163,7 @@ def test_demo_cards_leave_exactly_one_section_for_the_newcomer_and_are_written_o
     from audit.models import AuditEvent
     from cards.selectors import latest_revision
     from demo.cards import COMMENT, LEFT_FOR_THE_STORY, seed_demo_cards
-    from demo.seed import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
+    from demo.catalog import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
     from mirror.models import ModelVersion, SyncRun
     from mirror.sync import execute_sync
 
@@ -192,7 +192,7 @@ def test_demo_cards_are_written_on_top_of_a_refresh_that_lands_meanwhile(seeded,
     from cards import services
     from cards.selectors import latest_revision
     from demo import cards as demo
-    from demo.seed import TRY_IT_CANDIDATE
+    from demo.catalog import TRY_IT_CANDIDATE
     from mirror.models import SyncRun
     from mirror.sync import execute_sync
 

@@ -125,59 +125,12 @@ class Command(BaseCommand):
             serving = serving_env(host, port)
             env = {**os.environ, **serving, "MLFLOW_TRACKING_URI": uri, "PYTHONUNBUFFERED": "1"}
             settings.MLFLOW_TRACKING_URI = uri
-            settings.MLFLOW_WEBHOOK_SECRET = serving[
-                "MLFLOW_WEBHOOK_SECRET"
-            ]  # register_webhook signs with it
+            # register_webhook signs with it
+            settings.MLFLOW_WEBHOOK_SECRET = serving["MLFLOW_WEBHOOK_SECRET"]
             settings.SITE_URL = serving["SITE_URL"]
-            call_command("create_demo_users", stdout=self.stdout)
-            self._step("Mirroring the registry (full sync)")
-            try:
-                call_command("sync_registry", "--quiet-progress", stdout=self.stdout)
-            except CommandError as exc:  # the pages still work from the mirror; the reconcile retries
-                self.stderr.write(f"  first sync failed: {exc}")
-            if not no_seed:
-                self._step("Writing the demo model cards (once)")
-                call_command("seed_demo_cards", stdout=self.stdout)
-            base = Path(settings.BASE_DIR)
-            python = sys.executable
-            self._collectstatic(env, base)
-            self._spawn(
-                "web",
-                [
-                    python,
-                    "-m",
-                    "gunicorn",
-                    "registry_ui.wsgi",
-                    "-b",
-                    f"{host}:{port}",
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "4",
-                    "--access-logfile",
-                    "-",
-                ],
-                env,
-                base,
-            )
-            self._spawn("worker", worker_command(), env, base)
-            self._spawn(
-                "beat",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "registry_ui",
-                    "beat",
-                    "--loglevel=INFO",
-                    "--scheduler",
-                    "django_celery_beat.schedulers:DatabaseScheduler",
-                ],
-                env,
-                base,
-            )
+            self._prepare_data(seed=not no_seed)
             url = f"http://{host}:{port}"
+            self._start_processes(env, host, port)
             self._wait_for(url + "/healthz", "web")
             if self.mlflow is not None:
                 self._step("Registering the webhook receiver in MLflow")
@@ -186,17 +139,45 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"\nRegistry Governance is running at {url}/  (MLflow: {uri})")
             )
             self.stdout.write("Log in as one of the demo users above. Ctrl-C stops everything.\nready.")
-            while True:
-                for proc in self.children:
-                    if proc.poll() is not None:
-                        raise CommandError(
-                            f"{proc.args[2] if len(proc.args) > 2 else proc.args} exited ({proc.returncode})"
-                        )
-                time.sleep(1)
+            self._supervise()
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
             self._stop_all()
+
+    def _prepare_data(self, *, seed: bool) -> None:
+        """Demo users, a first full sync of the mirror and (when seeding) the demo model cards."""
+        call_command("create_demo_users", stdout=self.stdout)
+        self._step("Mirroring the registry (full sync)")
+        try:
+            call_command("sync_registry", "--quiet-progress", stdout=self.stdout)
+        except CommandError as exc:  # the pages still work from the mirror; the reconcile retries
+            self.stderr.write(f"  first sync failed: {exc}")
+        if seed:
+            self._step("Writing the demo model cards (once)")
+            call_command("seed_demo_cards", stdout=self.stdout)
+
+    def _start_processes(self, env: dict, host: str, port: int) -> None:
+        """Static files, then web (gunicorn), a Celery worker and beat."""
+        base = Path(settings.BASE_DIR)
+        python = sys.executable
+        self._collectstatic(env, base)
+        web = ["gunicorn", "registry_ui.wsgi", "-b", f"{host}:{port}", "--workers", "2", "--threads", "4"]
+        self._spawn("web", [python, "-m", *web, "--access-logfile", "-"], env, base)
+        self._spawn("worker", worker_command(), env, base)
+        beat = ["celery", "-A", "registry_ui", "beat", "--loglevel=INFO"]
+        scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
+        self._spawn("beat", [python, "-m", *beat, "--scheduler", scheduler], env, base)
+
+    def _supervise(self) -> None:
+        """Until Ctrl-C: fail as soon as one of the processes started here exits."""
+        while True:
+            for proc in self.children:
+                if proc.poll() is not None:
+                    raise CommandError(
+                        f"{proc.args[2] if len(proc.args) > 2 else proc.args} exited ({proc.returncode})"
+                    )
+            time.sleep(1)
 
     def _collectstatic(self, env: dict, cwd: Path) -> None:
         collect_static_once(
@@ -224,6 +205,7 @@ class Command(BaseCommand):
             self._step(f"Starting a local MLflow server at {uri} (store: {root})")
             self.mlflow = MlflowServer(root, port=port).start()
         if seed:
+            # Here, not at the top: demo.seed loads numpy and pandas, which only seeding needs.
             from demo.seed import seed_demo
 
             self._step("Seeding demo models (once)")
