@@ -1,16 +1,21 @@
-"""Settings: one module, configured from the environment with safe local defaults.
+"""Settings: one module, configured from the environment with safe local defaults (code: settings_support).
 
 Local defaults need no server: SQLite for the database and a SQLite file as the Celery broker.
 Production (DEBUG off) refuses to start on insecure values.
 """
 
-import os
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+
+from registry_ui.settings_support import (
+    INSECURE_SECRET_KEY,
+    INSECURE_WEBHOOK_SECRET,
+    local_audit_chain_key,
+    owner_only_local_state,
+    refuse_insecure_production,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -22,8 +27,7 @@ VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 APP_VERSION = "0.1.0"
 
 DEBUG = env.bool("DEBUG", default=True)
-_INSECURE_KEY = "insecure-local-development-key-change-me"
-SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_KEY)
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Where users reach the app: e-mails carry absolute links built on it (no request to take the host from).
@@ -162,7 +166,7 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MLFLOW_TRACKING_URI = env.str("MLFLOW_TRACKING_URI", default="http://127.0.0.1:5500")
 # Link target for "open in MLflow"; defaults to the tracking URI (differs behind a proxy).
 MLFLOW_UI_URL = env.str("MLFLOW_UI_URL", default=MLFLOW_TRACKING_URI)
-MLFLOW_WEBHOOK_SECRET = env.str("MLFLOW_WEBHOOK_SECRET", default="local-webhook-secret-change-me")
+MLFLOW_WEBHOOK_SECRET = env.str("MLFLOW_WEBHOOK_SECRET", default=INSECURE_WEBHOOK_SECRET)
 MLFLOW_WEBHOOK_MAX_SKEW_SECONDS = 300
 MLFLOW_TIMEOUT_SECONDS = env.float("MLFLOW_TIMEOUT_SECONDS", default=10.0)
 MLFLOW_MAX_RETRIES = env.int("MLFLOW_MAX_RETRIES", default=2)
@@ -218,25 +222,6 @@ AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.int("AUDIT_CHECKPOINT_INTERVAL_SECONDS",
 AUDIT_CHECKPOINT_MAX_LAG_SECONDS = env.int(
     "AUDIT_CHECKPOINT_MAX_LAG_SECONDS", default=max(900, 10 * AUDIT_CHECKPOINT_INTERVAL_SECONDS)
 )
-
-
-def _local_audit_chain_key(path: Path) -> str:
-    """The embedded demo's key: generated once (race-free: O_EXCL) into a file only this user can read."""
-    import secrets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):  # another process is writing it right now
-            key = path.read_text().strip()
-            if key:
-                return key
-            time.sleep(0.01)
-        raise ImproperlyConfigured(f"{path} is empty: delete it or set AUDIT_CHAIN_KEY.") from None
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -346,25 +331,14 @@ if not DEBUG:
     # container healthcheck, and MLflow delivering webhooks to http://web:8000/webhooks/mlflow/
     # (HMAC-signed, see mirror/webhooks.py). A redirect to https would break both.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^webhooks/mlflow/$"]
-    if SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured("Set SECRET_KEY to a random value of 50+ characters when DEBUG is off.")
-    if MLFLOW_WEBHOOK_SECRET == "local-webhook-secret-change-me":
-        raise ImproperlyConfigured("Set MLFLOW_WEBHOOK_SECRET to a random value when DEBUG is off.")
-    if len(AUDIT_CHAIN_KEY) < 32:
-        raise ImproperlyConfigured(
-            "Set AUDIT_CHAIN_KEY to a random value of 32+ characters when DEBUG is off "
-            "(kept outside the database; see docs/deployment.md)."
-        )
-    if len(MLFLOW_WEBHOOK_SECRET.encode()) < 32:
-        raise ImproperlyConfigured(
-            "MLFLOW_WEBHOOK_SECRET must be at least 32 bytes when DEBUG is off (openssl rand -hex 32)."
-        )
-    if "*" in ALLOWED_HOSTS:
-        raise ImproperlyConfigured(
-            "ALLOWED_HOSTS must name the app's hosts when DEBUG is off, not '*' (Host header attacks)."
-        )
+    refuse_insecure_production(
+        secret_key=SECRET_KEY,
+        webhook_secret=MLFLOW_WEBHOOK_SECRET,
+        audit_chain_key=AUDIT_CHAIN_KEY,
+        allowed_hosts=ALLOWED_HOSTS,
+    )
 elif not AUDIT_CHAIN_KEY:
-    AUDIT_CHAIN_KEY = _local_audit_chain_key(AUDIT_CHAIN_KEY_FILE)
+    AUDIT_CHAIN_KEY = local_audit_chain_key(AUDIT_CHAIN_KEY_FILE)
 
 # --- Mail -----------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -387,29 +361,5 @@ LOGGING = {
 }
 
 
-# The embedded database and broker hold sessions, password hashes and the audit chain: owner-only files in an
-# owner-only directory, whatever the umask (SQLite gives its -wal/-shm files the database file's mode).
-def _owner_only_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_uid == os.getuid():  # never chmod a shared directory someone pointed VAR_DIR at
-        path.chmod(0o700)
-
-
-def _owner_only_file(path: Path) -> None:
-    if not path.parent.is_dir():
-        return
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # an empty file is an empty SQLite database
-    for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
-        if existing.exists() and existing.stat().st_uid == os.getuid():
-            existing.chmod(0o600)
-
-
-_owner_only_dir(VAR_DIR)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and DATABASES["default"]["NAME"] not in (
-    "",
-    ":memory:",
-):
-    _owner_only_file(Path(DATABASES["default"]["NAME"]))
-if CELERY_BROKER_URL.startswith("sqla+sqlite:///"):
-    _owner_only_file(Path(CELERY_BROKER_URL.removeprefix("sqla+sqlite:///")))
+owner_only_local_state(VAR_DIR, database=DATABASES["default"], broker_url=CELERY_BROKER_URL)
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
