@@ -106,10 +106,6 @@ def events(filters: AuditFilters | None = None, *, newest_first: bool = False) -
     return qs
 
 
-def events_for(object_type: str, object_id) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("seq")
-
-
 def action_names() -> list[str]:
     return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:200])
 

@@ -33,14 +33,6 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
         ]
 
 
-class DatasetSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    digest = serializers.CharField()
-    source_type = serializers.CharField()
-    source = serializers.CharField()
-    context = serializers.CharField()
-
-
 class RunSerializer(serializers.Serializer):
     run_id = serializers.CharField()
     experiment_id = serializers.CharField()
