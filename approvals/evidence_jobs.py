@@ -4,15 +4,10 @@ preview of what a pack for a target will hold."""
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from approvals.evidence import (
     DEFAULT_FORMATS,
@@ -24,15 +19,12 @@ from approvals.evidence import (
 from approvals.models import EvidencePack, Promotion, TargetHolding
 from approvals.policy import get_policy
 from approvals.workflow import queue
+from common import jobs
 from common.errors import InvalidInput
-
-log = logging.getLogger(__name__)
 
 
 def pack_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "evidence"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return jobs.media_dir("evidence")
 
 
 def target_names() -> list[str]:
@@ -96,53 +88,29 @@ def request_evidence_pack(*, user, target: str, formats: list[str] | None = None
     if not target:
         raise InvalidInput("Choose a target.", field="target")
     versions_for_target(target)  # InvalidInput now, on the page, rather than a failed job later
-    with transaction.atomic():
-        job = EvidencePack.objects.create(requested_by=user, target=target, formats=formats)
-        queue.task(queue.BUILD_EVIDENCE_PACK_TASK).delay_on_commit(job.pk)
-    return job
+    return jobs.request(
+        EvidencePack, queue.BUILD_EVIDENCE_PACK_TASK, requested_by=user, target=target, formats=formats
+    )
 
 
 def run_evidence_pack(*, job_id: int) -> None:
-    """The Celery task's body. Idempotent: a finished job is left alone; a rerun rebuilds the file."""
-    job = EvidencePack.objects.filter(pk=job_id).select_related("requested_by").first()
-    if job is None or job.is_finished:
-        return
-    path = pack_dir() / f"evidence-{job.pk}.zip"
-    tmp = path.with_suffix(".part")
-    try:
-        versions = versions_for_target(job.target)
-        # One step per version, one for the audit chain and its verification.
-        EvidencePack.objects.filter(pk=job.pk).update(
-            state=EvidencePack.State.RUNNING, started_at=timezone.now(), total=len(versions) + 1, done=0
-        )
-        with tmp.open("wb") as out:
-            write_evidence_pack(
-                out=out,
-                versions=versions,
-                target=job.target,
-                formats=job.formats,
-                actor=job.requested_by.get_username(),
-                progress=lambda n: EvidencePack.objects.filter(pk=job.pk).update(done=n),
-            )
-        digest = hashlib.sha256()
-        with tmp.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        tmp.replace(path)
-    except Exception as exc:
-        log.exception("evidence pack %s failed", job.pk)
-        tmp.unlink(missing_ok=True)
-        EvidencePack.objects.filter(pk=job.pk).update(
-            state=EvidencePack.State.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )
-        return
-    EvidencePack.objects.filter(pk=job.pk).update(
-        state=EvidencePack.State.SUCCEEDED,
-        file_path=str(path),
-        size_bytes=path.stat().st_size,
-        sha256=digest.hexdigest(),
-        done=len(versions) + 1,
-        finished_at=timezone.now(),
+    """The Celery task's body (the shared job runner): one step per version, one for the audit chain and its
+    verification; the pack's sha256 is stored with it."""
+    jobs.run(
+        EvidencePack,
+        job_id,
+        path=lambda job: pack_dir() / f"evidence-{job.pk}.zip",
+        plan=lambda job: versions_for_target(job.target),
+        steps=lambda versions: len(versions) + 1,
+        write=lambda job, versions, out, progress: write_evidence_pack(
+            out=out,
+            versions=versions,
+            target=job.target,
+            formats=job.formats,
+            actor=job.requested_by.get_username(),
+            progress=progress,
+        ),
+        finish=lambda job, written, steps: {"sha256": jobs.file_sha256(written), "done": steps},
+        related=["requested_by"],
+        what="evidence pack",
     )

@@ -7,12 +7,9 @@ import csv
 import hashlib
 import io
 import json
-import logging
 import zipfile
 from pathlib import Path
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,11 +17,9 @@ from django.utils.text import slugify
 
 from cards import exports, selectors, services
 from cards.models import BulkExport
-from common import queue
+from common import jobs
 from common.errors import InvalidInput
 from mirror.models import ModelVersion, RegisteredModel
-
-log = logging.getLogger(__name__)
 
 DEFAULT_FORMATS = ["pdf", "html", "md", "json"]
 MAX_MODELS = 500
@@ -33,9 +28,7 @@ BULK_EXPORT_TASK = "registry_ui.cards.tasks.build_bulk_export_task"
 
 
 def export_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "card_exports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return jobs.media_dir("card_exports")
 
 
 def versions_in_scope(*, model_names: list[str], alias: str) -> list[ModelVersion]:
@@ -79,12 +72,14 @@ def request_bulk_export(
     unknown = [n for n in model_names if n not in known]
     if unknown:
         raise InvalidInput(f"Unknown model(s): {', '.join(unknown[:10])}.", field="models")
-    with transaction.atomic():
-        job = BulkExport.objects.create(
-            requested_by=user, models_selected=model_names, alias=alias, formats=formats
-        )
-        queue.task(BULK_EXPORT_TASK).delay_on_commit(job.pk)
-    return job
+    return jobs.request(
+        BulkExport,
+        BULK_EXPORT_TASK,
+        requested_by=user,
+        models_selected=model_names,
+        alias=alias,
+        formats=formats,
+    )
 
 
 def _sha256(data: bytes) -> str:
@@ -147,37 +142,14 @@ def build_zip(*, versions: list[ModelVersion], formats: list[str], out, progress
 
 
 def run_bulk_export(*, job_id: int) -> None:
-    """The Celery task's body. Idempotent: a finished job is left alone; a rerun rebuilds the file."""
-    job = BulkExport.objects.filter(pk=job_id).first()
-    if job is None or job.is_finished:
-        return
-    versions = versions_in_scope(model_names=job.models_selected, alias=job.alias)
-    BulkExport.objects.filter(pk=job.pk).update(
-        state=BulkExport.State.RUNNING, started_at=timezone.now(), total=len(versions), done=0
-    )
-    path = export_dir() / f"card-export-{job.pk}.zip"
-    tmp = path.with_suffix(".part")
-    try:
-        with tmp.open("wb") as out:
-            build_zip(
-                versions=versions,
-                formats=job.formats,
-                out=out,
-                progress=lambda n: BulkExport.objects.filter(pk=job.pk).update(done=n),
-            )
-        tmp.replace(path)
-    except Exception as exc:
-        log.exception("bulk card export %s failed", job.pk)
-        tmp.unlink(missing_ok=True)
-        BulkExport.objects.filter(pk=job.pk).update(
-            state=BulkExport.State.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )
-        return
-    BulkExport.objects.filter(pk=job.pk).update(
-        state=BulkExport.State.SUCCEEDED,
-        file_path=str(path),
-        size_bytes=path.stat().st_size,
-        finished_at=timezone.now(),
+    """The Celery task's body (the shared job runner): one step per version."""
+    jobs.run(
+        BulkExport,
+        job_id,
+        path=lambda job: export_dir() / f"card-export-{job.pk}.zip",
+        plan=lambda job: versions_in_scope(model_names=job.models_selected, alias=job.alias),
+        write=lambda job, versions, out, progress: build_zip(
+            versions=versions, formats=job.formats, out=out, progress=progress
+        ),
+        what="bulk card export",
     )
