@@ -1,6 +1,7 @@
 """Celery tasks: thin and idempotent — take ids, load rows, call one service."""
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from common.errors import MlflowNotFound, MlflowUnavailable
@@ -23,7 +24,8 @@ def reconcile_registry() -> None:
     # A sync still "running" past the task's hard time limit lost its worker: say so, so it neither
     # shows as running forever nor blocks the reconciles below.
     SyncRun.objects.filter(
-        status=SyncRun.Status.RUNNING, started_at__lt=now - timezone.timedelta(hours=1)
+        status=SyncRun.Status.RUNNING,
+        started_at__lt=now - timezone.timedelta(minutes=settings.SYNC_LOST_AFTER_MINUTES),
     ).update(status=SyncRun.Status.FAILED, finished_at=now, error="The worker running this sync was lost.")
     if SyncRun.objects.filter(
         kind__in=[SyncRun.Kind.RECONCILE, SyncRun.Kind.FULL],

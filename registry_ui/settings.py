@@ -173,6 +173,9 @@ MLFLOW_MAX_RETRIES = env.int("MLFLOW_MAX_RETRIES", default=2)
 MLFLOW_PAGE_SIZE = env.int("MLFLOW_PAGE_SIZE", default=1000)
 MLFLOW_RUN_BATCH = env.int("MLFLOW_RUN_BATCH", default=100)
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=60)
+# A sync still "running" this long after it started lost its worker (above the task's hard time limit): the
+# next reconcile marks it failed.
+SYNC_LOST_AFTER_MINUTES = env.int("SYNC_LOST_AFTER_MINUTES", default=60)
 # A mirror whose last successful sync is older than this is shown as stale.
 MIRROR_STALE_AFTER_SECONDS = env.int(
     "MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE_INTERVAL_SECONDS)
@@ -183,8 +186,11 @@ POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
 # A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
 GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
 # How often beat re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule
-# themselves).
+# themselves); a claimed apply is not taken again (by another worker or the sweep) for OUTBOX_LEASE_SECONDS;
+# an apply that could not reach MLflow is retried after 2^attempts seconds, at most the max backoff.
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=30)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
+OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=60)
 
 # --- Model cards ----------------------------------------------------------------------------------
 # Model card limits (DESIGN.md threat model: no input holds a worker for more than seconds). Rendering is

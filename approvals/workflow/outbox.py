@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,12 +24,9 @@ from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mirror import gateway, sync
 from mirror.models import RegisteredModel
 
-APPLY_LEASE = timedelta(seconds=60)  # a claimed outbox item is not picked again before this
-MAX_BACKOFF_SECONDS = 60
-
 
 def _backoff(attempts: int) -> float:
-    return float(min(2**attempts, MAX_BACKOFF_SECONDS))
+    return float(min(2**attempts, settings.OUTBOX_MAX_BACKOFF_SECONDS))
 
 
 def _mlflow_holder(name: str, mlflow_target: dict, version: int) -> int | None:
@@ -91,7 +89,8 @@ def _claim(outbox_id: int, now: datetime) -> OutboxItem | tuple[str, float | Non
             if p.state != S.APPLYING:
                 set_state(p, S.APPLYING, actor=None, action="promotion.applying", data={"outbox_id": item.pk})
         item.attempts += 1
-        item.next_attempt_at = now + APPLY_LEASE
+        # A claimed item is not picked again (by another worker or the sweep) before the lease ends.
+        item.next_attempt_at = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
         item.save(update_fields=["attempts", "next_attempt_at"])
         return item
 
