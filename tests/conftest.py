@@ -1,4 +1,5 @@
-"""Shared fixtures: users per role, a real `mlflow server` process, a real Celery worker."""
+"""Fixtures all areas share: users per role, the test policy and people of the promotion workflow, MLflow faked in
+memory, a real `mlflow server` process, a real Celery worker, Chromium."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from django.contrib.auth.models import Group
 from django.db import connections
 
 from demo.mlflow_process import MlflowServer
+from mirror import gateway
+from tests.support.governance import TEST_POLICY, FakeGateway
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -76,6 +79,67 @@ def api(user):
     api_client = APIClient()
     api_client.force_authenticate(user)
     return api_client
+
+
+# --- governance: the test policy, people per role, MLflow's registry writes faked in memory ---------------
+@pytest.fixture
+def policy_file(settings, tmp_path):
+    from approvals import policy
+
+    path = tmp_path / "policies.yaml"
+    path.write_text(TEST_POLICY)
+    settings.POLICY_PATH = str(path)
+    policy.clear_cache()
+    yield path
+    policy.clear_cache()
+
+
+@pytest.fixture
+def fake_mlflow(monkeypatch):
+    fake = FakeGateway()
+    for fn in ("get_model", "set_alias", "transition_stage", "get_version_stage"):
+        monkeypatch.setattr(gateway, fn, getattr(fake, fn))
+    return fake
+
+
+@pytest.fixture
+def fast_hashes(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def people(make_user, fast_hashes):
+    """requester (ml-engineers), three approvers, a reviewer, an outsider, staff."""
+    return {
+        "requester": make_user("rita", "ml-engineers"),
+        "a1": make_user("ann", "approvers"),
+        "a2": make_user("bob", "approvers"),
+        "a3": make_user("cid", "approvers"),
+        "reviewer": make_user("rev", "reviewers"),
+        "outsider": make_user("otto"),
+        "staff": make_user("stan", staff=True),
+    }
+
+
+@pytest.fixture
+def no_task_sends(monkeypatch):
+    """Committed transactions would enqueue real Celery messages; record them instead."""
+    from approvals import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.run_gates_task, "delay_on_commit", lambda *a, **k: sent.append(("gates", a)))
+    monkeypatch.setattr(tasks.apply_outbox_task, "delay_on_commit", lambda *a, **k: sent.append(("apply", a)))
+    monkeypatch.setattr(tasks.apply_outbox_task, "apply_async", lambda *a, **k: sent.append(("apply", a)))
+    return sent
+
+
+@pytest.fixture
+def role_groups(transactional_db):
+    """A transactional test's flush removes the groups the data migration made; put them back."""
+    from django.contrib.auth.models import Group
+
+    for name in ("ml-engineers", "reviewers", "approvers", "auditors"):
+        Group.objects.get_or_create(name=name)
 
 
 @pytest.fixture(scope="session")

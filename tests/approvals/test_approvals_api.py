@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """The REST contract of targets, promotions, approvals and history (API.md): shapes, statuses, no 5xx."""
 
 from __future__ import annotations
@@ -8,15 +7,7 @@ from rest_framework.test import APIClient
 
 from approvals.models import Approval, Promotion
 from approvals.workflow import gating
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    PASSWORD,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    run_outbox,
-    seed_model,
-)
+from tests.support.governance import PASSWORD, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Emails: eligible approvers hear when a promotion awaits them; the requester when it is decided or applied."""
 
 from __future__ import annotations
@@ -6,15 +5,7 @@ from __future__ import annotations
 import pytest
 
 from approvals.workflow import gating, requests
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    approve,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    run_outbox,
-    seed_model,
-)
+from tests.support.governance import approve, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
 

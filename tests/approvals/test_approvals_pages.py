@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Pages of the workflow: inbox, promotion page with gates and signatures, signing form, history, drift."""
 
 from __future__ import annotations
@@ -10,17 +9,7 @@ import pytest
 from approvals.models import Approval, DriftRecord, Promotion
 from approvals.workflow import gating, requests
 from mirror.models import RegisteredModel
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    PASSWORD,
-    approve,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-    run_outbox,
-    seed_model,
-)
+from tests.support.governance import PASSWORD, approve, request_and_check, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Drift: an alias moved in MLflow that no applied promotion explains is recorded, audited and resolved."""
 
 from __future__ import annotations
@@ -9,18 +8,8 @@ from approvals import selectors
 from approvals.models import DriftRecord, OutboxItem, TargetHolding
 from approvals.workflow import drift
 from mirror.sync import apply_snapshot
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    approve,
-    audit_actions,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-    run_outbox,
-    seed_model,
-)
 from tests.factories import mlflow_model, mlflow_version, snapshot
+from tests.support.governance import approve, audit_actions, request_and_check, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """GET /api/v1/evidence/?target= — the auditors' evidence pack."""
 
 import io
@@ -7,17 +6,7 @@ import zipfile
 
 import pytest
 
-from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
-    approve,
-    fake_mlflow,
-    fast_hashes,
-    no_task_sends,
-    people,
-    policy_file,
-    request_and_check,
-    run_outbox,
-    seed_model,
-)
+from tests.support.governance import approve, request_and_check, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
 

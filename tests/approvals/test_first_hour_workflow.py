@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """The first hour with the app: a version promoted right after it was registered, a target held before the app's
 first promotion, a no-op request, a drift resolved — each decided on facts, and each on the audit chain."""
 
@@ -12,35 +11,20 @@ from django.utils import timezone
 
 from approvals import selectors
 from approvals.models import DriftRecord, GateResult, Promotion, TargetHolding
-from approvals.workflow import drift, gating, requests, rollback
+from approvals.workflow import gating, requests, rollback
 from common.errors import Conflict, MlflowUnavailable, NotAllowed
 from mirror import gateway
 from mirror.models import ModelVersion, RegisteredModel
-from mirror.sync import apply_snapshot
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
+from tests.support.governance import (
     approve,
     audit_actions,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
+    mirror_alias,
     request_and_check,
     run_outbox,
     seed_model,
 )
-from tests.factories import mlflow_model, mlflow_version, snapshot
 
 pytestmark = pytest.mark.django_db
-
-
-def _mirror_alias(name, aliases, versions=(1, 2, 3)):
-    """What a sync does when MLflow's aliases changed: the mirror follows, then the after_sync hook runs."""
-    mvs = [mlflow_version(name, v, aliases=[a for a, hv in aliases.items() if hv == v]) for v in versions]
-    result = apply_snapshot(
-        snapshot([mlflow_model(name, aliases=aliases, tags={"primary_metric": "acc"})], mvs, scope=name)
-    )
-    drift.on_sync(sync_run_id=None, result=result)
-    return result
 
 
 def _unread(name="churn", version=2):
@@ -178,7 +162,7 @@ def test_a_drafted_card_is_regenerated_when_the_artifacts_arrive(policy_file, mo
 # --- 6. a no-op promotion is refused up front ------------------------------------------------------------------
 def test_promoting_the_version_that_holds_the_target_is_refused_with_409(policy_file, people, api):
     seed_model("churn", (1, 2), aliases={"production": 2})
-    _mirror_alias("churn", {"production": 2}, versions=(1, 2))
+    mirror_alias("churn", {"production": 2}, versions=(1, 2))
     api.force_authenticate(people["requester"])
     res = api.post(
         "/api/v1/promotions/", {"model": "churn", "version": 2, "target": "production"}, format="json"
@@ -200,13 +184,13 @@ def test_a_second_open_request_names_the_conflicting_promotion(policy_file, peop
 
 def test_staff_adopts_a_holder_set_outside_the_app_and_drift_is_measured_against_it(policy_file, people):
     seed_model("churn", (1, 2, 3))
-    _mirror_alias("churn", {"production": 2})
+    mirror_alias("churn", {"production": 2})
     with pytest.raises(NotAllowed):
         services_adopt(people["requester"])
     h = services_adopt(people["staff"])
     assert (h.version, h.adopted_by, h.source) == (2, people["staff"], "observed")
     assert "holding.adopted" in audit_actions("model", "churn")
-    _mirror_alias("churn", {"production": 3})
+    mirror_alias("churn", {"production": 3})
     d = DriftRecord.objects.get()
     assert (d.mlflow_version, d.approved_version) == (3, 2)
     with pytest.raises(Conflict):
@@ -226,12 +210,12 @@ def applied(policy_file, people, fake_mlflow):
     p = request_and_check(people["requester"], version=2, target="staging")
     approve(p, people["a1"])
     run_outbox(p)
-    _mirror_alias("churn", {"staging": 2})
+    mirror_alias("churn", {"staging": 2})
     return p
 
 
 def test_drift_resolved_by_a_later_promotion_is_audited(applied, people):
-    _mirror_alias("churn", {"staging": 3})
+    mirror_alias("churn", {"staging": 3})
     d = DriftRecord.objects.get()
     p = request_and_check(people["requester"], version=1, target="staging")
     approve(p, people["a1"])
@@ -242,15 +226,15 @@ def test_drift_resolved_by_a_later_promotion_is_audited(applied, people):
 
 
 def test_drift_superseded_by_a_new_move_is_audited(applied):
-    _mirror_alias("churn", {"staging": 3})
-    _mirror_alias("churn", {"staging": 1})
+    mirror_alias("churn", {"staging": 3})
+    mirror_alias("churn", {"staging": 1})
     first, second = DriftRecord.objects.order_by("pk")
     assert first.resolved_at is not None and second.resolved_at is None
     assert audit_actions("drift", first.pk) == ["drift.detected", "drift.resolved"]
 
 
 def test_adopting_the_drifted_holder_resolves_the_drift_on_the_chain(applied, people):
-    _mirror_alias("churn", {"staging": 3})
+    mirror_alias("churn", {"staging": 3})
     d = DriftRecord.objects.get()
     services_adopt(people["staff"], target="staging")
     d.refresh_from_db()
@@ -262,7 +246,7 @@ def test_adopting_the_drifted_holder_resolves_the_drift_on_the_chain(applied, pe
 def test_the_first_sync_records_observed_holders_and_history_answers_for_any_time(policy_file, people):
     seed_model("churn", (1, 2, 3))
     before = timezone.now()
-    _mirror_alias("churn", {"production": 1})
+    mirror_alias("churn", {"production": 1})
     model = RegisteredModel.objects.get(name="churn")
     [entry] = selectors.history(model, "production")
     assert (entry["version"], entry["source"], entry["promotion_id"], entry["to"]) == (
@@ -273,7 +257,7 @@ def test_the_first_sync_records_observed_holders_and_history_answers_for_any_tim
     )
     assert "holding.observed" in audit_actions("model", "churn")
     later = timezone.now()
-    _mirror_alias("churn", {"production": 2})
+    mirror_alias("churn", {"production": 2})
     assert selectors.history_at(model, "production", later)["version"] == 1
     assert selectors.history_at(model, "production", timezone.now())["version"] == 2
     assert selectors.history_at(model, "production", before - timedelta(seconds=1)) is None
@@ -286,9 +270,9 @@ def test_the_first_sync_records_observed_holders_and_history_answers_for_any_tim
 
 def test_history_api_answers_at_a_time(policy_file, people, api):
     seed_model("churn", (1, 2, 3))
-    _mirror_alias("churn", {"production": 1})
+    mirror_alias("churn", {"production": 1})
     t = timezone.now()
-    _mirror_alias("churn", {"production": 2})
+    mirror_alias("churn", {"production": 2})
     res = api.get("/api/v1/models/churn/history", {"target": "production", "at": t.isoformat()})
     assert res.status_code == 200, res.content
     assert (res.json()["version"], res.json()["source"]) == (1, "observed")
@@ -302,9 +286,9 @@ def test_history_api_answers_at_a_time(policy_file, people, api):
 
 def test_observed_holders_are_not_recorded_twice_and_governed_targets_are_left_to_drift(applied):
     before = TargetHolding.objects.count()
-    _mirror_alias("churn", {"staging": 2})
+    mirror_alias("churn", {"staging": 2})
     assert TargetHolding.objects.count() == before
-    _mirror_alias("churn", {"staging": 3})
+    mirror_alias("churn", {"staging": 3})
     assert list(
         TargetHolding.objects.filter(target="staging").order_by("pk").values_list("version", "source")
     ) == [(2, "promotion"), (3, "drift")]
@@ -315,10 +299,10 @@ def test_history_page_shows_observed_holders_as_of_a_time_and_offers_rollback_to
     policy_file, people, client
 ):
     seed_model("churn", (1, 2, 3))
-    _mirror_alias("churn", {"production": 1})
+    mirror_alias("churn", {"production": 1})
     t = timezone.now()
-    _mirror_alias("churn", {"production": 2})
-    _mirror_alias("churn", {"production": 3})
+    mirror_alias("churn", {"production": 2})
+    mirror_alias("churn", {"production": 3})
     client.force_login(people["requester"])
     html = client.get("/models/churn/history/", {"at": t.strftime("%Y-%m-%dT%H:%M:%S.%f")}).content.decode()
     assert "observed in MLflow" in html
@@ -333,8 +317,8 @@ def test_a_rollback_asks_for_a_justification_and_a_confirmation_and_keeps_what_w
     policy_file, people, client
 ):
     seed_model("churn", (1, 2, 3))
-    _mirror_alias("churn", {"production": 1})
-    _mirror_alias("churn", {"production": 2})
+    mirror_alias("churn", {"production": 1})
+    mirror_alias("churn", {"production": 2})
     client.force_login(people["requester"])
     page = client.get("/models/churn/rollback/", {"target": "production", "to_version": "1"}).content.decode()
     assert '<textarea id="justification" name="justification"' in page and "data-confirm=" in page
@@ -384,7 +368,7 @@ def test_cancel_asks_for_confirmation(policy_file, people, client):
 
 def test_staff_adopt_from_the_history_page(policy_file, people, client):
     seed_model("churn", (1, 2))
-    _mirror_alias("churn", {"production": 2}, versions=(1, 2))
+    mirror_alias("churn", {"production": 2}, versions=(1, 2))
     client.force_login(people["requester"])
     assert client.get("/models/churn/adopt/", {"target": "production"}).status_code == 403
     client.force_login(people["staff"])
@@ -401,7 +385,7 @@ def test_staff_adopt_from_the_history_page(policy_file, people, client):
 
 def test_staff_adopt_through_the_api(policy_file, people, api):
     seed_model("churn", (1, 2))
-    _mirror_alias("churn", {"production": 2}, versions=(1, 2))
+    mirror_alias("churn", {"production": 2}, versions=(1, 2))
     url = "/api/v1/models/churn/history/adopt"
     api.force_authenticate(people["requester"])
     assert api.post(url, {"target": "production", "justification": "x"}, format="json").status_code == 403

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Twenty approvers signing at the same moment on PostgreSQL: one approved transition, one outbox row, one apply."""
 
 from __future__ import annotations
@@ -11,17 +10,7 @@ from django.db import connections
 from approvals.models import Approval, OutboxItem, Promotion
 from approvals.workflow import outbox, requests, signatures
 from common.errors import Conflict, DomainError
-from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
-    PASSWORD,
-    fake_mlflow,
-    fast_hashes,
-    no_task_sends,
-    policy_file,
-    request_and_check,
-    role_groups,
-    run_outbox,
-    seed_model,
-)
+from tests.support.governance import PASSWORD, request_and_check, seed_model
 
 
 def _race(fn, args_list):

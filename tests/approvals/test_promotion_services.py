@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Service tests of the promotion workflow: every state transition, every segregation-of-duties rule, bad input."""
 
 from __future__ import annotations
@@ -11,14 +10,10 @@ from approvals.models import Approval, GateResult, OutboxItem, Promotion, Target
 from approvals.workflow import cancel, gating, outbox, requests, signatures
 from common.errors import Conflict, InvalidInput, NotAllowed
 from mirror.models import ModelVersion
-from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
+from tests.support.governance import (
     PASSWORD,
     approve,
     audit_actions,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
     request_and_check,
     run_outbox,
     seed_model,

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """A property test over request / approve / reject / cancel / apply / MLflow-down (MLflow faked in memory):
 never applied without a quorum and passing gates, never applied twice, every change audited."""
 
@@ -14,7 +13,7 @@ from approvals.models import Approval, GateResult, OutboxItem, Promotion
 from approvals.workflow import cancel, gating, outbox, requests, signatures
 from common.errors import DomainError
 from mirror import gateway
-from tests.approvals.test_approvals_helpers import PASSWORD, FakeGateway, policy_file, seed_model  # noqa: F401
+from tests.support.governance import PASSWORD, FakeGateway, seed_model
 
 APPLIED_OR_AFTER = ("approved", "applying", "applied", "failed")
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Rollback: back to the version that held the target before, through the same policy, beats_current skipped."""
 
 from __future__ import annotations
@@ -10,16 +9,7 @@ from approvals.models import Promotion
 from approvals.workflow import gating, rollback
 from common.errors import Conflict, InvalidInput
 from mirror.models import RegisteredModel
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    approve,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-    run_outbox,
-    seed_model,
-)
+from tests.support.governance import approve, request_and_check, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Auditors' pages: the audit log (JSON data, newest first, filters, 400 on a bad filter) and the evidence pack
 page (choose a target, see what it will hold, build it as a job with progress, download)."""
 
@@ -11,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from audit.services import record
-from tests.approvals.test_approvals_helpers import policy_file, seed_model  # noqa: F401  (fixture)
+from tests.support.governance import seed_model
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +118,7 @@ def test_audit_api_filters_by_until_too(api, chain):
 
 # --- the evidence pack page --------------------------------------------------------------------------
 @pytest.fixture
-def holder(policy_file, settings, tmp_path):  # noqa: F811
+def holder(policy_file, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     seed_model("fraud", versions=(1, 2), aliases={"production": 1})
     return "fraud"

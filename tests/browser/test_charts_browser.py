@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """In Chromium under the app's CSP: every chart type renders (bars raw and normalised, scatter, histories,
 trend, parallel coordinates, the promotion page's candidate-against-holder bars) with no CSP violation,
 and on a 390 px phone screen the pages do not scroll sideways."""
@@ -9,50 +8,10 @@ import pytest
 from django.utils import timezone
 
 from mirror.models import MetricHistory, ModelVersion, Run
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-    role_groups,
-    seed_model,
-)
-from tests.compare.test_compare_selectors import seed
+from tests.support.compare import seed
+from tests.support.governance import request_and_check, seed_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Every CSP violation, whatever reports it: the event fires for blocked scripts, eval, styles and images.
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "") + " " + (e.sourceFile || "")
-    + ":" + e.lineNumber);
-});
-"""
-
-
-@pytest.fixture
-def open_page(browser, live_server, client):
-    """open_page(user, path, width=1400) -> a page logged in as `user`, recording errors and violations."""
-
-    def open_(user, path: str, width: int = 1400):
-        client.force_login(user)
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-        )
-        context.add_init_script(RECORD_VIOLATIONS)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.console_errors = []
-        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
-        page.on("pageerror", lambda exc: page.console_errors.append(f"uncaught: {exc}"))
-        response = page.goto(live_server.url + path)
-        assert response.ok, (path, response.status)
-        return page
-
-    return open_
 
 
 def _no_violations(page):
@@ -227,3 +186,30 @@ def test_pages_do_not_scroll_sideways_on_a_390px_screen(
             wide[path] = (scroll, page.evaluate(OVERFLOWING))
         page.context.close()
     assert wide == {}, "\n".join(f"{k}: {v}" for k, v in wide.items())
+
+
+# --- the red-team re-check of issue 9 -----------------------------------------------------------------
+# What the parallel-coordinates chart's title covers: the dimension labels plotly draws above each axis.
+TITLE_COVERS = """
+(el) => {
+  const title = el.querySelector(".gtitle");
+  if (!title) return ["no title"];
+  const box = title.getBoundingClientRect();
+  return Array.from(el.querySelectorAll(".parcoords .axis-title")).filter((label) => {
+    const b = label.getBoundingClientRect();
+    return b.width && !(b.right <= box.left || b.left >= box.right || b.bottom <= box.top || b.top >= box.bottom);
+  }).map((label) => label.textContent);
+}
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_parallel_coordinates_title_does_not_cover_the_axis_labels(open_page, user, width):
+    # Issue 9 item 5, looked at in Chromium: the chart rendered (no CSP violation), but its title sat on the
+    # parameter names ("Parameters against test_f1" over "estimator", "learning_rate", "max_depth").
+    _seed_comparison()
+    page = open_page(user, "/compare/?model=churn&versions=1,2,3,4", width=width)
+    _rendered(page, "#chart-parallel")
+    page.wait_for_selector("#chart-parallel .parcoords .axis-title")
+    covered = page.locator("#chart-parallel").evaluate(TITLE_COVERS)
+    assert covered == [], f"the title covers the axis labels {covered}"

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from mirror.models import MetricHistory, ModelVersion
-from tests.compare.test_compare_selectors import seed
+from tests.support.compare import seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers and tests.browser.test_cards_browser)
 """In Chromium: the target history as of a time, a rollback to a holder observed before the app's first promotion
 (justification typed, confirmation asked: dismissing it requests nothing), and Cancel asking before it acts."""
 
@@ -11,15 +10,8 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import Promotion
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    fast_hashes,
-    people,
-    policy_file,
-    role_groups,
-    seed_model,
-)
-from tests.approvals.test_first_hour_workflow import _mirror_alias
-from tests.browser.test_cards_browser import assert_nothing_ran, open_as  # noqa: F401
+from tests.support.browser import assert_nothing_ran, open_as
+from tests.support.governance import mirror_alias, seed_model
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -30,11 +22,11 @@ def test_rollback_to_an_observed_holder_asks_for_a_justification_and_a_confirmat
     policy_file, role_groups, people, browser, live_server, client, tmp_path
 ):
     seed_model("churn", (1, 2, 3))
-    _mirror_alias("churn", {"production": 1})
+    mirror_alias("churn", {"production": 1})
     time.sleep(1.1)  # the page's control has whole seconds
     t = timezone.now()
     time.sleep(1.1)
-    _mirror_alias("churn", {"production": 2})
+    mirror_alias("churn", {"production": 2})
     page = open_as(browser, live_server, client, people["requester"])
     page.goto(f"{live_server.url}/models/churn/history/")
     page.fill("#at", t.strftime("%Y-%m-%dT%H:%M:%S"))

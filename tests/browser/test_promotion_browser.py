@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """In Chromium, the reviewer's path: log in, open the inbox, open the promotion, sign with password and
 meaning, see it applied (MLflow faked in-process; the apply runs eagerly after the signing commits)."""
 
@@ -9,15 +8,7 @@ import os
 import pytest
 
 from approvals.models import Approval, Promotion
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    PASSWORD,
-    fake_mlflow,
-    fast_hashes,
-    policy_file,
-    request_and_check,
-    role_groups,
-    seed_model,
-)
+from tests.support.governance import PASSWORD, request_and_check, seed_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

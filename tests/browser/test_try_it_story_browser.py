@@ -15,7 +15,6 @@ from django.core.management import call_command
 from cards.sections import HUMAN_SECTIONS
 from demo.cards import LEFT_FOR_THE_STORY
 from demo.catalog import TRY_IT_CANDIDATE, TRY_IT_HOLDER, TRY_IT_MODEL
-from tests.approvals.test_approvals_helpers import role_groups  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.mlflow, pytest.mark.celery]
 
@@ -24,7 +23,7 @@ STORY_BUDGET_SECONDS = 180
 
 
 @pytest.fixture
-def demo(mlflow_uri, seeded_mlflow, mlflow_client, settings, monkeypatch, role_groups, celery_worker_process):  # noqa: F811
+def demo(mlflow_uri, seeded_mlflow, mlflow_client, settings, monkeypatch, role_groups, celery_worker_process):
     """What `make run` prepares: demo users, the mirror of the seeded MLflow, the demo cards.
     The session's MLflow is shared: the aliases the story moves are put back afterwards."""
     # As `make run` gives it to its processes: MLflow's `models:/` URIs resolve against the environment.

@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mirror.models import MetricHistory, ModelVersion
-from tests.compare.test_compare_selectors import seed
+from tests.support.compare import seed
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from mirror.models import ModelVersion
-from tests.compare.test_compare_selectors import seed
+from tests.support.compare import seed
 
 pytestmark = pytest.mark.django_db
 

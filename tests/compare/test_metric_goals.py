@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """A metric's direction has one source: the comparison and the promotion page rank a loss the same way."""
 
 from __future__ import annotations
@@ -10,15 +9,7 @@ import pytest
 
 from compare import goals, selectors
 from mirror.models import RegisteredModel, Run
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    PASSWORD,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-    seed_model,
-)
+from tests.support.governance import request_and_check, seed_model
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.integration.test_promotion_integration and its helpers)
 """End to end with a real `mlflow server` and a real Celery worker: a pipeline registers a version and asks for its
 promotion at once, before the version's artifacts could be read. The gates wait (the promotion stays `checking`,
 `signature_present` is `pending`), and pass once the artifacts are read — never `blocked` on data not arrived."""
@@ -14,15 +13,7 @@ from approvals.models import GateResult, TargetHolding
 from approvals.workflow import requests
 from audit.models import AuditEvent
 from mirror.models import ModelVersion, SyncRun
-from tests.approvals.test_approvals_helpers import fast_hashes, role_groups  # noqa: F401
-from tests.integration.test_promotion_integration import (  # noqa: F401
-    governed,
-    own_mlflow,
-    seed_small_model,
-    state_of,
-    wait_for,
-    worker_policy,
-)
+from tests.support.live import seed_small_model, state_of, wait_for
 
 pytestmark = [pytest.mark.mlflow, pytest.mark.celery, pytest.mark.postgres_pass_only]
 

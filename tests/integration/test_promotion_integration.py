@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """End to end against a real `mlflow server` and a real Celery worker: request → gates (worker) → two signatures
 → the worker moves the alias in MLflow; the same with MLflow stopped during the apply; drift after a direct
 `set_registered_model_alias`."""
@@ -10,92 +9,13 @@ import uuid
 
 import pytest
 
-from approvals.models import DriftRecord, OutboxItem, Promotion
+from approvals.models import DriftRecord, OutboxItem
 from approvals.workflow import requests, signatures
-from mirror.models import ModelVersion, SyncRun
-from tests.approvals.test_approvals_helpers import PASSWORD, TEST_POLICY, fast_hashes, role_groups  # noqa: F401
+from tests.support.governance import PASSWORD
+from tests.support.live import seed_small_model, state_of, sync_model, wait_for
 
 # Slow (real MLflow and workers); on SQLite the same services run with a fake gateway (test_promotion_services).
 pytestmark = [pytest.mark.mlflow, pytest.mark.celery, pytest.mark.postgres_pass_only]
-
-
-def seed_small_model(uri: str, name: str, accuracies=(0.7, 0.9)) -> None:
-    """Real versions of a tiny scikit-learn model, logged with signatures, tagged like a governed model."""
-    import mlflow
-    from mlflow.models import infer_signature
-    from mlflow.tracking import MlflowClient
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    X, y = load_iris(return_X_y=True, as_frame=True)
-    mlflow.set_experiment(f"exp-{name}")
-    model = LogisticRegression(max_iter=200).fit(X, y)
-    signature = infer_signature(X, model.predict(X))
-    for acc in accuracies:
-        with mlflow.start_run():
-            mlflow.log_metric("acc", acc)
-            # Explicit requirements: inferring them takes tens of seconds per model.
-            mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=signature,
-                registered_model_name=name,
-                pip_requirements=["scikit-learn"],
-            )
-    client.set_registered_model_tag(name, "primary_metric", "acc")
-    for mv in client.search_model_versions(f"name='{name}'"):
-        client.set_model_version_tag(name, mv.version, "data_validated", "true")
-
-
-def sync_model(name: str) -> None:
-    from mirror.services import read_version_artifacts
-    from mirror.sync import execute_sync
-
-    run = execute_sync(SyncRun.objects.create(kind=SyncRun.Kind.WEBHOOK, model_name=name).pk)
-    assert run.status == "succeeded", run.error
-    for pk in ModelVersion.objects.filter(model__name=name, artifacts_read_at__isnull=True).values_list(
-        "pk", flat=True
-    ):
-        read_version_artifacts(model_version_id=pk)
-
-
-def wait_for(predicate, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def state_of(pk):
-    return Promotion.objects.get(pk=pk).state
-
-
-@pytest.fixture
-def worker_policy(settings, tmp_path, monkeypatch):
-    """The test policy, for this process and for the worker subprocess (started after this fixture)."""
-    from approvals import policy
-
-    path = tmp_path / "policies.yaml"
-    path.write_text(TEST_POLICY)
-    settings.POLICY_PATH = str(path)
-    monkeypatch.setenv("POLICY_PATH", str(path))
-    policy.clear_cache()
-    yield path
-    policy.clear_cache()
-
-
-@pytest.fixture
-def governed(role_groups, fast_hashes, make_user):
-    return {
-        "requester": make_user("rita", "ml-engineers"),
-        "a1": make_user("ann", "approvers"),
-        "a2": make_user("bob", "approvers"),
-    }
 
 
 def _request_and_sign(name, people, *, before_last_signature=None):
@@ -142,18 +62,6 @@ def test_two_approvals_move_the_alias_in_mlflow(
     sync_model(name)
     d.refresh_from_db()
     assert d.resolved_at is not None
-
-
-@pytest.fixture
-def own_mlflow(tmp_path_factory, settings):
-    """A private MLflow server, so stopping it does not disturb the rest of the session."""
-    from demo.mlflow_process import MlflowServer
-
-    server = MlflowServer(tmp_path_factory.mktemp("wf-mlflow")).start()
-    settings.MLFLOW_TRACKING_URI = server.uri
-    settings.MLFLOW_UI_URL = server.uri
-    yield server
-    server.stop()
 
 
 def test_mlflow_down_during_the_apply_delays_it_and_it_applies_once_after(

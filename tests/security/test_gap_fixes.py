@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Gaps left after the trust-holes and first-hour fixes: each reproduced, and shown closed."""
 
 from __future__ import annotations
@@ -14,17 +13,8 @@ from approvals.workflow import drift, gating
 from audit.verification import verify
 from mirror.models import ModelVersion
 from mirror.sync import apply_snapshot
-from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
-    approve,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-    seed_model,
-)
 from tests.factories import mlflow_model, mlflow_version, snapshot
-from tests.security.test_security_audit_chain import admin_client  # noqa: F401  (fixture)
+from tests.support.governance import approve, request_and_check, seed_model
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ import pytest
 
 from mirror.models import SyncRun, WebhookDelivery
 from mirror.webhooks import sign
-from tests.browser.test_charts_browser import open_page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -74,33 +73,3 @@ def test_a_nul_byte_in_a_page_url_is_the_styled_400_page(client, make_user, url)
     response = client.get(url)
     assert response.status_code == 400, (url, response.status_code)
     assert b"Bad request" in response.content
-
-
-# What the parallel-coordinates chart's title covers: the dimension labels plotly draws above each axis.
-TITLE_COVERS = """
-(el) => {
-  const title = el.querySelector(".gtitle");
-  if (!title) return ["no title"];
-  const box = title.getBoundingClientRect();
-  return Array.from(el.querySelectorAll(".parcoords .axis-title")).filter((label) => {
-    const b = label.getBoundingClientRect();
-    return b.width && !(b.right <= box.left || b.left >= box.right || b.bottom <= box.top || b.top >= box.bottom);
-  }).map((label) => label.textContent);
-}
-"""
-
-
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("width", [1400, 390])
-def test_the_parallel_coordinates_title_does_not_cover_the_axis_labels(open_page, user, width):  # noqa: F811
-    # Issue 9 item 5, looked at in Chromium: the chart rendered (no CSP violation), but its title sat on the
-    # parameter names ("Parameters against test_f1" over "estimator", "learning_rate", "max_depth").
-    from tests.browser.test_charts_browser import _rendered, _seed_comparison
-
-    _seed_comparison()
-    page = open_page(user, "/compare/?model=churn&versions=1,2,3,4", width=width)
-    _rendered(page, "#chart-parallel")
-    page.wait_for_selector("#chart-parallel .parcoords .axis-title")
-    covered = page.locator("#chart-parallel").evaluate(TITLE_COVERS)
-    assert covered == [], f"the title covers the axis labels {covered}"

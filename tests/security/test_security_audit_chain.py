@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Issue 8 items 5 and 13: the audit chain is keyed and checkpointed outside the database, so whoever holds the
 database cannot rewrite it undetected; changes to who holds a role are on the chain.
 
@@ -26,7 +25,6 @@ from audit.canonical import GENESIS, canonical_json, format_at
 from audit.models import AuditEvent
 from audit.services import record
 from audit.verification import verify, write_checkpoint
-from tests.approvals.test_approvals_helpers import policy_file  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -459,7 +457,7 @@ def test_evidence_packs_and_card_exports_embed_the_latest_checkpoint(client, mak
     import io
     import zipfile
 
-    from tests.approvals.test_approvals_helpers import seed_model
+    from tests.support.governance import seed_model
 
     seed_model("fraud", versions=(1,), aliases={"production": 1})
     client.force_login(make_user("audrey", "auditors"))
@@ -543,15 +541,6 @@ def _admin_change_form(user, **changes) -> dict:
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v != ""}
-
-
-@pytest.fixture
-def admin_client(client, make_user):
-    root = make_user("root", staff=True)
-    root.is_superuser = True
-    root.save()
-    client.force_login(root)
-    return client
 
 
 def test_adding_and_removing_groups_in_the_admin_is_audited_with_the_admin_as_actor(admin_client, make_user):

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Issue 8, "Trust holes", items 1, 4, 6 and 8: each hole reproduced as an attack, and shown closed.
 
 1. A signature can be given for someone else (another user's token + one's own fresh session; token keys
@@ -21,17 +20,7 @@ from approvals.models import Approval, OutboxItem
 from approvals.workflow import cancel, gating, signatures
 from audit.models import AuditEvent
 from common.errors import NotAllowed
-from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
-    PASSWORD,
-    approve,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-    run_outbox,
-    seed_model,
-)
+from tests.support.governance import PASSWORD, approve, request_and_check, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Trust holes: segregation of duties on identities MLflow fixed at creation (not on re-taggable tags), a
 webhook delivery marked seen only once stored, private embedded state files, and a card export that loads
 nothing from outside when opened from disk."""
@@ -14,13 +13,7 @@ from django.db import connection
 
 from mirror.models import SyncRun, WebhookDelivery
 from mirror.webhooks import sign
-from tests.approvals.test_approvals_helpers import (  # noqa: F401  (fixtures)
-    approve,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-)
+from tests.support.governance import approve, request_and_check
 
 WEBHOOK_SECRET = "sod-test-secret"
 

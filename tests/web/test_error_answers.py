@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.approvals.test_approvals_helpers)
 """Error answers: JSON `{"detail": ...}` under /api/, the styled pages elsewhere; a no-op rollback is a 409."""
 
 from __future__ import annotations
@@ -10,16 +9,7 @@ from django.test import Client, RequestFactory
 
 from approvals.models import Promotion
 from mirror.models import RegisteredModel
-from tests.approvals.test_approvals_helpers import (  # noqa: F401
-    approve,
-    fake_mlflow,
-    fast_hashes,
-    people,
-    policy_file,
-    request_and_check,
-    run_outbox,
-    seed_model,
-)
+from tests.support.governance import approve, request_and_check, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
 

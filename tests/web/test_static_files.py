@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles import finders
 
+from tests.support.deploy import production_env, run
+
 REPO = Path(__file__).resolve().parents[2]
 STATIC_TAG = re.compile(r"""\{%\s*static\s+['"]([^'"]+)['"]""")
 
@@ -34,8 +36,6 @@ def test_every_static_file_a_template_names_exists():
 
 @pytest.mark.postgres_pass_only
 def test_production_stores_static_files_hashed_and_compressed(tmp_path):
-    from tests.web.test_deploy_settings import production_env, run
-
     code = (
         "from django.conf import settings; from django.core.files.storage import storages; "
         "s = storages['staticfiles']; "

@@ -1,13 +1,16 @@
-"""Shared fixtures for the promotion workflow tests (imported by test_promotion_*, test_rollback*, test_drift*)."""
+"""Helpers of the promotion workflow tests: the test policy, MLflow faked in memory, a mirrored model, request /
+approve / apply in one call. Their fixtures (policy_file, fake_mlflow, people, ...) are in tests/conftest.py."""
 
 from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
 
-import pytest
 from django.utils import timezone
 
+from approvals.models import OutboxItem
+from approvals.workflow import drift, gating, outbox, requests, signatures
+from audit.models import AuditEvent
 from common.errors import MlflowRejected, MlflowUnavailable
 from mirror import gateway
 from mirror.models import ModelVersion
@@ -46,18 +49,6 @@ TEST_POLICY = textwrap.dedent(
         gates: [version_ready]
     """
 )
-
-
-@pytest.fixture
-def policy_file(settings, tmp_path):
-    from approvals import policy
-
-    path = tmp_path / "policies.yaml"
-    path.write_text(TEST_POLICY)
-    settings.POLICY_PATH = str(path)
-    policy.clear_cache()
-    yield path
-    policy.clear_cache()
 
 
 @dataclass
@@ -108,14 +99,6 @@ class FakeGateway:
         return self.stages.get((name, int(version)), "None")
 
 
-@pytest.fixture
-def fake_mlflow(monkeypatch):
-    fake = FakeGateway()
-    for fn in ("get_model", "set_alias", "transition_stage", "get_version_stage"):
-        monkeypatch.setattr(gateway, fn, getattr(fake, fn))
-    return fake
-
-
 def seed_model(
     name="churn",
     versions=(1, 2),
@@ -157,31 +140,10 @@ def seed_model(
     return name
 
 
-@pytest.fixture
-def fast_hashes(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def people(make_user, fast_hashes):
-    """requester (ml-engineers), three approvers, a reviewer, an outsider, staff."""
-    return {
-        "requester": make_user("rita", "ml-engineers"),
-        "a1": make_user("ann", "approvers"),
-        "a2": make_user("bob", "approvers"),
-        "a3": make_user("cid", "approvers"),
-        "reviewer": make_user("rev", "reviewers"),
-        "outsider": make_user("otto"),
-        "staff": make_user("stan", staff=True),
-    }
-
-
 PASSWORD = "pw-correct-horse"
 
 
 def request_and_check(user, model="churn", version=2, target="staging", **kw):
-    from approvals.workflow import gating, requests
-
     p = requests.promotion_request(user=user, model_name=model, version=version, target=target, **kw)
     gating.run_gates(promotion_id=p.pk)
     p.refresh_from_db()
@@ -189,8 +151,6 @@ def request_and_check(user, model="churn", version=2, target="staging", **kw):
 
 
 def approve(p, user, **kw):
-    from approvals.workflow import signatures
-
     kw.setdefault("password", PASSWORD)
     signatures.approval_grant(promotion_id=p.pk, user=user, **kw)
     p.refresh_from_db()
@@ -199,9 +159,6 @@ def approve(p, user, **kw):
 
 def run_outbox(p=None):
     """Apply every pending outbox item (what the worker does); returns the outcomes."""
-    from approvals.models import OutboxItem
-    from approvals.workflow import outbox
-
     qs = OutboxItem.objects.filter(done_at__isnull=True)
     if p is not None:
         qs = qs.filter(promotion=p)
@@ -215,30 +172,17 @@ def run_outbox(p=None):
 
 
 def audit_actions(object_type="promotion", object_id=None):
-    from audit.models import AuditEvent
-
     qs = AuditEvent.objects.filter(object_type=object_type)
     if object_id is not None:
         qs = qs.filter(object_id=str(object_id))
     return list(qs.order_by("seq").values_list("action", flat=True))
 
 
-@pytest.fixture
-def no_task_sends(monkeypatch):
-    """Committed transactions would enqueue real Celery messages; record them instead."""
-    from approvals import tasks
-
-    sent = []
-    monkeypatch.setattr(tasks.run_gates_task, "delay_on_commit", lambda *a, **k: sent.append(("gates", a)))
-    monkeypatch.setattr(tasks.apply_outbox_task, "delay_on_commit", lambda *a, **k: sent.append(("apply", a)))
-    monkeypatch.setattr(tasks.apply_outbox_task, "apply_async", lambda *a, **k: sent.append(("apply", a)))
-    return sent
-
-
-@pytest.fixture
-def role_groups(transactional_db):
-    """A transactional test's flush removes the groups the data migration made; put them back."""
-    from django.contrib.auth.models import Group
-
-    for name in ("ml-engineers", "reviewers", "approvers", "auditors"):
-        Group.objects.get_or_create(name=name)
+def mirror_alias(name, aliases, versions=(1, 2, 3)):
+    """What a sync does when MLflow's aliases changed: the mirror follows, then the after_sync hook runs."""
+    mvs = [mlflow_version(name, v, aliases=[a for a, hv in aliases.items() if hv == v]) for v in versions]
+    result = apply_snapshot(
+        snapshot([mlflow_model(name, aliases=aliases, tags={"primary_metric": "acc"})], mvs, scope=name)
+    )
+    drift.on_sync(sync_run_id=None, result=result)
+    return result

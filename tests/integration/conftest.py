@@ -1,0 +1,43 @@
+"""Fixtures of the end-to-end tests: the test policy shared with the worker subprocess, the people who sign, a
+private MLflow server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.governance import TEST_POLICY
+
+
+@pytest.fixture
+def worker_policy(settings, tmp_path, monkeypatch):
+    """The test policy, for this process and for the worker subprocess (started after this fixture)."""
+    from approvals import policy
+
+    path = tmp_path / "policies.yaml"
+    path.write_text(TEST_POLICY)
+    settings.POLICY_PATH = str(path)
+    monkeypatch.setenv("POLICY_PATH", str(path))
+    policy.clear_cache()
+    yield path
+    policy.clear_cache()
+
+
+@pytest.fixture
+def governed(role_groups, fast_hashes, make_user):
+    return {
+        "requester": make_user("rita", "ml-engineers"),
+        "a1": make_user("ann", "approvers"),
+        "a2": make_user("bob", "approvers"),
+    }
+
+
+@pytest.fixture
+def own_mlflow(tmp_path_factory, settings):
+    """A private MLflow server, so stopping it does not disturb the rest of the session."""
+    from demo.mlflow_process import MlflowServer
+
+    server = MlflowServer(tmp_path_factory.mktemp("wf-mlflow")).start()
+    settings.MLFLOW_TRACKING_URI = server.uri
+    settings.MLFLOW_UI_URL = server.uri
+    yield server
+    server.stop()

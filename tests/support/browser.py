@@ -1,0 +1,28 @@
+"""A Chromium page logged in as a user that records dialogs and CSP violations, and the check that none happened."""
+
+WATCH = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', e => window.__violations.push(
+  e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sample || '')));
+"""
+
+
+def open_as(browser, live_server, client, user):
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    return page
+
+
+def assert_nothing_ran(page):
+    page.wait_for_timeout(300)
+    assert page.dialogs == [], page.dialogs
+    violations = page.evaluate("window.__violations")
+    assert violations == [], violations
