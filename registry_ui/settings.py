@@ -2,6 +2,10 @@
 
 Local defaults need no server: SQLite for the database and a SQLite file as the Celery broker.
 Production (DEBUG off) refuses to start on insecure values.
+
+Layout: Django, the database and logins first; then the product's knobs by layer, bottom up (the audit chain,
+MLflow and the mirror, model cards and comparison, governance, pages and API); then Celery, the REST API,
+security headers and mail.
 """
 
 from datetime import timedelta
@@ -162,7 +166,23 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
-# --- MLflow ---------------------------------------------------------------------------------------
+# --- Audit chain ----------------------------------------------------------------------------------
+# The key that seals every audit event (HMAC-SHA256) and signs the checkpoints. It must never be stored in
+# the database: whoever holds the database must not be able to recompute the chain. Locally (DEBUG on) a
+# random key is generated once into a 0600 file under VAR_DIR; production refuses to start without one.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+AUDIT_CHAIN_KEY_FILE = VAR_DIR / "audit-chain.key"
+# Signed checkpoints (seq, head hash, time) are appended here, outside the database: a directory on
+# another volume or a mounted object-store path, backed up apart from the database.
+AUDIT_CHECKPOINT_DIR = env.path("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints"))
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=60)
+# Events older than this that no checkpoint covers mean checkpoints are not being written (beat down, or the
+# checkpoint directory lost): verification fails, because such events could be deleted undetected.
+AUDIT_CHECKPOINT_MAX_LAG_SECONDS = env.int(
+    "AUDIT_CHECKPOINT_MAX_LAG_SECONDS", default=max(900, 10 * AUDIT_CHECKPOINT_INTERVAL_SECONDS)
+)
+
+# --- MLflow and the mirror ------------------------------------------------------------------------
 MLFLOW_TRACKING_URI = env.str("MLFLOW_TRACKING_URI", default="http://127.0.0.1:5500")
 # Link target for "open in MLflow"; defaults to the tracking URI (differs behind a proxy).
 MLFLOW_UI_URL = env.str("MLFLOW_UI_URL", default=MLFLOW_TRACKING_URI)
@@ -181,18 +201,7 @@ MIRROR_STALE_AFTER_SECONDS = env.int(
     "MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE_INTERVAL_SECONDS)
 )
 
-# --- Governance: policy, gates, outbox --------------------------------------------------------------
-POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
-# A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
-GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
-# How often beat re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule
-# themselves); a claimed apply is not taken again (by another worker or the sweep) for OUTBOX_LEASE_SECONDS;
-# an apply that could not reach MLflow is retried after 2^attempts seconds, at most the max backoff.
-OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=30)
-OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
-OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=60)
-
-# --- Model cards ----------------------------------------------------------------------------------
+# --- Model cards and comparison -------------------------------------------------------------------
 # Model card limits (DESIGN.md threat model: no input holds a worker for more than seconds). Rendering is
 # linear; at this size the worst adversarial card renders in well under a second (make bench-cards).
 CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=256 * 1024)
@@ -204,6 +213,17 @@ LOWER_IS_BETTER_METRICS = env.list(
     "LOWER_IS_BETTER_METRICS", default=["rmse", "mae", "mse", "log_loss", "loss", "error", "test_log_loss"]
 )
 
+# --- Governance: policy, gates, outbox --------------------------------------------------------------
+POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
+# A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
+GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
+# How often beat re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule
+# themselves); a claimed apply is not taken again (by another worker or the sweep) for OUTBOX_LEASE_SECONDS;
+# an apply that could not reach MLflow is retried after 2^attempts seconds, at most the max backoff.
+OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=30)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
+OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=60)
+
 # --- Pages and API --------------------------------------------------------------------------------
 # Rows per page of the lists on pages (models, versions, promotions, the audit log) and in the API, where a
 # client may ask for up to API_MAX_PAGE_SIZE (?page_size=); the sync history pages by SYNC_RUNS_PAGE_SIZE.
@@ -212,23 +232,6 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 SYNC_RUNS_PAGE_SIZE = env.int("SYNC_RUNS_PAGE_SIZE", default=25)
 # JSON request bodies (API and webhook): deeper nesting is refused with a 400 before anything recurses.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
-
-# --- Audit chain ----------------------------------------------------------------------------------
-# The key that seals every audit event (HMAC-SHA256) and signs the checkpoints. It must never be stored in
-# the database: whoever holds the database must not be able to recompute the chain. Locally (DEBUG on) a
-# random key is generated once into a 0600 file under VAR_DIR; production refuses to start without one.
-AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
-AUDIT_CHAIN_KEY_FILE = VAR_DIR / "audit-chain.key"
-# Signed checkpoints (seq, head hash, time) are appended here, outside the database: a directory on
-# another volume or a mounted object-store path, backed up apart from the database.
-AUDIT_CHECKPOINT_DIR = env.path("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints"))
-AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=60)
-# Events older than this that no checkpoint covers mean checkpoints are not being written (beat down, or the
-# checkpoint directory lost): verification fails, because such events could be deleted undetected.
-AUDIT_CHECKPOINT_MAX_LAG_SECONDS = env.int(
-    "AUDIT_CHECKPOINT_MAX_LAG_SECONDS", default=max(900, 10 * AUDIT_CHECKPOINT_INTERVAL_SECONDS)
-)
-
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Without REDIS_URL the broker is a SQLite file through kombu's SQLAlchemy transport: durable (a queued
