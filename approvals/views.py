@@ -18,11 +18,11 @@ from approvals.policy import get_policy
 from approvals.workflow import cancel, gating, requests, rollback, signatures
 from cards.services import card_diff_between_versions_html
 from common.errors import DomainError
+from common.pages import paginate
 from compare.charts import metric_bars
 from compare.goals import lower_is_better_metrics
 from mirror import holders
 from mirror.access import access_model, access_version
-from mirror.views import paginate
 
 log = logging.getLogger(__name__)
 SIGN_FORM_KEY = "approvals_sign_form_{pk}"  # what a refused signature form held, shown again once

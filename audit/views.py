@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
 from audit import access, selectors, verification
 from audit.forms import AuditFilterForm
-
-
-def _page(request, queryset):
-    paginator = Paginator(queryset, settings.PAGE_SIZE)
-    try:
-        return paginator.page(request.GET.get("page") or 1)
-    except PageNotAnInteger:
-        return paginator.page(1)
-    except EmptyPage:
-        return paginator.page(paginator.num_pages)
+from common.pages import paginate
 
 
 @login_required
@@ -38,7 +27,7 @@ def audit_list(request):
         return render(request, "audit/list.html", context, status=400)
     filters = form.filters
     events = selectors.events(filters, newest_first=form.newest_first)
-    context.update(filters=filters, newest_first=form.newest_first, page_obj=_page(request, events))
+    context.update(filters=filters, newest_first=form.newest_first, page_obj=paginate(request, events))
     return render(request, "audit/list.html", context)
 
 

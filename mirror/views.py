@@ -5,29 +5,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
 from common.errors import InvalidInput
+from common.pages import paginate
 from mirror import access, gateway, selectors, slots
 from mirror.models import ModelVersion, RegisteredModel, SyncRun
 from mirror.sync import start_sync
-
-
-def paginate(request, queryset, per_page: int | None = None):
-    """A page of results (settings.PAGE_SIZE rows unless `per_page`); garbage or out-of-range page numbers fall
-    back to the first or last page."""
-    paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
-    number = request.GET.get("page") or 1
-    try:
-        return paginator.page(number)
-    except PageNotAnInteger:
-        return paginator.page(1)
-    except EmptyPage:
-        return paginator.page(paginator.num_pages)
 
 
 @login_required
