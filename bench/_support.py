@@ -49,6 +49,19 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+def count_queries(connection, fn) -> int:
+    """SQL statements one call runs (an execute wrapper: the request signals reset Django's query log)."""
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        fn()
+    return len(seen)
+
+
 class Timer:
     def __init__(self) -> None:
         self.seconds = 0.0

@@ -66,15 +66,13 @@ def main() -> None:
         note(
             f"database vendor: {connection.vendor}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
+
+        def append(i: int, action: str) -> None:
+            record(actor="bench", action=action, object_type="promotion", object_id=str(i), data=payload(i))
+
         with Timer() as single:
             for i in range(args.single):
-                record(
-                    actor="bench",
-                    action="bench.single",
-                    object_type="promotion",
-                    object_id=str(i),
-                    data=payload(i),
-                )
+                append(i, "bench.single")
 
         first_checkpoint = write_checkpoint()
         cpu_before = time.process_time()
@@ -83,13 +81,7 @@ def main() -> None:
             while done < args.events:
                 with transaction.atomic():
                     for i in range(done, min(done + args.batch, args.events)):
-                        record(
-                            actor="bench",
-                            action="bench.batched",
-                            object_type="promotion",
-                            object_id=str(i),
-                            data=payload(i),
-                        )
+                        append(i, "bench.batched")
                 done = min(done + args.batch, args.events)
 
         append_cpu = time.process_time() - cpu_before

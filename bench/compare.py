@@ -29,22 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import bench_environment, emit, median, note  # noqa: E402
+from bench._support import bench_environment, count_queries, emit, median, note  # noqa: E402
 
 TARGET_MS = 300.0
 TARGET_HISTORY_BYTES = 500_000
-
-
-def count_queries(connection, fn) -> int:
-    seen = []
-
-    def wrapper(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(wrapper):
-        fn()
-    return len(seen)
 
 
 def populate(*, versions: int, metrics: int, compared: int, steps: int) -> tuple[str, list[int], str]:

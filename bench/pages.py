@@ -23,20 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import bench_environment, emit, median, mlflow_server, note, populate  # noqa: E402
-
-
-def count_queries(connection, fn) -> int:
-    """SQL statements one call runs (an execute wrapper: the request signals reset Django's query log)."""
-    seen = []
-
-    def wrapper(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(wrapper):
-        fn()
-    return len(seen)
+from bench._support import bench_environment, count_queries, emit, median, mlflow_server, note, populate  # noqa: E402
 
 
 def main() -> None:
