@@ -52,3 +52,15 @@ def test_only_a_group_the_target_names_signs():
     assert roles.may_sign({roles.REVIEWERS}, [roles.REVIEWERS, roles.APPROVERS])
     assert not roles.may_sign({roles.ML_ENGINEERS, roles.AUDITORS}, roles.SIGNERS)
     assert not roles.may_sign(frozenset(), roles.SIGNERS)
+
+
+@pytest.mark.django_db
+def test_the_nav_shows_the_export_pages_to_auditors_and_staff_only(client, make_user):
+    def nav_links(user) -> tuple[bool, bool]:
+        client.force_login(user)
+        page = client.get("/").content.decode()
+        return 'href="/cards/exports/"' in page, 'href="/evidence/"' in page
+
+    assert nav_links(make_user("audrey-nav", roles.AUDITORS)) == (True, True)
+    assert nav_links(make_user("admin-nav", staff=True)) == (True, True)
+    assert nav_links(make_user("rita-nav", roles.REVIEWERS)) == (False, False)
