@@ -21,6 +21,7 @@ from audit.services import record
 from common import queue
 from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mirror import gateway, hooks
+from mirror.identities import IdentityWatch
 from mirror.models import IdentityChange, ModelVersion, RegisteredModel, Run, SyncRun
 
 log = logging.getLogger(__name__)
@@ -119,9 +120,21 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
     """Write one complete read of MLflow into the mirror. Idempotent: a second call changes nothing."""
     now = timezone.now()
     result = ApplyResult()
-    scope = snapshot.scope_model
+    identities = IdentityWatch(now)
+    model_ids = _apply_models(snapshot, now, result)
+    run_pks = _apply_runs(snapshot, now, identities, result)
+    _apply_versions(snapshot, now, model_ids, run_pks, identities, result)
+    result.identity_changes = identities.record()
+    _refresh_model_counts(model_ids.values())
+    scoped = RegisteredModel.objects.filter(pk__in=list(model_ids.values()), deleted_at__isnull=True)
+    scoped.update(synced_at=now)
+    return result
 
-    # Registered models.
+
+def _apply_models(snapshot: gateway.RegistrySnapshot, now: datetime, result: ApplyResult) -> dict[str, int]:
+    """Registered models: created, changed, or marked deleted when a complete read misses them.
+    Returns {name: pk} of every model in scope."""
+    scope = snapshot.scope_model
     model_rows = RegisteredModel.objects.select_for_update()
     if scope is not None:
         model_rows = model_rows.filter(name=scope)
@@ -155,10 +168,15 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
     result.deleted += len(gone_models)
     result.touched_models |= {r.name for r in new_models + changed_models + gone_models}
     model_ids = {row.name: row.pk for row in [*existing_models.values(), *new_models]}
+    return model_ids
 
-    # Source runs (shared by versions; never deleted here: a run outlives a version that used it).
+
+def _apply_runs(
+    snapshot: gateway.RegistrySnapshot, now: datetime, identities: IdentityWatch, result: ApplyResult
+) -> dict[str, int]:
+    """Source runs (shared by versions; never deleted here: a run outlives a version that used it).
+    Returns {run_id: pk} of every run read."""
     existing_runs = {r.run_id: r for r in Run.objects.filter(run_id__in=list(snapshot.runs))}
-    identities = _IdentityWatch(now)
     new_runs, changed_runs = [], []
     for run_id, r in snapshot.runs.items():
         values = _run_values(r)
@@ -185,8 +203,19 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
     run_pks = {r.run_id: r.pk for r in [*existing_runs.values(), *new_runs]}
     if len(run_pks) < len(snapshot.runs):  # bulk_create on some backends does not return pks
         run_pks.update(Run.objects.filter(run_id__in=list(snapshot.runs)).values_list("run_id", "pk"))
+    return run_pks
 
-    # Model versions.
+
+def _apply_versions(
+    snapshot: gateway.RegistrySnapshot,
+    now: datetime,
+    model_ids: dict[str, int],
+    run_pks: dict[str, int],
+    identities: IdentityWatch,
+    result: ApplyResult,
+) -> None:
+    """Model versions: created, changed, or marked deleted when a complete read misses them."""
+    scope = snapshot.scope_model
     version_rows = ModelVersion.objects.all()
     if scope is not None:
         version_rows = version_rows.filter(model__name=scope)
@@ -241,88 +270,6 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
             .filter(deleted_at__isnull=True, artifacts_read_at__isnull=True)
             .values_list("pk", flat=True)
         )
-
-    result.identity_changes = identities.record()
-    _refresh_model_counts(model_ids.values())
-    scoped = RegisteredModel.objects.filter(pk__in=list(model_ids.values()), deleted_at__isnull=True)
-    scoped.update(synced_at=now)
-    return result
-
-
-class _IdentityWatch:
-    """Author identities are kept as first seen: MLflow reporting another value later (a re-tagged
-    `mlflow.user`, a rewritten `user_id`) never replaces it, so re-tagging cannot dodge segregation of duties.
-    The change is recorded as an IdentityChange and on the audit chain, once, and resolved when MLflow
-    reports the first value again."""
-
-    def __init__(self, now):
-        self.now = now
-        # Open changes are rare (a tampering incident): one small query per sync, nothing written when quiet.
-        self.open: dict[tuple[str, str, int], IdentityChange] = {}
-        for change in IdentityChange.objects.filter(resolved_at__isnull=True):
-            kind, pk = ("version", change.version_id) if change.version_id else ("run", change.run_id)
-            self.open[(change.field, kind, pk)] = change
-        self.seen: list[tuple[tuple[str, str, int], object, str, str]] = []
-
-    def keep_first(self, field: str, row, first: str | None, reported: str | None) -> str:
-        first, reported = first or "", (reported or "")[:256]
-        if not first:
-            return reported  # nothing seen yet: this is the first value
-        key = (field, "version" if isinstance(row, ModelVersion) else "run", row.pk)
-        if reported != first or key in self.open:
-            self.seen.append((key, row, first, reported))
-        return first
-
-    def record(self) -> list[int]:
-        created = []
-        for key, row, first, reported in self.seen:
-            change = self.open.get(key)
-            if change is not None and change.reported_value == reported:
-                continue  # already recorded
-            if change is not None:  # back to the first value, or changed again: close the earlier record
-                change.resolved_at = self.now
-                change.save(update_fields=["resolved_at"])
-                _audit_identity(change, "identity.resolved", row)
-            if reported != first:
-                field_name, kind, _ = key
-                change = IdentityChange.objects.create(
-                    field=field_name,
-                    version=row if kind == "version" else None,
-                    run=row if kind == "run" else None,
-                    first_value=first,
-                    reported_value=reported,
-                    detected_at=self.now,
-                )
-                _audit_identity(change, "identity.changed", row)
-                created.append(change.pk)
-        return created
-
-
-def _audit_identity(change: IdentityChange, action: str, row) -> None:
-    if isinstance(row, ModelVersion):
-        object_type, object_id = "model_version", f"{row.model.name}/{row.version}"
-        where = {"model": row.model.name, "version": row.version, "run_id": row.run_id}
-    else:
-        object_type, object_id = "run", row.run_id
-        where = {"run_id": row.run_id, "versions": _versions_of(row)}
-    record(
-        actor="system",
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data={
-            **where,
-            "field": change.field,
-            "first": change.first_value,
-            "reported": change.reported_value,
-            "identity_change_id": change.pk,
-        },
-    )
-
-
-def _versions_of(run: Run) -> list[str]:
-    rows = ModelVersion.objects.filter(source_run=run).values_list("model__name", "version")[:100]
-    return [f"{name}/{version}" for name, version in rows]
 
 
 def _refresh_model_counts(model_pks) -> None:
