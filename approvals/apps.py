@@ -25,4 +25,8 @@ class ApprovalsConfig(AppConfig):
         slots.provide("model.banner", panels.model_banner)
         slots.provide("version_detail.side", panels.version_promotions)
         # Looked up when asked: the comparison's holders follow the policy's targets.
-        holders.provide_targets(lambda model_name: list(policy.get_policy().targets_for(model_name).values()))
+        holders.provide_targets(
+            lambda model_name: {
+                t.name: t.mlflow() for t in policy.get_policy().targets_for(model_name).values()
+            }
+        )

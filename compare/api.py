@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from compare import charts, selectors
+from compare import charts, history, refs, selectors
 from mirror import access, services
 
 SELECTION_PARAMETERS = [
@@ -82,7 +82,7 @@ class CompareView(APIView):
         description="Side-by-side comparison of up to 20 versions (400 naming any bad value).",
     )
     def get(self, request):
-        versions = selectors.selection(request.query_params)
+        versions = refs.selection(request.query_params)
         return Response(
             selectors.comparison(
                 versions, scatter_x=request.query_params.get("x"), scatter_y=request.query_params.get("y")
@@ -102,9 +102,9 @@ class HistoryChartView(APIView):
         "demand and cached in the mirror.",
     )
     def get(self, request):
-        versions = selectors.selection(request.query_params)
+        versions = refs.selection(request.query_params)
         metric = selectors.check_metric(request.query_params.get("metric", ""), versions)
-        series, skipped = selectors.history_series(versions, metric, services.metric_history)
+        series, skipped = history.history_series(versions, metric, services.metric_history)
         return Response(
             {
                 "metric": metric,
@@ -121,7 +121,7 @@ class TrendView(APIView):
         metric = (request.query_params.get("metric") or model.primary_metric or "").strip()
         if not metric:
             return Response({"detail": "Choose a metric: metric=KEY.", "field": "metric"}, status=400)
-        return Response(selectors.trend_points(model, metric))
+        return Response(history.trend_points(model, metric))
 
 
 class TrendChartView(APIView):
@@ -131,7 +131,7 @@ class TrendChartView(APIView):
         metric = (request.query_params.get("metric") or model.primary_metric or "").strip()
         if not metric:
             return Response({"detail": "Choose a metric: metric=KEY.", "field": "metric"}, status=400)
-        return Response(charts.trend(selectors.trend_points(model, metric), metric))
+        return Response(charts.trend(history.trend_points(model, metric), metric))
 
 
 class ParallelChartView(APIView):
@@ -141,5 +141,5 @@ class ParallelChartView(APIView):
         metric = (request.query_params.get("metric") or model.primary_metric or "").strip()
         if not metric:
             return Response({"detail": "Choose a metric: metric=KEY.", "field": "metric"}, status=400)
-        rows, params = selectors.parallel_rows(model, metric)
+        rows, params = history.parallel_rows(model, metric)
         return Response(charts.parallel_coordinates(rows, params, metric))

@@ -6,65 +6,54 @@ Governance sits above the comparison and owns the targets: it registers where th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
+from mirror import holders as mirror_holders
 from mirror.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
-_targets_source: Callable[[str], Iterable[Any]] | None = None
+_targets_source: Callable[[str], dict[str, dict]] | None = None
 
 
-def provide_targets(fn: Callable[[str], Iterable[Any]]) -> Callable[[str], Iterable[Any]]:
-    """Register fn(model_name) -> the model's targets (objects with name, mlflow_alias, mlflow_stage)."""
+def provide_targets(fn: Callable[[str], dict[str, dict]]) -> Callable[[str], dict[str, dict]]:
+    """Register fn(model_name) -> the model's targets: {name: {"alias": X} or {"stage": X}}."""
     global _targets_source
     _targets_source = fn
     return fn
 
 
-def targets_for(model_name: str) -> list[Any]:
+def targets_for(model_name: str) -> dict[str, dict]:
     """The model's targets from the registered source; none without one or when it fails (an invalid policy
     file): the holders then fall back to the model's aliases."""
     if _targets_source is None:
-        return []
+        return {}
     try:
-        return list(_targets_source(model_name))
+        return dict(_targets_source(model_name))
     except Exception:
         logger.warning(
             "the targets of %s are unavailable; comparing with aliases only", model_name, exc_info=True
         )
-        return []
+        return {}
 
 
-def target_holders(mv: ModelVersion, targets: Iterable[Any]) -> list[dict]:
-    """[{name, version, via}] for each of the model's `targets` (name, mlflow_alias, mlflow_stage: what
-    `targets_for` gives) and each other alias held by another version than `mv`: the versions to compare it
-    with. One query for stage targets."""
+def target_holders(mv: ModelVersion, targets: dict[str, dict]) -> list[dict]:
+    """[{name, version, via}] for each of the model's `targets` ({name: {"alias": X} or {"stage": X}}, what
+    `targets_for` gives) and each other alias, held by another version than `mv`: the versions to compare it
+    with. Holders as `mirror.holders` reads them (one query for the stage targets)."""
     model = mv.model
+    found = mirror_holders.holders((model, mlflow_target) for mlflow_target in targets.values())
     holders: list[dict] = []
     covered: set[str] = set()
-    targets = list(targets)
-    stages = [t.mlflow_stage for t in targets if not t.mlflow_alias and t.mlflow_stage]
-    in_stage: dict[str, list[int]] = {}
-    if stages:
-        for version, stage in (
-            ModelVersion.objects.live()
-            .filter(model=model, stage__in=stages)
-            .order_by("-version")
-            .values_list("version", "stage")
-        ):
-            in_stage.setdefault(stage, []).append(version)
-    for target in targets:
-        if target.mlflow_alias:
-            covered.add(target.mlflow_alias)
-            version = model.aliases.get(target.mlflow_alias)
-            versions = [int(version)] if version is not None else []
-            via = f"alias {target.mlflow_alias}"
+    for name, mlflow_target in targets.items():
+        if "alias" in mlflow_target:
+            covered.add(mlflow_target["alias"])
+            via = f"alias {mlflow_target['alias']}"
         else:
-            versions = in_stage.get(target.mlflow_stage, [])[:1]
-            via = f"stage {target.mlflow_stage}"
-        holders += [{"name": target.name, "version": v, "via": via} for v in versions if v != mv.version]
+            via = f"stage {mlflow_target.get('stage')}"
+        version = found[mirror_holders.key(model, mlflow_target)]
+        if version is not None and version != mv.version:
+            holders.append({"name": name, "version": version, "via": via})
     for alias, version in sorted(model.aliases.items()):
         if alias not in covered and int(version) != mv.version:
             holders.append({"name": alias, "version": int(version), "via": f"alias {alias}"})

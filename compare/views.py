@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils.html import format_html
 
 from common.errors import InvalidInput
-from compare import holders, selectors
+from compare import holders, refs, selectors, tables
 from mirror import access
 from mirror.models import ModelVersion, RegisteredModel
 
@@ -49,7 +49,7 @@ def _chooser(request, error: str | None = None, status: int = 200):
             for mv in versions
         ],
         "refs": request.GET.get("refs", ""),
-        "max_versions": selectors.MAX_VERSIONS,
+        "max_versions": refs.MAX_VERSIONS,
     }
     return render(request, "compare/chooser.html", context, status=status)
 
@@ -77,19 +77,19 @@ def _render_metric_cells(table: dict) -> None:
 
 
 def _selection_query(versions) -> str:
-    return urlencode({"refs": ",".join(selectors.label(mv) for mv in versions)})
+    return urlencode({"refs": ",".join(refs.label(mv) for mv in versions)})
 
 
 @login_required
 def compare(request):
-    if not selectors.has_selection(request.GET):
+    if not refs.has_selection(request.GET):
         return _chooser(request)
     try:
-        versions = selectors.selection(request.GET)
+        versions = refs.selection(request.GET)
         data = selectors.comparison(versions, scatter_x=request.GET.get("x"), scatter_y=request.GET.get("y"))
     except InvalidInput as exc:
         return _chooser(request, error=str(exc), status=400)
-    table = selectors.table_rows(data)
+    table = tables.table_rows(data)
     _render_metric_cells(table)
     query = _selection_query(versions)
     models = list({mv.model.name: mv.model for mv in versions}.values())
@@ -125,14 +125,14 @@ def _scatter_keys(data: dict, request) -> tuple[str | None, str | None]:
 @login_required
 def compare_csv(request):
     try:
-        versions = selectors.selection(request.GET)
+        versions = refs.selection(request.GET)
     except InvalidInput as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     data = selectors.comparison(versions)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="comparison.csv"'
     writer = csv.writer(response)
-    for row in selectors.csv_rows(data):
+    for row in tables.csv_rows(data):
         writer.writerow(row)
     return response
 

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from common.errors import InvalidInput
+from compare import history, refs, selectors, tables
 from compare import holders as compare_holders
-from compare import selectors
 from mirror.models import MetricHistory, ModelVersion
 from tests.support.compare import seed
 
@@ -34,7 +34,7 @@ class Params(dict):
     ],
 )
 def test_selection_accepts_repeated_comma_separated_versions_and_refs(params, expected):
-    assert [r.label for r in selectors.parse_selection(Params(params))] == expected
+    assert [r.label for r in refs.parse_selection(Params(params))] == expected
 
 
 @pytest.mark.parametrize(
@@ -52,21 +52,21 @@ def test_selection_accepts_repeated_comma_separated_versions_and_refs(params, ex
 )
 def test_bad_selection_is_rejected_naming_the_value(params, named):
     with pytest.raises(InvalidInput) as err:
-        selectors.parse_selection(Params(params))
+        refs.parse_selection(Params(params))
     assert named in str(err.value)
 
 
 def test_unknown_model_and_unknown_version_are_named():
     seed(n=2)
     with pytest.raises(InvalidInput, match="Unknown model 'nope'"):
-        selectors.resolve([selectors.Ref("nope", 1)])
+        refs.resolve([refs.Ref("nope", 1)])
     with pytest.raises(InvalidInput, match="'churn' has no version 7"):
-        selectors.resolve([selectors.Ref("churn", 1), selectors.Ref("churn", 7)])
+        refs.resolve([refs.Ref("churn", 1), refs.Ref("churn", 7)])
 
 
 def test_resolve_keeps_the_order_asked_for():
     seed(n=3)
-    versions = selectors.resolve([selectors.Ref("churn", 3), selectors.Ref("churn", 1)])
+    versions = refs.resolve([refs.Ref("churn", 3), refs.Ref("churn", 1)])
     assert [mv.version for mv in versions] == [3, 1]
 
 
@@ -81,7 +81,7 @@ def test_metrics_best_and_deltas_respect_each_metrics_goal():
         },
         model_tags={"primary_metric": "brier", "primary_metric_goal": "minimize"},
     )
-    data = selectors.comparison(selectors.resolve([selectors.Ref("churn", v) for v in (1, 2, 3)]))
+    data = selectors.comparison(refs.resolve([refs.Ref("churn", v) for v in (1, 2, 3)]))
     assert list(data["metrics"])[0] == "brier"  # the primary metric first
     assert data["metrics"]["acc"] == {"churn:1": 0.8, "churn:2": 0.9, "churn:3": 0.85}
     assert data["metric_goals"] == {"brier": "minimize", "acc": "maximize", "rmse": "minimize"}
@@ -91,7 +91,7 @@ def test_metrics_best_and_deltas_respect_each_metrics_goal():
 
 def test_a_missing_metric_is_null_not_zero_and_has_no_delta():
     seed(n=2, metrics=lambda v: {"acc": 0.9} if v == 1 else {"acc": 0.8, "f1": 0.7})
-    data = selectors.comparison(selectors.resolve([selectors.Ref("churn", 1), selectors.Ref("churn", 2)]))
+    data = selectors.comparison(refs.resolve([refs.Ref("churn", 1), refs.Ref("churn", 2)]))
     assert data["metrics"]["f1"] == {"churn:1": None, "churn:2": 0.7}
     assert data["deltas"]["f1"] == {"churn:1": None, "churn:2": None}
     assert data["best"]["f1"] == ["churn:2"]
@@ -110,7 +110,7 @@ def test_differing_params_tags_and_datasets_are_listed():
     )
     ModelVersion.objects.filter(version=2).update(tags={"team": "risk", "note": "retrained"})
     ModelVersion.objects.filter(version=1).update(tags={"team": "risk"})
-    data = selectors.comparison(selectors.resolve([selectors.Ref("churn", 1), selectors.Ref("churn", 2)]))
+    data = selectors.comparison(refs.resolve([refs.Ref("churn", 1), refs.Ref("churn", 2)]))
     assert data["differing_params"] == ["solver"]
     assert data["differing_tags"] == ["note"]
     assert data["tags"]["note"] == {"churn:1": None, "churn:2": "retrained"}
@@ -131,7 +131,7 @@ def test_signature_changes_and_identical_artifacts_are_flagged():
     ModelVersion.objects.filter(version=1).update(signature=base, content_hash="sha256:x")
     ModelVersion.objects.filter(version=2).update(signature=other, content_hash="sha256:x")
     ModelVersion.objects.filter(version=3).update(content_hash="sha256:y")
-    data = selectors.comparison(selectors.resolve([selectors.Ref("churn", v) for v in (1, 2, 3)]))
+    data = selectors.comparison(refs.resolve([refs.Ref("churn", v) for v in (1, 2, 3)]))
     diff = data["signatures"]["churn:2"]["inputs"]
     assert diff == {
         "added": ["zip"],
@@ -146,7 +146,7 @@ def test_signature_changes_and_identical_artifacts_are_flagged():
 def test_cross_model_comparison_labels_columns_by_model_and_version():
     seed("churn", n=1)
     seed("fraud", n=1, metrics={"acc": 0.99})
-    data = selectors.comparison(selectors.resolve([selectors.Ref("churn", 1), selectors.Ref("fraud", 1)]))
+    data = selectors.comparison(refs.resolve([refs.Ref("churn", 1), refs.Ref("fraud", 1)]))
     assert data["metrics"]["acc"] == {"churn:1": 0.51, "fraud:1": 0.99}
 
 
@@ -163,15 +163,15 @@ def test_comparison_of_20_versions_by_100_metrics_runs_a_constant_number_of_quer
     django_assert_max_num_queries,
 ):
     _twenty_by_hundred()
-    refs = [selectors.Ref("churn", v) for v in range(1, 21)]
+    wanted = [refs.Ref("churn", v) for v in range(1, 21)]
     # resolve: 1; card completeness: 1 inside a savepoint (2)
     with django_assert_max_num_queries(4):
-        data = selectors.comparison(selectors.resolve(refs))
+        data = selectors.comparison(refs.resolve(wanted))
     assert len(data["metrics"]) == 100 and len(data["versions"]) == 20
     with CaptureQueriesContext(connection) as two:
-        selectors.comparison(selectors.resolve(refs[:2]))
+        selectors.comparison(refs.resolve(wanted[:2]))
     with CaptureQueriesContext(connection) as twenty:
-        selectors.comparison(selectors.resolve(refs))
+        selectors.comparison(refs.resolve(wanted))
     assert len(two) == len(twenty)
 
 
@@ -179,7 +179,7 @@ def test_trend_reads_every_version_in_one_query(django_assert_num_queries):
     seed(n=30, aliases={"champion": 12})
     model = ModelVersion.objects.first().model
     with django_assert_num_queries(1):
-        points = selectors.trend_points(model, "acc")
+        points = history.trend_points(model, "acc")
     assert len(points) == 30
     assert points[11] == {"version": 12, "value": 0.62, "aliases": ["champion"]}
 
@@ -188,7 +188,7 @@ def test_trend_of_a_metric_no_version_has_names_it():
     seed(n=2)
     model = ModelVersion.objects.first().model
     with pytest.raises(InvalidInput, match="'nope'"):
-        selectors.trend_points(model, "nope")
+        history.trend_points(model, "nope")
 
 
 def test_history_series_reads_cached_histories_in_bounded_queries(django_assert_max_num_queries):
@@ -200,32 +200,30 @@ def test_history_series_reads_cached_histories_in_bounded_queries(django_assert_
             fetched_at=timezone.now(),
             points=[{"step": s, "timestamp": s, "value": s / 10} for s in range(50)],
         )
-    versions = selectors.resolve([selectors.Ref("churn", v) for v in range(1, 6)])
+    versions = refs.resolve([refs.Ref("churn", v) for v in range(1, 6)])
 
     def fetch(**kwargs):
         raise AssertionError("cached histories must not be fetched again")
 
     with django_assert_max_num_queries(2):
-        series, skipped = selectors.history_series(versions, "acc", fetch)
+        series, skipped = history.history_series(versions, "acc", fetch)
     assert len(series) == 5 and skipped == {}
     assert series["churn:3"][49]["value"] == 4.9
     with django_assert_max_num_queries(1):  # the downsampled series come from Django's cache now
-        again, _ = selectors.history_series(versions, "acc", fetch)
+        again, _ = history.history_series(versions, "acc", fetch)
     assert again == series
 
 
 def test_target_holders_fall_back_to_the_models_aliases():
     versions = seed(n=3, aliases={"champion": 1, "challenger": 3})
-    holders = compare_holders.target_holders(versions[1], [])
+    holders = compare_holders.target_holders(versions[1], {})
     assert {(h["name"], h["version"]) for h in holders} >= {("champion", 1), ("challenger", 3)}
     assert all(h["version"] != 2 for h in holders)
 
 
 def test_csv_rows_have_one_column_per_version_and_empty_cells_for_missing_values():
     seed(n=2, metrics=lambda v: {"acc": 0.9} if v == 1 else {"acc": 0.8, "f1": 0.7})
-    rows = selectors.csv_rows(
-        selectors.comparison(selectors.resolve([selectors.Ref("churn", 1), selectors.Ref("churn", 2)]))
-    )
+    rows = tables.csv_rows(selectors.comparison(refs.resolve([refs.Ref("churn", 1), refs.Ref("churn", 2)])))
     assert rows[0] == ["section", "key", "churn:1", "churn:2"]
     assert ["metric", "f1", "", "0.7"] in rows
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from compare import goals, selectors
+from compare import goals, refs, selectors
 from mirror.models import RegisteredModel, Run
 from tests.support.governance import request_and_check, seed_model
 
@@ -73,7 +73,7 @@ def test_val_loss_ranks_the_same_on_the_comparison_and_the_promotion_page(
     client.force_login(people["reviewer"])
 
     promotion = _normalised(_chart(client.get(f"/promotions/{p.pk}/").content.decode()))
-    compare = selectors.comparison(selectors.resolve([selectors.Ref("churn", 2), selectors.Ref("churn", 1)]))
+    compare = selectors.comparison(refs.resolve([refs.Ref("churn", 2), refs.Ref("churn", 1)]))
     normalised = _normalised(compare["charts"]["metrics_normalised"])
 
     assert compare["metric_goals"]["val_loss"] == "minimize"
