@@ -337,6 +337,8 @@ class DriftListView(APIView):
             OpenApiParameter("open", bool, description="only unresolved drift"),
         ],
         responses=DriftSerializer(many=True),
+        description=f"The newest {selectors.API_DRIFT_LIMIT:,} drift records, newest first (the drift page pages "
+        "through all of them).",
     )
     def get(self, request):
         model = None

@@ -31,6 +31,7 @@ def _mirror_holders(models, policy) -> dict[tuple[int, str], int | None]:
     }
 
 
+MODELS_PER_SCAN = 1000  # models compared with the history per round of queries (every model is compared)
 OBSERVE_CHUNK = 200  # changes recorded per transaction: short audit-lock holds, few commits on a first sync
 
 
@@ -84,10 +85,22 @@ def record_observed_holders(*, model_names=None, sync_run_id: int | None = None)
         if not model_names:
             return 0
         qs = qs.filter(name__in=list(model_names))
-    models = list(qs[:100_000])
-    if not models:
-        return 0
-    policy = policy_for_decision()
+    policy = None
+    changed = 0
+    models: list = []
+    for model in qs.order_by("pk").iterator(chunk_size=MODELS_PER_SCAN):  # every model, a chunk at a time
+        models.append(model)
+        if len(models) == MODELS_PER_SCAN:
+            policy = policy or policy_for_decision()
+            changed += _observe(models, policy, sync_run_id)
+            models = []
+    if models:
+        changed += _observe(models, policy or policy_for_decision(), sync_run_id)
+    return changed
+
+
+def _observe(models: list, policy, sync_run_id) -> int:
+    """Record the changes of these models, OBSERVE_CHUNK models per transaction."""
     pending = sorted({m.pk for m, _, _, _ in _changes(models, policy)})
     changed = 0
     for start in range(0, len(pending), OBSERVE_CHUNK):

@@ -29,9 +29,11 @@ def eligible_approvers(p: Promotion) -> list:
         .objects.filter(is_active=True, groups__name__in=p.approver_groups)
         .exclude(pk=p.requested_by_id)
         .exclude(email="")
-        .distinct()[:500]
+        .distinct()
+        .order_by("pk")
     )
-    return [u for u in users if sod_conflict_reason(p, u) is None]
+    # Every eligible approver, read in chunks: a target's approver groups are not capped.
+    return [u for u in users.iterator(chunk_size=500) if sod_conflict_reason(p, u) is None]
 
 
 def awaiting_approval(promotion_id: int) -> int:

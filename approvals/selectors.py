@@ -12,6 +12,10 @@ from approvals.models import Approval, DriftRecord, GateResult, OutboxItem, Prom
 from audit import roles
 from common.errors import InvalidInput
 
+INBOX_CHUNK = 500  # promotions awaiting approval read per query by the inbox (all of them are read)
+HISTORY_CHUNK = 1000  # target history rows read per query (all of them are read)
+API_DRIFT_LIMIT = 1000  # drift records `GET /api/v1/drift/` answers, newest first (its schema says so)
+
 
 def _iso(dt) -> str | None:
     return dt.isoformat() if dt else None
@@ -129,10 +133,11 @@ def awaiting_for(user) -> QuerySet[Promotion]:
         .order_by("-requested_at")
     )
     # Group lists and the version's other author identities (ModelVersion.authors: the run's user_id and
-    # first-seen mlflow.user, compared ignoring case) are checked in Python on the bounded set awaiting approval.
+    # first-seen mlflow.user, compared ignoring case) are checked in Python, over every promotion awaiting
+    # approval, read in chunks.
     ids = [
         p.pk
-        for p in qs[:2000]
+        for p in qs.iterator(chunk_size=INBOX_CHUNK)
         if roles.may_sign(groups, p.approver_groups or []) and sod_conflict_reason(p, user) is None
     ]
     return Promotion.objects.filter(pk__in=ids)
@@ -167,7 +172,7 @@ def history(model, target: str | None = None) -> list[dict]:
     qs = TargetHolding.objects.filter(model=model).select_related("adopted_by")
     if target:
         qs = qs.filter(target=target)
-    return [holding_dict(h) for h in qs.order_by("held_from", "id")[:5000]]
+    return [holding_dict(h) for h in qs.order_by("held_from", "id").iterator(chunk_size=HISTORY_CHUNK)]
 
 
 def history_at(model, target: str, at) -> dict | None:
@@ -210,13 +215,19 @@ def drift_dict(d: DriftRecord) -> dict:
     }
 
 
-def drift_list(*, model=None, open_only: bool = False, limit: int = 1000) -> list[DriftRecord]:
+def drift_qs(*, model=None, open_only: bool = False) -> QuerySet[DriftRecord]:
+    """Drift records, newest first (of one model; only unresolved ones)."""
     qs = DriftRecord.objects.select_related("model")
     if model is not None:
         qs = qs.filter(model=model)
     if open_only:
         qs = qs.filter(resolved_at__isnull=True)
-    return list(qs.order_by("-detected_at", "-id")[:limit])
+    return qs.order_by("-detected_at", "-id")
+
+
+def drift_list(*, model=None, open_only: bool = False, limit: int = API_DRIFT_LIMIT) -> list[DriftRecord]:
+    """The newest `limit` drift records (of one model; only unresolved ones)."""
+    return list(drift_qs(model=model, open_only=open_only)[:limit])
 
 
 def open_drift_for_model(model) -> list[DriftRecord]:

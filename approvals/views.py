@@ -390,5 +390,6 @@ def holder_adopt_view(request, name: str):
 
 @login_required
 def drift_list(request):
-    records = selectors.drift_list(open_only=request.GET.get("open") == "1", limit=500)
-    return render(request, "approvals/drift_list.html", {"records": records, "active_nav": "promotions"})
+    records = selectors.drift_qs(open_only=request.GET.get("open") == "1")
+    context = {"page_obj": paginate(request, records), "active_nav": "promotions"}
+    return render(request, "approvals/drift_list.html", context)

@@ -19,7 +19,7 @@ from approvals.workflow.transitions import S, audit_event
 from mirror import holders
 from mirror.models import RegisteredModel, SyncRun
 
-GOVERNED_MODELS_READ = 10_000  # models with applied promotions a full or reconcile run checks at most
+NAMES_PER_CHECK = 500  # models whose governed targets are read in one query (every governed model is checked)
 
 
 def _governed_targets(names) -> set[tuple[str, str]]:
@@ -42,15 +42,17 @@ def check_drift(*, model_names, sync_run_id: int | None = None) -> list[DriftRec
     created: list[DriftRecord] = []
     policy = policy_for_decision()
     names = list(model_names)
-    # Only targets this app governs can drift; one query instead of a locking check per model × target.
-    applied = _governed_targets(names)
-    for model in RegisteredModel.objects.filter(name__in=names):
-        for target in policy.targets_for(model.name).values():
-            if (model.name, target.name) not in applied:
-                continue
-            record = _check_target(model, target, sync_run_id)
-            if record is not None:
-                created.append(record)
+    for start in range(0, len(names), NAMES_PER_CHECK):
+        chunk = names[start : start + NAMES_PER_CHECK]
+        # Only targets this app governs can drift; one query instead of a locking check per model × target.
+        applied = _governed_targets(chunk)
+        for model in RegisteredModel.objects.filter(name__in=chunk):
+            for target in policy.targets_for(model.name).values():
+                if (model.name, target.name) not in applied:
+                    continue
+                record = _check_target(model, target, sync_run_id)
+                if record is not None:
+                    created.append(record)
     return created
 
 
@@ -168,7 +170,8 @@ def on_sync(*, sync_run_id=None, result=None, **_) -> None:
             names |= set(
                 Promotion.objects.filter(state=S.APPLIED)
                 .values_list("model__name", flat=True)
-                .distinct()[:GOVERNED_MODELS_READ]
+                .distinct()
+                .iterator(chunk_size=NAMES_PER_CHECK)
             )
     if names:
         check_drift(model_names=sorted(names), sync_run_id=sync_run_id)

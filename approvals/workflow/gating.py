@@ -24,9 +24,6 @@ from mirror import services as mirror_services
 
 log = logging.getLogger(__name__)
 
-# How many promotions waiting in `checking` one arrival of data (artifacts read, card drafted) re-runs at most.
-RERUN_ON_ARRIVAL = 1000
-
 _DATA_WAIT_HINTS = {
     "signature_present": "MLflow may be unreachable or the artifacts unreadable. The gate fails rather than pass "
     "on trust; re-check once the version page shows its content hash.",
@@ -79,9 +76,8 @@ def _data_wait(p: Promotion, rows: list, now: datetime) -> float | None:
 def on_artifacts_read(*, version_ids, **_) -> None:
     """after_artifacts_read and after_card_drafted hook: the data a pending gate waited for arrived, so promotions
     of these versions still waiting in `checking` run their gates again."""
-    for pk in Promotion.objects.filter(version_id__in=list(version_ids), state=S.CHECKING).values_list(
-        "pk", flat=True
-    )[:RERUN_ON_ARRIVAL]:
+    waiting = Promotion.objects.filter(version_id__in=list(version_ids), state=S.CHECKING)
+    for pk in waiting.values_list("pk", flat=True).iterator(chunk_size=500):
         queue.enqueue_gates(pk)
 
 

@@ -9,8 +9,6 @@ from common.errors import InvalidInput
 from mirror import holders
 from mirror.models import RegisteredModel
 
-EARLIER_HOLDINGS_READ = 200  # the history rows looked through for the holder before the current one
-
 
 def rollback_default_version(
     *, model: RegisteredModel, target: str, mlflow_target: dict
@@ -21,7 +19,7 @@ def rollback_default_version(
     open_holding = holdings.filter(held_to__isnull=True).first()
     if current is None and open_holding is not None:
         current = open_holding.version
-    for h in holdings[:EARLIER_HOLDINGS_READ]:
+    for h in holdings.iterator(chunk_size=200):  # newest first, until another version shows up
         if h.version != current:
             return current, h.version
     last = (
