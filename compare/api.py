@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from compare import charts, history, refs, selectors
+from compare import charts, history, refs, selectors, step_series
 from mirror import access, services
 
 SELECTION_PARAMETERS = [
@@ -108,7 +108,7 @@ class HistoryChartView(APIView):
         return Response(
             {
                 "metric": metric,
-                "figure": charts.history_lines(series, metric, compacted=True),
+                "figure": step_series.history_lines(series, metric, compacted=True),
                 "skipped": skipped,
             }
         )

@@ -11,7 +11,7 @@ from django.db.models import F, Func, JSONField, Value
 
 from common.errors import InvalidInput, MlflowNotFound, MlflowRejected, MlflowUnavailable
 from common.jsonkeys import DictKey
-from compare import charts
+from compare import charts, step_series
 from compare.refs import label
 from mirror.models import MetricHistory, ModelVersion, RegisteredModel
 
@@ -99,7 +99,7 @@ def _history_cache_key(pk: int, fetched_at, max_points: int) -> str:
 def history_series(
     versions: list[ModelVersion], metric: str, fetch, max_points: int = 2000
 ) -> tuple[dict[str, list[dict]], dict[str, str]]:
-    """{label: points compacted by `charts.compact_history` to at most `max_points`} for each version whose
+    """{label: points compacted by `step_series.compact_history` to at most `max_points`} for each version whose
     source run logged `metric`, plus {label: reason} for those left out.
 
     Histories of finished runs already cached in the mirror are read in one query (two when some are not
@@ -118,7 +118,7 @@ def history_series(
     if misses:
         fresh = {}
         for pk, steps, values in _history_arrays(list(misses)):
-            reduced = charts.compact_series(steps, values, max_points)
+            reduced = step_series.compact_series(steps, values, max_points)
             series_by_run[misses[pk]] = reduced
             fresh[keys[misses[pk]][1]] = reduced
         cache.set_many(fresh, timeout=HISTORY_CACHE_SECONDS)
@@ -139,5 +139,5 @@ def history_series(
             except (MlflowUnavailable, MlflowNotFound, MlflowRejected) as exc:
                 skipped[label(mv)] = f"history unavailable from MLflow: {exc}"
             else:
-                series[label(mv)] = charts.compact_history(points, max_points)
+                series[label(mv)] = step_series.compact_history(points, max_points)
     return series, skipped

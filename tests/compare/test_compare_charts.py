@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from compare import charts
+from compare import charts, step_series
 
 
 def _assert_chart_basics(fig):
@@ -77,7 +77,7 @@ def _series(n, spike_at=None):
 @pytest.mark.parametrize("n", [3, 2000, 2001, 10_000, 12_345])
 def test_downsample_keeps_first_last_min_and_max_within_the_budget(n):
     points = _series(n, spike_at=n // 3 if n > 10 else None)
-    kept = charts.downsample(points, 2000)
+    kept = step_series.downsample(points, 2000)
     assert len(kept) <= 2000
     assert kept[0] is points[0] and kept[-1] is points[-1]
     values = [p["value"] for p in kept]
@@ -88,11 +88,11 @@ def test_downsample_keeps_first_last_min_and_max_within_the_budget(n):
 
 def test_downsample_returns_short_series_unchanged():
     points = _series(10)
-    assert charts.downsample(points, 2000) == points
+    assert step_series.downsample(points, 2000) == points
 
 
 def test_history_lines_overlay_one_downsampled_line_per_version():
-    fig = charts.history_lines({"m:1": _series(10_000, spike_at=5000), "m:2": _series(100)}, "loss")
+    fig = step_series.history_lines({"m:1": _series(10_000, spike_at=5000), "m:2": _series(100)}, "loss")
     _assert_chart_basics(fig)
     assert [t["name"] for t in fig["data"]] == ["m:1", "m:2"]
     assert len(fig["data"][0]["x"]) <= 2000
@@ -132,7 +132,7 @@ def test_trend_axis_ticks_only_on_whole_version_numbers(versions, dtick):
 FIGURES = {
     "bars": lambda: charts.metric_bars(["a", "b"], {"acc": {"a": 0.5, "b": 0.6}}),
     "normalised": lambda: charts.metric_bars(["a", "b"], {"acc": {"a": 0.5, "b": 0.6}}, normalise=True),
-    "history": lambda: charts.history_lines({"a": [{"step": 1, "value": 0.5}]}, "acc"),
+    "history": lambda: step_series.history_lines({"a": [{"step": 1, "value": 0.5}]}, "acc"),
     "trend": lambda: charts.trend([{"version": 1, "value": 0.5, "aliases": ["champion"]}], "acc"),
     "scatter": lambda: charts.scatter([{"label": "a", "metrics": {"x": 1, "y": 2}}], "x", "y"),
 }
@@ -180,12 +180,12 @@ def test_scatter_plots_versions_having_both_metrics():
 def test_compact_history_rounds_to_seven_significant_digits_and_keeps_the_extremes():
     points = _series(10_000, spike_at=7000)
     points[10]["value"] = 0.123456789123
-    compact = charts.compact_history(list(reversed(points)), 2000)  # out of order on purpose
+    compact = step_series.compact_history(list(reversed(points)), 2000)  # out of order on purpose
     assert len(compact) <= 2000
     assert compact[0]["step"] == 0 and compact[-1]["step"] == 9999
     values = [p["value"] for p in compact]
     assert 99.0 in values and -99.0 in values
     assert set(compact[0]) == {"step", "value"}
-    fig = charts.history_lines({"m:1": compact}, "loss", compacted=True)
+    fig = step_series.history_lines({"m:1": compact}, "loss", compacted=True)
     assert fig["data"][0]["y"] == values
-    assert charts.compact_history([{"step": 0, "value": 0.123456789123}])[0]["value"] == 0.1234568
+    assert step_series.compact_history([{"step": 0, "value": 0.123456789123}])[0]["value"] == 0.1234568
