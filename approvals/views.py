@@ -12,10 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals import access, selectors, signing, states
 from approvals.eligibility import eligibility_problem, may_cancel
-from approvals.holdings import holder_adopt
 from approvals.models import Approval, Promotion
 from approvals.policy import get_policy
 from approvals.workflow import cancel, gating, requests, rollback, signatures
+from approvals.workflow.holdings import holder_adopt
 from cards.services import card_diff_between_versions_html
 from common.errors import DomainError
 from common.pages import paginate

@@ -1,7 +1,8 @@
 """The promotion workflow, one module per step.
 
 requests (promote) and rollback open a promotion; gating runs its gates; signatures and quorum collect the signed
-decisions; outbox applies an approved one to MLflow; drift compares MLflow with what was approved; cancel ends one.
+decisions; outbox applies an approved one to MLflow; drift compares MLflow with what was approved; cancel ends one;
+holdings records holders seen in MLflow and lets staff adopt one.
 Shared pieces sit below them: transitions (row locks, state changes and their audit events), evaluation (gate
 rows on the current mirror), hashes (what a signature binds), ledger (target history rows) and queue (Celery and
 mail after commit). Which action is allowed in which state is `approvals.states`.

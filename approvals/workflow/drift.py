@@ -10,10 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals import states
-from approvals.holdings import record_observed_holders
 from approvals.models import DriftRecord, OutboxItem, Promotion, TargetHolding
 from approvals.policy import policy_for_decision
 from approvals.workflow import queue
+from approvals.workflow.holdings import record_observed_holders
 from approvals.workflow.ledger import baseline, move_holding, resolve_drift
 from approvals.workflow.transitions import S, audit_event
 from mirror import holders

@@ -198,7 +198,7 @@ def test_staff_adopts_a_holder_set_outside_the_app_and_drift_is_measured_against
 
 
 def services_adopt(user, target="production"):
-    from approvals.holdings import holder_adopt
+    from approvals.workflow.holdings import holder_adopt
 
     return holder_adopt(user=user, model_name="churn", target=target, justification="set up before the app")
 

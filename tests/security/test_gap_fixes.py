@@ -79,7 +79,7 @@ def _unzip(response) -> zipfile.ZipFile:
 
 
 def test_evidence_pack_says_how_each_holder_came_to_hold_the_target(client, make_user, policy_file, people):
-    from approvals.holdings import holder_adopt
+    from approvals.workflow.holdings import holder_adopt
 
     seed_model("churn", (1, 2))
     mvs = [mlflow_version("churn", v, aliases=["production"] if v == 1 else []) for v in (1, 2)]

@@ -2,7 +2,8 @@
 
 Every sync (the first included) records each holder the mirror shows that the history does not have yet
 (`observed`), so "what held production at time T" has an answer from the first sync on, not only from the
-first applied promotion. Drift (`drift`) and applied promotions (`promotion`) are recorded by the workflow (`approvals.workflow`).
+first applied promotion. Drift (`drift`) and applied promotions (`promotion`) are recorded by the drift and
+outbox steps.
 """
 
 from __future__ import annotations
