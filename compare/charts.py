@@ -67,9 +67,8 @@ def number(value: Any) -> float | None:
 
 
 def _config(filename: str) -> dict[str, Any]:
-    # The filename for downloads. static/js/compare.js swaps plotly's PNG button (which loads a blob: image
-    # that the CSP's img-src blocks) for PNG and SVG buttons of its own; pages rendering a figure through
-    # app.js's data-plotly keep plotly's button, which works once img-src allows blob:.
+    # The filename for downloads. static/js/charts.js swaps plotly's PNG button (which loads a blob: image)
+    # for PNG and SVG buttons of its own that name the file with it.
     return {
         "displaylogo": False,
         "responsive": True,

@@ -12,8 +12,7 @@
  *   data-check-all="name"        checkbox toggling every checkbox named "name" in the same form
  *                                (or the document when it is outside a form)
  *   data-dismiss                 button inside an .alert (or data-dismiss="#id") removes it
- *   data-plotly="json-script-id" div.chart rendered with Plotly from a json_script {data, layout, config}
- *   data-cytoscape="json-script-id" div.graph rendered with cytoscape from {elements, style?, layout?}
+ *   (plotly charts: static/js/charts.js)
  *
  * Everything is (re)applied to content swapped in by htmx (htmx:load).
  */
@@ -36,17 +35,6 @@
     var found = Array.prototype.slice.call(scope.querySelectorAll(selector));
     if (matches(scope, selector)) found.unshift(scope);
     return found;
-  }
-
-  function readJsonScript(id) {
-    var el = document.getElementById(id);
-    if (!el) return null;
-    try {
-      return JSON.parse(el.textContent);
-    } catch (err) {
-      console.error("app.js: invalid JSON in #" + id, err);
-      return null;
-    }
   }
 
   /* Confirm ----------------------------------------------------------------------------------- */
@@ -298,112 +286,6 @@
     if (target) target.remove();
   });
 
-  /* Charts (plotly) and graphs (cytoscape) from json_script ---------------------------------- */
-
-  function initCharts(scope) {
-    if (!window.Plotly) return;
-    queryAll(scope, "[data-plotly]").forEach(function (el) {
-      if (el.getAttribute("data-rendered")) return;
-      var spec = readJsonScript(el.getAttribute("data-plotly"));
-      if (!spec) return;
-      var layout = Object.assign(
-        {
-          margin: { l: 56, r: 16, t: spec.layout && spec.layout.title ? 40 : 16, b: 48 },
-          font: { family: getComputedStyle(document.body).fontFamily, size: 12, color: "#1d2330" },
-          paper_bgcolor: "rgba(0,0,0,0)",
-          plot_bgcolor: "rgba(0,0,0,0)",
-          hovermode: "closest",
-          // Below everything, with its height reserved (a legend at y=-0.2 lands on the x-axis title).
-          legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom", x: 0 },
-          // Defaults that a chart's own layout.xaxis etc. do not wipe out.
-          template: {
-            layout: {
-              colorway: ["#2557d6", "#d9730d", "#17803d", "#6b3fb8", "#b42318", "#0f7b8a", "#8a6d00", "#6b7483"],
-              xaxis: { gridcolor: "#e6e9ee", zerolinecolor: "#c5cbd3", linecolor: "#c5cbd3" },
-              yaxis: { gridcolor: "#e6e9ee", zerolinecolor: "#c5cbd3", linecolor: "#c5cbd3" },
-            },
-          },
-        },
-        spec.layout || {}
-      );
-      var config = Object.assign(
-        { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] },
-        spec.config || {}
-      );
-      el.classList.remove("chart-loading");
-      el.setAttribute("data-rendered", "1");
-      window.Plotly.newPlot(el, spec.data || [], layout, config);
-    });
-  }
-
-  var GRAPH_STYLE = [
-    {
-      selector: "node",
-      style: {
-        "font-size": 11,
-        "font-family": "system-ui, sans-serif",
-        color: "#1d2330",
-        "text-valign": "bottom",
-        "text-margin-y": 4,
-        "text-wrap": "ellipsis",
-        "text-max-width": 140,
-        "background-color": "#6b7483",
-        "border-width": 2,
-        "border-color": "#ffffff",
-        width: 22,
-        height: 22,
-      },
-    },
-    { selector: 'node[kind = "model"]', style: { "background-color": "#2557d6", shape: "round-rectangle", width: 30 } },
-    { selector: 'node[kind = "version"]', style: { "background-color": "#6b3fb8" } },
-    { selector: 'node[kind = "run"]', style: { "background-color": "#17803d", shape: "diamond" } },
-    { selector: 'node[kind = "dataset"]', style: { "background-color": "#c26a00", shape: "barrel" } },
-    { selector: 'node[kind = "experiment"]', style: { "background-color": "#0f7b8a", shape: "hexagon" } },
-    { selector: 'node[kind = "artifact"]', style: { "background-color": "#6b7483", shape: "tag" } },
-    { selector: "node.focus", style: { "border-color": "#1d2330", "border-width": 3, width: 30, height: 30 } },
-    { selector: "node:selected", style: { "border-color": "#2557d6", "border-width": 4 } },
-    {
-      selector: "edge",
-      style: {
-        width: 1.5,
-        "line-color": "#b3bac5",
-        "target-arrow-color": "#b3bac5",
-        "target-arrow-shape": "triangle",
-        "curve-style": "bezier",
-        "font-size": 9,
-        color: "#6b7483",
-        "text-rotation": "autorotate",
-        "text-background-color": "#f8f9fb",
-        "text-background-opacity": 1,
-      },
-    },
-    { selector: "node[label], edge[label]", style: { label: "data(label)" } },
-  ];
-
-  function initGraphs(scope) {
-    if (!window.cytoscape) return;
-    queryAll(scope, "[data-cytoscape]").forEach(function (el) {
-      if (el._cy) return;
-      var spec = readJsonScript(el.getAttribute("data-cytoscape"));
-      if (!spec) return;
-      el.classList.remove("graph-loading");
-      el._cy = window.cytoscape({
-        container: el,
-        elements: spec.elements || [],
-        style: GRAPH_STYLE.concat(spec.style || []),
-        layout: spec.layout || { name: "breadthfirst", directed: true, spacingFactor: 1.1, padding: 24 },
-        minZoom: 0.2,
-        maxZoom: 3,
-      });
-      // Nodes with data.url navigate on tap.
-      el._cy.on("tap", "node", function (evt) {
-        var url = evt.target.data("url");
-        if (url) window.location.assign(url);
-      });
-      el.dispatchEvent(new CustomEvent("rg:graph-ready", { bubbles: true, detail: { cy: el._cy } }));
-    });
-  }
-
   /* htmx errors ------------------------------------------------------------------------------- */
 
   function toast(message, tone) {
@@ -449,23 +331,15 @@
   function init(scope) {
     updateTimes(scope);
     initCheckAll(scope);
-    initCharts(scope);
-    initGraphs(scope);
   }
 
-  window.RegistryGovernance = { init: init, copyText: copyText, toast: toast };
-
-  // This file is deferred, so it runs before page scripts deferred after it (plotly, cytoscape):
-  // wait for DOMContentLoaded, which fires once every deferred script has run. init is idempotent.
-  if (document.readyState === "complete") {
-    init(document.body);
-  } else {
+  // Deferred: the document is parsed when this runs (or about to be, on DOMContentLoaded).
+  if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       init(document.body);
     });
-    window.addEventListener("load", function () {
-      init(document.body);
-    });
+  } else {
+    init(document.body);
   }
   document.addEventListener("htmx:load", function (event) {
     if (event.target && event.target !== document.body) init(event.target);

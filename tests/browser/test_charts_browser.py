@@ -137,9 +137,9 @@ def test_promotion_chart_renders_without_a_csp_violation(
 
     page = open_page(people["reviewer"], f"/promotions/{p.pk}/")
 
-    _rendered(page, "[data-approvals-chart]")
-    assert page.locator("[data-approvals-chart] .barlayer .trace").count() == 2
-    _legend_clear(page, "[data-approvals-chart]")
+    _rendered(page, "[data-chart]")
+    assert page.locator("[data-chart] .barlayer .trace").count() == 2
+    _legend_clear(page, "[data-chart]")
     page.wait_for_load_state("networkidle")
     _no_violations(page)
 

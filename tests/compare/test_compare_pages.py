@@ -36,7 +36,7 @@ def test_model_page_form_submission_shows_the_table(browser_client):
     best_cells = re.findall(r'<td class="num best"><span title="[^"]*">([^<]+)', html)
     assert best_cells == ["0.9", "1"]  # acc is higher-better, rmse lower-better: both v2
     assert "Δ +0.1" in html and "Δ -1" in html
-    assert 'data-compare-chart="chart-metrics-data"' in html and 'id="chart-metrics-data"' in html
+    assert 'data-chart="chart-metrics-data"' in html and 'id="chart-metrics-data"' in html
     assert "<script>" not in html and " style=" not in html and "onclick" not in html
 
 
