@@ -19,7 +19,10 @@ from approvals.models import TargetHolding
 from approvals.policy import get_policy
 from approvals.selectors import signoffs_for_version
 from audit.checkpoints import latest_public as latest_checkpoint
+from audit.services import record
 from audit.verification import export_lines, verify
+from cards.exports import export_card
+from cards.services import ensure_card
 from common.errors import InvalidInput
 from mirror.models import ModelVersion, RegisteredModel
 
@@ -132,10 +135,6 @@ def write_evidence_pack(
     *, out, versions: list[EvidenceVersion], target: str, formats: list[str], actor: str, progress=None
 ):
     """Write the zip to the file object `out`; `progress(n)` after each version. Returns the generation time."""
-    from audit.services import record
-    from cards.exports import export_card
-    from cards.services import ensure_card
-
     generated_at = timezone.now()
     index_versions = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:

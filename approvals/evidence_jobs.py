@@ -19,6 +19,8 @@ from approvals.evidence import (
 from approvals.models import EvidencePack, Promotion, TargetHolding
 from approvals.policy import get_policy
 from approvals.workflow import queue
+from audit.selectors import head
+from cards.models import CardRevision
 from common import jobs
 from common.errors import InvalidInput
 
@@ -49,9 +51,6 @@ class Preview:
 
 def preview(target: str) -> Preview:
     """What a pack for this target will hold, read in a bounded number of queries; InvalidInput when unknown."""
-    from audit.selectors import head
-    from cards.models import CardRevision
-
     versions = versions_for_target(target)
     ids = [v.mv.pk for v in versions]
     promotions = dict(

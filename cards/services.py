@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.html import escape
 
+from audit.services import record
 from cards import generation, selectors
 from cards.completeness import score_card
 from cards.models import CardRevision
@@ -87,8 +88,6 @@ def render_card(markdown: str) -> str:
 
 
 def _audit(*, actor: str, mv: ModelVersion, rev: CardRevision) -> None:
-    from audit.services import record
-
     record(
         actor=actor,
         action="card.revised",

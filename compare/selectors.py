@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from cards import selectors as card_selectors
 from common.errors import InvalidInput
 from compare import charts
 from compare.goals import metric_goals
@@ -82,23 +83,12 @@ def _dataset_rows(labels: list[str], versions: list[ModelVersion]) -> dict[str, 
 
 
 def _card_statuses(versions: list[ModelVersion]) -> dict[str, dict | None] | None:
-    """Card completeness per version when the cards feature provides it (one query with its bulk read)."""
-    try:
-        from cards import selectors as card_selectors
-    except ImportError:
-        return None
-    bulk = getattr(card_selectors, "scores_for_versions", None)
-    single = getattr(card_selectors, "card_status", None)
+    """Card completeness per version (one query with the cards' bulk read)."""
     try:
         # A savepoint: another feature's failure must neither break the comparison nor the transaction.
         with transaction.atomic():
-            if bulk is not None:
-                statuses = bulk(versions)
-                found = [statuses.get(mv.pk) for mv in versions]
-            elif single is not None:
-                found = [single(mv) for mv in versions]
-            else:
-                return None
+            statuses = card_selectors.scores_for_versions(versions)
+            found = [statuses.get(mv.pk) for mv in versions]
     except Exception:
         logger.exception("card completeness unavailable for the comparison")
         return None

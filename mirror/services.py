@@ -3,8 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
-from mirror import gateway
-from mirror.models import ModelVersion
+from common.errors import MlflowUnavailable
+from mirror import gateway, hooks
+from mirror.models import MetricHistory, ModelVersion
 
 
 def read_version_artifacts(*, model_version_id: int) -> ModelVersion | None:
@@ -23,8 +24,6 @@ def read_version_artifacts(*, model_version_id: int) -> ModelVersion | None:
         )
     version.refresh_from_db()
     if written:
-        from mirror import hooks  # noqa: PLC0415
-
         hooks.run_after_artifacts_read(version_ids=[version.pk])
     return version
 
@@ -32,9 +31,6 @@ def read_version_artifacts(*, model_version_id: int) -> ModelVersion | None:
 def metric_history(*, run, key: str, max_age_seconds: int = 60):
     """A run's metric history from the mirror, fetched from MLflow when missing or (for a run still
     running) older than max_age_seconds. Raises MlflowUnavailable only when nothing is cached."""
-    from common.errors import MlflowUnavailable
-    from mirror.models import MetricHistory
-
     cached = MetricHistory.objects.filter(run=run, key=key).first()
     finished = run.status in ("FINISHED", "FAILED", "KILLED")
     if cached and (finished or (timezone.now() - cached.fetched_at).total_seconds() < max_age_seconds):
