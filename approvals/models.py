@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from common.jobs import FileJob
+
 
 class Promotion(models.Model):
     class Kind(models.TextChoices):
@@ -280,41 +282,15 @@ class TargetHolding(models.Model):
         return f"{self.model.name}/{self.target}: v{self.version} from {self.held_from:%Y-%m-%d %H:%M}"
 
 
-class EvidencePack(models.Model):
-    """An auditor's evidence pack for one target, built by a Celery task; the page polls its progress."""
+class EvidencePack(FileJob):
+    """An auditor's evidence pack for one target, built by a Celery task; the page polls its progress.
+    Its `total` counts the versions in the pack plus one step for the audit chain."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     target = models.CharField(max_length=64)
-    formats = models.JSONField(default=list)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
-    total = models.PositiveIntegerField(default=0)  # versions in the pack, plus one step for the audit chain
-    done = models.PositiveIntegerField(default=0)
-    file_path = models.CharField(max_length=500, blank=True, default="")
-    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, default="")
-    error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-id"]
+    class Meta(FileJob.Meta):
+        pass
 
     def __str__(self):
         return f"evidence pack #{self.pk} for {self.target} ({self.state})"
-
-    @property
-    def progress(self) -> int:
-        if self.state == self.State.SUCCEEDED:
-            return 100
-        return int(100 * self.done / self.total) if self.total else 0
-
-    @property
-    def is_finished(self) -> bool:
-        return self.state in (self.State.SUCCEEDED, self.State.FAILED)

@@ -5,8 +5,9 @@ score and the validated front matter are computed once when the revision is writ
 row, so reading a card costs one query and no markdown rendering.
 """
 
-from django.conf import settings
 from django.db import models
+
+from common.jobs import FileJob
 
 
 class CardRevision(models.Model):
@@ -51,41 +52,14 @@ class CardChart(models.Model):
         return f"chart {self.name} of version #{self.version_id}"
 
 
-class BulkExport(models.Model):
+class BulkExport(FileJob):
     """A zip of card exports for auditors, built by a Celery task; the page polls its progress."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     models_selected = models.JSONField(default=list, blank=True)  # model names
     alias = models.CharField(max_length=256, blank=True, default="")  # "everything holding alias X"
-    formats = models.JSONField(default=list)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    file_path = models.CharField(max_length=500, blank=True, default="")
-    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-id"]
+    class Meta(FileJob.Meta):
+        pass
 
     def __str__(self):
         return f"bulk card export #{self.pk} ({self.state})"
-
-    @property
-    def progress(self) -> int:
-        if self.state == self.State.SUCCEEDED:
-            return 100
-        return int(100 * self.done / self.total) if self.total else 0
-
-    @property
-    def is_finished(self) -> bool:
-        return self.state in (self.State.SUCCEEDED, self.State.FAILED)

@@ -2,8 +2,7 @@
 that a page polls, a Celery task enqueued when the row commits, and one runner that builds the file beside its
 final name and moves it there only when complete.
 
-A job row has `state` (queued, running, succeeded, failed: the models' `State`), `total`, `done`, `file_path`,
-`size_bytes`, `error`, `started_at`, `finished_at` and an `is_finished` property."""
+A job row is a `FileJob` (abstract: each kind keeps its own table) plus what the job is about."""
 
 from __future__ import annotations
 
@@ -22,6 +21,42 @@ from common import queue
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+
+
+class FileJob(models.Model):
+    """The row of a job that writes one file: who asked, in which formats, its state and progress."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    formats = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    file_path = models.CharField(max_length=500, blank=True, default="")
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-id"]
+
+    @property
+    def progress(self) -> int:
+        if self.state == self.State.SUCCEEDED:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.SUCCEEDED, self.State.FAILED)
 
 
 def media_dir(name: str) -> Path:
