@@ -35,31 +35,28 @@ FIGURE = inline_serializer(
     },
 )
 
+
+def _by_label(value: serializers.Field, **kwargs) -> serializers.DictField:
+    """{key: {"NAME:VERSION": value}}: one row per key, one column per compared version."""
+    return serializers.DictField(child=serializers.DictField(child=value), **kwargs)
+
+
 COMPARISON = inline_serializer(
     "Comparison",
     {
         "versions": serializers.ListField(child=serializers.DictField()),
-        "metrics": serializers.DictField(
-            child=serializers.DictField(child=serializers.FloatField(allow_null=True)),
-            help_text='{metric: {"NAME:VERSION": value or null}}',
+        "metrics": _by_label(
+            serializers.FloatField(allow_null=True), help_text='{metric: {"NAME:VERSION": value or null}}'
         ),
-        "params": serializers.DictField(
-            child=serializers.DictField(child=serializers.CharField(allow_null=True))
-        ),
-        "tags": serializers.DictField(
-            child=serializers.DictField(child=serializers.CharField(allow_null=True))
-        ),
+        "params": _by_label(serializers.CharField(allow_null=True)),
+        "tags": _by_label(serializers.CharField(allow_null=True)),
         "differing_params": serializers.ListField(child=serializers.CharField()),
         "differing_tags": serializers.ListField(child=serializers.CharField()),
         "metric_goals": serializers.DictField(child=serializers.CharField()),
         "primary_metrics": serializers.ListField(child=serializers.CharField()),
         "best": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-        "deltas": serializers.DictField(
-            child=serializers.DictField(child=serializers.FloatField(allow_null=True))
-        ),
-        "datasets": serializers.DictField(
-            child=serializers.DictField(child=serializers.CharField(allow_null=True))
-        ),
+        "deltas": _by_label(serializers.FloatField(allow_null=True)),
+        "datasets": _by_label(serializers.CharField(allow_null=True)),
         "differing_datasets": serializers.ListField(child=serializers.CharField()),
         "signatures": serializers.DictField(child=serializers.DictField()),
         "identical_artifacts": serializers.ListField(

@@ -156,13 +156,7 @@ def _apply_models(snapshot: gateway.RegistrySnapshot, now: datetime, result: App
     RegisteredModel.objects.bulk_create(new_models, batch_size=500)
     if changed_models:
         RegisteredModel.objects.bulk_update(changed_models, [*MODEL_FIELDS, "deleted_at"], batch_size=500)
-    gone_models = [
-        row for name, row in existing_models.items() if name not in seen_models and row.deleted_at is None
-    ]
-    for row in gone_models:
-        row.deleted_at = now
-    if gone_models:
-        RegisteredModel.objects.bulk_update(gone_models, ["deleted_at"], batch_size=500)
+    gone_models = _mark_gone(RegisteredModel, existing_models, seen_models, now)
     result.created += len(new_models)
     result.updated += len(changed_models)
     result.deleted += len(gone_models)
@@ -247,13 +241,7 @@ def _apply_versions(
         ModelVersion.objects.bulk_update(
             changed_versions, [*VERSION_FIELDS, "deleted_at", "synced_at"], batch_size=500
         )
-    gone_versions = [
-        row for key, row in existing_versions.items() if key not in seen_versions and row.deleted_at is None
-    ]
-    for row in gone_versions:
-        row.deleted_at = now
-    if gone_versions:
-        ModelVersion.objects.bulk_update(gone_versions, ["deleted_at"], batch_size=500)
+    gone_versions = _mark_gone(ModelVersion, existing_versions, seen_versions, now)
     result.created += len(new_versions)
     result.updated += len(changed_versions)
     result.deleted += len(gone_versions)
@@ -270,6 +258,16 @@ def _apply_versions(
             .filter(deleted_at__isnull=True, artifacts_read_at__isnull=True)
             .values_list("pk", flat=True)
         )
+
+
+def _mark_gone(model_class, existing: dict, seen: set, now: datetime) -> list:
+    """Mark deleted (kept, not removed) the live rows of `existing` that the complete read did not see."""
+    gone = [row for key, row in existing.items() if key not in seen and row.deleted_at is None]
+    for row in gone:
+        row.deleted_at = now
+    if gone:
+        model_class.objects.bulk_update(gone, ["deleted_at"], batch_size=500)
+    return gone
 
 
 def _refresh_model_counts(model_pks) -> None:
