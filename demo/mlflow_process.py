@@ -194,34 +194,6 @@ class MlflowServer:
         except OSError:
             return "(no log)"
 
-    def pids(self) -> list[int]:
-        """The ids of every process in the server's process group (for diagnostics)."""
-        if self._proc is None:
-            return []
-        pgid = self._proc.pid
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                if os.getpgid(int(entry.name)) == pgid:
-                    found.append(int(entry.name))
-            except (ProcessLookupError, PermissionError):
-                continue
-        return sorted(found)
-
-    def memory_bytes(self) -> int:
-        """Resident memory of the whole process group (sum of RSS; Linux only)."""
-        total = 0
-        for pid in self.pids():
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-            except OSError:
-                continue
-        return total
-
     def stop(self) -> None:
         """Terminate the whole process group and wait for it to go."""
         proc = self._proc
