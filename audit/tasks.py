@@ -4,6 +4,8 @@ import logging
 
 from celery import shared_task
 
+from audit.verification import ChainBroken, write_checkpoint
+
 log = logging.getLogger(__name__)
 
 
@@ -16,8 +18,6 @@ log = logging.getLogger(__name__)
 def write_checkpoint_task() -> int | None:
     """Sign the chain's head outside the database; the seq signed, or None when the head did not move.
     A chain that does not verify is never signed: the error is logged and verification keeps failing."""
-    from audit.verification import ChainBroken, write_checkpoint
-
     try:
         checkpoint = write_checkpoint()
     except ChainBroken as exc:
