@@ -5,26 +5,28 @@ The selectors (the inbox), the notifications (who is e-mailed) and the signing s
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractUser
+
 from approvals.models import Promotion
 from audit import roles
 
 
-def may_request(user) -> bool:
+def may_request(user: AbstractUser) -> bool:
     """Staff, ml-engineers and reviewers may request promotions and rollbacks (and re-run gates)."""
     return roles.may_request(user)
 
 
-def may_cancel(p: Promotion, user) -> bool:
+def may_cancel(p: Promotion, user: AbstractUser) -> bool:
     """The requester and staff may cancel a promotion."""
     return bool(user.is_staff or user.pk == p.requested_by_id)
 
 
-def may_recheck(p: Promotion, user) -> bool:
+def may_recheck(p: Promotion, user: AbstractUser) -> bool:
     """The requester, whoever may request promotions, and staff may re-run the gates or retry the apply."""
     return bool(user.is_staff or user.pk == p.requested_by_id or may_request(user))
 
 
-def sod_conflict_reason(p: Promotion, user) -> str | None:
+def sod_conflict_reason(p: Promotion, user: AbstractUser) -> str | None:
     """Why this user may not sign this promotion whatever their groups, or None."""
     username = user.get_username()
     if p.requested_by_id == user.pk:
@@ -39,7 +41,7 @@ def sod_conflict_reason(p: Promotion, user) -> str | None:
     return None
 
 
-def eligibility_problem(p: Promotion, user) -> str | None:
+def eligibility_problem(p: Promotion, user: AbstractUser) -> str | None:
     """Why this user may not sign this promotion now (not logged in, SoD, not in an approver group), or None."""
     if not user.is_authenticated or not user.is_active:
         return "Log in to sign."

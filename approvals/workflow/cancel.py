@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,7 +16,7 @@ from common.errors import Conflict, NotAllowed
 MAX_REASON = 2000  # characters of the reason kept
 
 
-def cancel(*, promotion_id: int, user, reason: str = "") -> Promotion:
+def cancel(*, promotion_id: int, user: AbstractUser, reason: str = "") -> Promotion:
     """Cancel the promotion (requester or staff) while it is not yet applied, rejected or cancelled."""
     with transaction.atomic():
         p = lock(promotion_id)

@@ -6,12 +6,16 @@ is recorded (and, with `on_drift: revert`, put back through the outbox); the app
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
 from approvals import states
 from approvals.models import DriftRecord, OutboxItem, Promotion, TargetHolding
 from approvals.policy import policy_for_decision
+from approvals.policy_parse import Target
 from approvals.workflow import queue
 from approvals.workflow.holdings import record_observed_holders
 from approvals.workflow.ledger import baseline, move_holding, resolve_drift
@@ -22,7 +26,7 @@ from mirror.models import RegisteredModel, SyncRun
 NAMES_PER_CHECK = 500  # models whose governed targets are read in one query (every governed model is checked)
 
 
-def _governed_targets(names) -> set[tuple[str, str]]:
+def _governed_targets(names: list[str]) -> set[tuple[str, str]]:
     """(model name, target) pairs this app governs: an applied promotion or a staff adoption."""
     applied = set(
         Promotion.objects.filter(state=S.APPLIED, model__name__in=names)
@@ -37,7 +41,7 @@ def _governed_targets(names) -> set[tuple[str, str]]:
     return applied | adopted
 
 
-def check_drift(*, model_names, sync_run_id: int | None = None) -> list[DriftRecord]:
+def check_drift(*, model_names: Iterable[str], sync_run_id: int | None = None) -> list[DriftRecord]:
     """Compare each target's holder in the mirror with the last applied promotion; record what nothing explains."""
     created: list[DriftRecord] = []
     policy = policy_for_decision()
@@ -56,7 +60,7 @@ def check_drift(*, model_names, sync_run_id: int | None = None) -> list[DriftRec
     return created
 
 
-def _check_target(model, target, sync_run_id) -> DriftRecord | None:
+def _check_target(model: RegisteredModel, target: Target, sync_run_id: int | None) -> DriftRecord | None:
     with transaction.atomic():
         RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()  # serialise checks per model
         model.refresh_from_db()
@@ -89,7 +93,9 @@ def _check_target(model, target, sync_run_id) -> DriftRecord | None:
         )
 
 
-def _explained(model, target: str, holder: int | None, open_records: list[DriftRecord]) -> bool:
+def _explained(
+    model: RegisteredModel, target: str, holder: int | None, open_records: list[DriftRecord]
+) -> bool:
     """Our own apply seen by the sync before the worker marked it applied, or a drift already recorded."""
     in_flight = Promotion.objects.filter(
         model=model,
@@ -100,7 +106,16 @@ def _explained(model, target: str, holder: int | None, open_records: list[DriftR
     return in_flight or any(r.mlflow_version == holder for r in open_records)
 
 
-def _record_drift(model, target, holder, *, approved, last, now, sync_run_id) -> DriftRecord:
+def _record_drift(
+    model: RegisteredModel,
+    target: Target,
+    holder: int | None,
+    *,
+    approved: int,
+    last: Promotion | None,
+    now: datetime,
+    sync_run_id: int | None,
+) -> DriftRecord:
     """A new drift record, the holding moved to MLflow's holder, and the revert queued when the policy says so."""
     mlflow_target = target.mlflow()
     reverting = OutboxItem.objects.filter(
@@ -152,7 +167,7 @@ def _record_drift(model, target, holder, *, approved, last, now, sync_run_id) ->
     return record
 
 
-def on_sync(*, sync_run_id=None, result=None, **_) -> None:
+def on_sync(*, sync_run_id: int | None = None, result: object = None, **_: object) -> None:
     """after_sync hook: check drift on the models the sync touched (all models with applied promotions on a
     full or reconcile run, so a missed webhook is caught within one reconcile), then record observed holders."""
     names = set(getattr(result, "touched_models", None) or ())

@@ -13,12 +13,12 @@ from approvals.gates import GateInput, GateSpec, evaluate_gate
 from approvals.models import GateResult, Promotion
 from cards.selectors import card_status
 from mirror import holders
-from mirror.models import ModelVersion
+from mirror.models import ModelVersion, RegisteredModel
 
 log = logging.getLogger(__name__)
 
 
-def holder_metrics(model, version: int | None) -> dict | None:
+def holder_metrics(model: RegisteredModel, version: int | None) -> dict | None:
     """The source run metrics of `version` of the model ({} without a run); None without such a version."""
     if version is None:
         return None
@@ -57,7 +57,7 @@ def stored_specs(p: Promotion) -> list[GateSpec]:
     return [GateSpec(type=g["type"], params=g.get("params") or {}) for g in p.gate_specs]
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> object:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     try:
@@ -67,7 +67,16 @@ def _jsonable(value):
         return str(value)
 
 
-def gate_row(p: Promotion, position: int, g, status, observed, expected, detail, now) -> GateResult:
+def gate_row(
+    p: Promotion,
+    position: int,
+    g: GateSpec,
+    status: str,
+    observed: object,
+    expected: object,
+    detail: str | None,
+    now: datetime,
+) -> GateResult:
     """An unsaved GateResult of gate `g` (the `position`th of the promotion's gates), evaluated at `now`."""
     return GateResult(
         promotion=p,

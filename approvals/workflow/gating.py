@@ -4,9 +4,11 @@ or blocked when one fails; a gate whose data has not arrived waits, bounded by G
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,7 +50,7 @@ def _read_missing_artifacts(promotion_id: int) -> None:
         log.info("promotion %s: the version's artifacts could not be read yet: %s", promotion_id, exc)
 
 
-def _data_wait(p: Promotion, rows: list, now: datetime) -> float | None:
+def _data_wait(p: Promotion, rows: list[GateResult], now: datetime) -> float | None:
     """Seconds still to wait for gates whose data has not arrived, or None when the run decides now: no gate is
     pending, another gate already failed, or the bounded wait is over (then the pending gates fail, saying why)."""
     pending = [r for r in rows if r.status == "pending"]
@@ -73,7 +75,7 @@ def _data_wait(p: Promotion, rows: list, now: datetime) -> float | None:
     return None
 
 
-def on_artifacts_read(*, version_ids, **_) -> None:
+def on_artifacts_read(*, version_ids: Iterable[int], **_: object) -> None:
     """after_artifacts_read and after_card_drafted hook: the data a pending gate waited for arrived, so promotions
     of these versions still waiting in `checking` run their gates again."""
     waiting = Promotion.objects.filter(version_id__in=list(version_ids), state=S.CHECKING)
@@ -109,7 +111,9 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
     return p
 
 
-def _store(p: Promotion, specs: list[GateSpec], rows: list[GateResult], *, holder_version, now) -> bool:
+def _store(
+    p: Promotion, specs: list[GateSpec], rows: list[GateResult], *, holder_version: int | None, now: datetime
+) -> bool:
     """Replace the promotion's gate rows with `rows` and audit them; True when the run waits for data (the
     first wait of this round schedules the run again at its end)."""
     # Already waiting in this round of checks (rows are created `pending` before any evaluation)?
@@ -155,7 +159,7 @@ def _decide(p: Promotion, rows: list[GateResult]) -> None:
         queue.notify("decided", p.pk)
 
 
-def recheck(*, promotion_id: int, user) -> Promotion:
+def recheck(*, promotion_id: int, user: AbstractUser) -> Promotion:
     """Run the gates again (blocked or awaiting approval), or retry a failed apply now."""
     with transaction.atomic():
         p = lock(promotion_id)

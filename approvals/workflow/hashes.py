@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 
 from approvals.models import GateResult, Promotion
 from cards.selectors import card_status
+from mirror.models import ModelVersion
 
 BOUND_NAMES = {"version_hash": "model version", "card_hash": "model card", "gates_hash": "gate results"}
 
 
-def canonical_hash(value) -> str:
+def canonical_hash(value: object) -> str:
     """sha256 of the value's canonical JSON."""
     # Through JSON and back first, so a value read from a JSON column and the same value fresh from Python
     # (tuples, float formatting) hash alike.
@@ -20,7 +22,7 @@ def canonical_hash(value) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def gates_hash(p: Promotion, rows=None) -> str:
+def gates_hash(p: Promotion, rows: Iterable[GateResult] | None = None) -> str:
     """The hash of the gate results: the stored ones, or `rows` (fresh, unsaved GateResult objects)."""
     if rows is None:
         rows = GateResult.objects.filter(promotion=p).order_by("position")
@@ -38,7 +40,7 @@ def gates_hash(p: Promotion, rows=None) -> str:
     )
 
 
-def version_hash(mv) -> str:
+def version_hash(mv: ModelVersion) -> str:
     """What a signature binds of the model version: its identity, artifacts and the mirror fields gates read."""
     return canonical_hash(
         {
@@ -59,7 +61,7 @@ def card_hash(card: dict) -> str:
     return canonical_hash({"card_content_hash": card.get("content_hash")})
 
 
-def binding(p: Promotion, rows=None) -> tuple[dict, dict]:
+def binding(p: Promotion, rows: Iterable[GateResult] | None = None) -> tuple[dict, dict]:
     """The hashes a signature binds (version, card, gate results) on the current mirror, and the card status."""
     card = card_status(p.version)
     hashes = {

@@ -8,12 +8,16 @@ outbox steps.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals import states
 from approvals.models import DriftRecord, Promotion, TargetHolding
 from approvals.policy import policy_for_decision
+from approvals.policy_parse import Policy
 from approvals.workflow.ledger import baseline, move_holding, resolve_drift
 from approvals.workflow.transitions import audit_event
 from common.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -23,7 +27,7 @@ from mirror.models import RegisteredModel
 S = Promotion.State
 
 
-def _mirror_holders(models, policy) -> dict[tuple[int, str], int | None]:
+def _mirror_holders(models: list[RegisteredModel], policy: Policy) -> dict[tuple[int, str], int | None]:
     """{(model pk, target): version holding it in the mirror} for every target of these models (2 queries)."""
     specs = {m.pk: policy.targets_for(m.name) for m in models}
     found = holders.holders((m, t.mlflow()) for m in models for t in specs[m.pk].values())
@@ -36,7 +40,7 @@ MODELS_PER_SCAN = 1000  # models compared with the history per round of queries 
 OBSERVE_CHUNK = 200  # changes recorded per transaction: short audit-lock holds, few commits on a first sync
 
 
-def _governed_and_in_flight(ids) -> tuple[set, set]:
+def _governed_and_in_flight(ids: list[int]) -> tuple[set[tuple[int, str]], set[tuple[int, str, int]]]:
     """(model pk, target) pairs this app governs (an applied promotion or an adoption), and (model pk, target,
     version) of promotions being applied — both left out of observation."""
     governed = set(
@@ -56,7 +60,9 @@ def _governed_and_in_flight(ids) -> tuple[set, set]:
     return governed, in_flight
 
 
-def _changes(models, policy, locked_holdings: bool = False) -> list[tuple]:
+def _changes(
+    models: list[RegisteredModel], policy: Policy, locked_holdings: bool = False
+) -> list[tuple[RegisteredModel, str, int | None, TargetHolding | None]]:
     """[(model, target, holder, open holding | None)] where the mirror shows another holder than the history."""
     mirror_holders = _mirror_holders(models, policy)
     ids = [m.pk for m in models]
@@ -77,7 +83,9 @@ def _changes(models, policy, locked_holdings: bool = False) -> list[tuple]:
     return out
 
 
-def record_observed_holders(*, model_names=None, sync_run_id: int | None = None) -> int:
+def record_observed_holders(
+    *, model_names: Iterable[str] | None = None, sync_run_id: int | None = None
+) -> int:
     """After every sync (the first included): each target holder the mirror shows that the history does not have
     yet is recorded with source `observed`, and audited. Targets this app governs are drift's business; our own
     applies in flight are the outbox's. None for model_names: every model (a full sync or a reconcile)."""
@@ -86,9 +94,9 @@ def record_observed_holders(*, model_names=None, sync_run_id: int | None = None)
         if not model_names:
             return 0
         qs = qs.filter(name__in=list(model_names))
-    policy = None
+    policy: Policy | None = None
     changed = 0
-    models: list = []
+    models: list[RegisteredModel] = []
     for model in qs.order_by("pk").iterator(chunk_size=MODELS_PER_SCAN):  # every model, a chunk at a time
         models.append(model)
         if len(models) == MODELS_PER_SCAN:
@@ -100,7 +108,7 @@ def record_observed_holders(*, model_names=None, sync_run_id: int | None = None)
     return changed
 
 
-def _observe(models: list, policy, sync_run_id) -> int:
+def _observe(models: list[RegisteredModel], policy: Policy, sync_run_id: int | None) -> int:
     """Record the changes of these models, OBSERVE_CHUNK models per transaction."""
     pending = sorted({m.pk for m, _, _, _ in _changes(models, policy)})
     changed = 0
@@ -109,7 +117,7 @@ def _observe(models: list, policy, sync_run_id) -> int:
     return changed
 
 
-def _observe_chunk(model_pks: list[int], policy, sync_run_id) -> int:
+def _observe_chunk(model_pks: list[int], policy: Policy, sync_run_id: int | None) -> int:
     """Record the changes of these models in one transaction, re-read under their row locks (taken in pk order,
     before the audit chain's lock, as everywhere) so concurrent syncs record each change once."""
     try:
@@ -162,7 +170,9 @@ def _observe_chunk(model_pks: list[int], policy, sync_run_id) -> int:
         return 0
 
 
-def holder_adopt(*, user, model_name: str, target: str, justification: str = "") -> TargetHolding:
+def holder_adopt(
+    *, user: AbstractUser, model_name: str, target: str, justification: str = ""
+) -> TargetHolding:
     """Staff: put the holder set outside this app under governance. The holding is marked adopted (by whom, when,
     why — on the audit chain); drift is measured against it from then on, as against an applied promotion."""
     if not user.is_staff:

@@ -3,11 +3,23 @@ baseline drift is measured against), and drift records resolved on the audit cha
 
 from __future__ import annotations
 
-from approvals.models import Promotion, TargetHolding
+from collections.abc import Iterable
+from datetime import datetime
+
+from approvals.models import DriftRecord, Promotion, TargetHolding
 from approvals.workflow.transitions import S, audit_event
+from mirror.models import RegisteredModel
 
 
-def move_holding(model, target: str, version: int | None, at, *, promotion=None, source=None) -> None:
+def move_holding(
+    model: RegisteredModel,
+    target: str,
+    version: int | None,
+    at: datetime,
+    *,
+    promotion: Promotion | None = None,
+    source: str | None = None,
+) -> None:
     """Close the target's open holding and open one for `version` (None: nothing holds the target now).
     `source` defaults to `promotion` when a promotion put it there, else `observed`."""
     if source is None:
@@ -30,7 +42,7 @@ def move_holding(model, target: str, version: int | None, at, *, promotion=None,
         )
 
 
-def last_applied(model, target: str) -> Promotion | None:
+def last_applied(model: RegisteredModel, target: str) -> Promotion | None:
     """The promotion applied last to this target of the model."""
     return (
         Promotion.objects.filter(model=model, target=target, state=S.APPLIED)
@@ -39,7 +51,7 @@ def last_applied(model, target: str) -> Promotion | None:
     )
 
 
-def baseline(model, target: str) -> tuple[int, Promotion | None] | None:
+def baseline(model: RegisteredModel, target: str) -> tuple[int, Promotion | None] | None:
     """What MLflow should show for a governed target: the version of the last applied promotion, or of a later
     staff adoption (with None for the promotion). None when this app governs nothing there yet."""
     last = last_applied(model, target)
@@ -57,7 +69,7 @@ def baseline(model, target: str) -> tuple[int, Promotion | None] | None:
     return last.version.version, last
 
 
-def resolve_drift(records, now, *, reason: str, version: int | None) -> None:
+def resolve_drift(records: Iterable[DriftRecord], now: datetime, *, reason: str, version: int | None) -> None:
     """Mark open drift records resolved, each on the audit chain (a resolution is a state change too)."""
     for r in records:
         r.resolved_at = now

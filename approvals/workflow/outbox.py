@@ -198,7 +198,9 @@ def _finish(item: OutboxItem, p: Promotion | None, *, holder_before: int | None)
         )
 
 
-def _finish_promotion(item: OutboxItem, p: Promotion, model, *, holder_before: int | None, now) -> None:
+def _finish_promotion(
+    item: OutboxItem, p: Promotion, model: RegisteredModel | None, *, holder_before: int | None, now: datetime
+) -> None:
     fields = {"applied_at": now, "error": ""}
     if holder_before is not None and holder_before != item.version:
         fields["previous_version"] = holder_before

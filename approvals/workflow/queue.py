@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from celery import current_app
+from celery import Task, current_app
 from django.db import transaction
 
 from approvals import notifications
@@ -22,7 +22,7 @@ APPLY_OUTBOX_TASK = "approvals.tasks.apply_outbox_task"
 BUILD_EVIDENCE_PACK_TASK = "approvals.tasks.build_evidence_pack_task"
 
 
-def task(name: str):
+def task(name: str) -> Task:
     """The registered Celery task of that wire name (`approvals.tasks` is loaded by the app's autodiscovery)."""
     return current_app.tasks[name]
 
@@ -63,7 +63,7 @@ def notify(kind: str, promotion_id: int) -> None:
     transaction.on_commit(lambda: _safe(fn, promotion_id))
 
 
-def _safe(fn, *args) -> None:
+def _safe(fn: Callable[[int], int], *args: int) -> None:
     try:
         fn(*args)
     except Exception:  # mail trouble must never undo or fail a decision already committed

@@ -3,19 +3,20 @@ still holds, then approved with its outbox row in the same transaction."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from approvals.models import Approval, GateResult, OutboxItem, Promotion
 from approvals.workflow import queue
 from approvals.workflow.evaluation import fresh_gate_rows
 from approvals.workflow.hashes import BOUND_NAMES, binding, gates_hash
-from approvals.workflow.transitions import S, audit_event, set_state
+from approvals.workflow.transitions import Actor, S, audit_event, set_state
 from common.errors import Conflict
 
 PASSING = ("passed", "skipped")
 
 
-def live_approvals(p: Promotion):
+def live_approvals(p: Promotion) -> QuerySet[Approval]:
     """The approving signatures that count: superseded ones stay as records but count no more."""
     return Approval.objects.filter(
         promotion=p, decision=Approval.Decision.APPROVE, superseded_at__isnull=True
@@ -32,7 +33,9 @@ def _gates_all_passed(p: Promotion) -> bool:
     return all(s in PASSING for s in statuses)
 
 
-def _why_superseded(failed: list, stale: list, changed: dict, when: str) -> str:
+def _why_superseded(
+    failed: list[GateResult], stale: list[Approval], changed: dict[int, list[str]], when: str
+) -> str:
     if failed:
         return (
             f"{'Gates' if len(failed) > 1 else 'Gate'} {', '.join(r.name for r in failed)} failed on the current "
@@ -46,7 +49,7 @@ def _why_superseded(failed: list, stale: list, changed: dict, when: str) -> str:
     )
 
 
-def unbind_if_changed(p: Promotion, *, actor, at_apply: bool) -> str | None:
+def unbind_if_changed(p: Promotion, *, actor: Actor, at_apply: bool) -> str | None:
     """At the last signature and again in the outbox apply (the promotion row locked): evaluate the gates on
     the current mirror and compare what each counting signature signed with the current hashes. When a gate
     fails, or the signatures that still match fall short of the quorum, the signatures that no longer hold are
@@ -86,7 +89,7 @@ def unbind_if_changed(p: Promotion, *, actor, at_apply: bool) -> str | None:
     return reason
 
 
-def _step_back(p: Promotion, *, actor, failed: list, reason: str) -> None:
+def _step_back(p: Promotion, *, actor: Actor, failed: list[GateResult], reason: str) -> None:
     """Signatures no longer hold: blocked when a gate failed, else back to awaiting approval."""
     if failed:
         set_state(
@@ -109,7 +112,7 @@ def _step_back(p: Promotion, *, actor, failed: list, reason: str) -> None:
     queue.notify("awaiting_approval", p.pk)
 
 
-def mark_approved(p: Promotion, *, actor) -> bool:
+def mark_approved(p: Promotion, *, actor: Actor) -> bool:
     """Quorum reached: the signatures are checked against the current mirror, then approved + the outbox row,
     in the caller's transaction (the promotion row is locked). False when the signatures no longer hold."""
     if unbind_if_changed(p, actor=actor, at_apply=False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ def target_spec(model: RegisteredModel, target: str) -> Target:
     return spec
 
 
-def _version(model: RegisteredModel, version) -> ModelVersion:
+def _version(model: RegisteredModel, version: int | str) -> ModelVersion:
     try:
         number = int(version)
     except (TypeError, ValueError):
@@ -49,7 +50,7 @@ def _version(model: RegisteredModel, version) -> ModelVersion:
 
 def promotion_request(
     *,
-    user,
+    user: AbstractUser,
     model_name: str,
     version: int | str,
     target: str,
@@ -76,7 +77,15 @@ def promotion_request(
         ) from None
 
 
-def _open(*, user, model, mv, spec: Target, justification: str, kind: str) -> Promotion:
+def _open(
+    *,
+    user: AbstractUser,
+    model: RegisteredModel,
+    mv: ModelVersion,
+    spec: Target,
+    justification: str,
+    kind: str,
+) -> Promotion:
     mlflow_target = spec.mlflow()
     required = spec.rollback_approvals if kind == Promotion.Kind.ROLLBACK else spec.approvals_required
     pin_mirror_rows(model.pk, mv.pk)
@@ -121,7 +130,7 @@ def _open(*, user, model, mv, spec: Target, justification: str, kind: str) -> Pr
     return p
 
 
-def _refuse_open_duplicate(model, mv, target: str) -> None:
+def _refuse_open_duplicate(model: RegisteredModel, mv: ModelVersion, target: str) -> None:
     """409 naming (and linking) the open promotion of the same model, version and target, if there is one."""
     other = (
         Promotion.objects.filter(model=model, version=mv, target=target, state__in=Promotion.OPEN_STATES)
@@ -136,7 +145,9 @@ def _refuse_open_duplicate(model, mv, target: str) -> None:
         )
 
 
-def already_holds(model, target: str, version: int, *, doing: str = "promoting it again") -> Conflict:
+def already_holds(
+    model: RegisteredModel, target: str, version: int, *, doing: str = "promoting it again"
+) -> Conflict:
     """A promotion (or rollback) to the version that already holds the target would change nothing: say who
     holds it."""
     holding = (

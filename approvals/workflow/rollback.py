@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractUser
+
 from approvals.models import Promotion, TargetHolding
 from approvals.workflow.requests import already_holds, live_model, promotion_request, target_spec
 from approvals.workflow.transitions import S
@@ -32,7 +34,12 @@ def rollback_default_version(
 
 
 def rollback_request(
-    *, user, model_name: str, target: str, to_version: int | str | None = None, justification: str = ""
+    *,
+    user: AbstractUser,
+    model_name: str,
+    target: str,
+    to_version: int | str | None = None,
+    justification: str = "",
 ) -> Promotion:
     """Request a rollback of the target to `to_version` (default: the version that held it before)."""
     model = live_model(model_name)

@@ -3,8 +3,10 @@ binds the hashes of what was signed, and is an audit event; a refused or failed 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.contrib.auth.models import AbstractUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,12 +22,14 @@ from common.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFo
 MAX_COMMENT = 10_000  # characters
 
 
-def _printed_name(user) -> str:
+def _printed_name(user: AbstractUser) -> str:
     full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
     return full or user.get_username()
 
 
-def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, auth_method: str) -> Approval:
+def _sign(
+    p: Promotion, user: AbstractUser, *, decision: str, meaning: str, comment: str, auth_method: str
+) -> Approval:
     bound, card = binding(p)
     hashes = {
         **bound,
@@ -51,7 +55,7 @@ def _sign(p: Promotion, user, *, decision: str, meaning: str, comment: str, auth
         raise Conflict("You have already signed this promotion.") from None
 
 
-def _check_signable(p: Promotion, user, *, action: str) -> None:
+def _check_signable(p: Promotion, user: AbstractUser, *, action: str) -> None:
     if not states.allowed(action, p.state):
         raise Conflict(f"The promotion is {p.state.replace('_', ' ')}, not awaiting approval.")
     if Approval.objects.filter(promotion=p, reviewer=user, superseded_at__isnull=True).exists():
@@ -87,7 +91,9 @@ def _signature_data(a: Approval) -> dict:
 
 
 @contextmanager
-def _signing_attempt(*, promotion_id: int, user, decision: str, client_ip: str | None):
+def _signing_attempt(
+    *, promotion_id: int, user: AbstractUser, decision: str, client_ip: str | None
+) -> Iterator[None]:
     """A failed (wrong password) or refused signing attempt is an audit event (21 CFR 11.300(d)), committed on
     its own: the attempt's transaction has rolled back."""
     try:
@@ -111,14 +117,14 @@ def _signing_attempt(*, promotion_id: int, user, decision: str, client_ip: str |
 @contextmanager
 def _signed(
     promotion_id: int,
-    user,
+    user: AbstractUser,
     *,
     decision: str,
     password: str | None,
     client_ip: str | None,
     meaning: str,
     comment: str,
-):
+) -> Iterator[tuple[Promotion, Approval]]:
     """Sign a decision: yields the locked promotion and the new signature, inside the transaction."""
     with _signing_attempt(promotion_id=promotion_id, user=user, decision=str(decision), client_ip=client_ip):
         # What does not depend on the password is refused first, so a wrong and a right password get the same
@@ -142,7 +148,7 @@ def _signed(
 def approval_grant(
     *,
     promotion_id: int,
-    user,
+    user: AbstractUser,
     password: str | None = None,
     meaning: str | None = None,
     comment: str | None = None,
@@ -174,7 +180,7 @@ def approval_grant(
 def approval_reject(
     *,
     promotion_id: int,
-    user,
+    user: AbstractUser,
     password: str | None = None,
     comment: str | None = None,
     meaning: str | None = None,

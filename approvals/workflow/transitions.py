@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
+from django.contrib.auth.models import AbstractUser
 from django.db import connection
 
 from approvals.models import Promotion
@@ -10,15 +13,17 @@ from common.errors import NotFound
 from mirror.models import ModelVersion, RegisteredModel
 
 S = Promotion.State
+# Who did it, as the audit chain records it: a user, a name, or None for the system (a task, a hook).
+Actor: TypeAlias = AbstractUser | str | None
 
 
 def audit_event(
     *,
-    actor,
+    actor: Actor,
     action: str,
     promotion: Promotion | None = None,
     object_type: str = "promotion",
-    object_id=None,
+    object_id: object = None,
     data: dict | None = None,
 ) -> None:
     """Append one workflow event to the audit chain (in the caller's transaction). With a promotion, its model,
@@ -38,7 +43,7 @@ def audit_event(
     )
 
 
-def actor_name(actor) -> str:
+def actor_name(actor: Actor) -> str:
     """The name the audit chain records: "system" for None, the username of a user, a string as it is."""
     if actor is None:
         return "system"
@@ -83,7 +88,9 @@ def read(promotion_id: int) -> Promotion:
     return p
 
 
-def set_state(p: Promotion, state: str, *, actor, action: str, data: dict | None = None, **fields) -> None:
+def set_state(
+    p: Promotion, state: str, *, actor: Actor, action: str, data: dict | None = None, **fields: object
+) -> None:
     """Move the (locked) promotion to `state`, saving `fields` with it, and audit the move as `action`."""
     previous = p.state
     p.state = state
