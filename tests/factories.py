@@ -1,6 +1,18 @@
-"""Builders of MLflow-shaped data for tests that exercise the upsert without a server."""
+"""Test data. Two kinds:
 
+- MLflow-shaped data (`mlflow_model`, `mlflow_version`, `mlflow_run`, `snapshot`) for tests that go through the
+  one upsert (`apply_snapshot`) as a sync would, hooks included;
+- factory_boy factories of our own rows (`MetricHistoryFactory`, `PromotionFactory`, ...) for rows no sync or
+  service writes in the test: a cached metric history, a promotion in a given state, a drift record.
+"""
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from approvals.models import DriftRecord, Promotion
 from mirror.gateway import MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
+from mirror.models import MetricHistory, ModelVersion, RegisteredModel, Run
 
 T0 = 1_700_000_000_000
 
@@ -69,3 +81,90 @@ def snapshot(models=(), versions=(), runs=None, scope=None, missing=False) -> Re
     return RegistrySnapshot(
         models=list(models), versions=versions, runs=runs, scope_model=scope, missing_model=missing
     )
+
+
+# --- rows ---------------------------------------------------------------------------------------------------
+class RegisteredModelFactory(DjangoModelFactory):
+    class Meta:
+        model = RegisteredModel
+        django_get_or_create = ("name",)
+
+    name = "churn"
+    synced_at = factory.LazyFunction(timezone.now)
+
+
+class RunFactory(DjangoModelFactory):
+    class Meta:
+        model = Run
+
+    run_id = factory.Sequence(lambda n: f"run{n}")
+    experiment_id = "1"
+    status = "FINISHED"
+    user_id = "alice"
+    metrics = factory.LazyFunction(lambda: {"acc": 0.9})
+    params = factory.LazyFunction(lambda: {"C": "1.0"})
+    tags = factory.LazyFunction(lambda: {"mlflow.user": "alice"})
+    synced_at = factory.LazyFunction(timezone.now)
+
+
+class ModelVersionFactory(DjangoModelFactory):
+    class Meta:
+        model = ModelVersion
+
+    model = factory.SubFactory(RegisteredModelFactory)
+    version = factory.Sequence(lambda n: n + 1)
+    status = "READY"
+    source_run = factory.SubFactory(RunFactory)
+    run_id = factory.SelfAttribute("source_run.run_id")
+    creator = "alice"
+    synced_at = factory.LazyFunction(timezone.now)
+
+
+class MetricHistoryFactory(DjangoModelFactory):
+    """A run's cached history of one metric: `steps` points at `t0 + step` ms, valued `value(step)`."""
+
+    class Meta:
+        model = MetricHistory
+
+    class Params:
+        steps = 100
+        t0 = 0
+        value = staticmethod(lambda step: step / 100)
+
+    run = factory.SubFactory(RunFactory)
+    key = "acc"
+    fetched_at = factory.LazyFunction(timezone.now)
+    points = factory.LazyAttribute(
+        lambda o: [{"step": s, "timestamp": o.t0 + s, "value": o.value(s)} for s in range(o.steps)]
+    )
+
+
+class PromotionFactory(DjangoModelFactory):
+    """A promotion row as it stands after the request (no gates run, no policy read)."""
+
+    class Meta:
+        model = Promotion
+
+    version = factory.SubFactory(ModelVersionFactory)
+    model = factory.SelfAttribute("version.model")
+    target = "production"
+    requested_by = factory.SubFactory("tests.factories.UserFactory")
+    requested_at = factory.LazyFunction(timezone.now)
+    state = Promotion.State.AWAITING_APPROVAL
+
+
+class DriftRecordFactory(DjangoModelFactory):
+    class Meta:
+        model = DriftRecord
+
+    model = factory.SubFactory(RegisteredModelFactory)
+    target = "production"
+    detected_at = factory.LazyFunction(timezone.now)
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = "auth.User"
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")

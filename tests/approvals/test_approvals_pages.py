@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from approvals.models import Approval, DriftRecord, Promotion
+from approvals.models import Approval, Promotion
 from approvals.workflow import gating, requests
 from mirror.models import RegisteredModel
+from tests.factories import DriftRecordFactory
 from tests.support.governance import PASSWORD, approve, request_and_check, run_outbox, seed_model
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +125,7 @@ def test_history_page_offers_rollback_and_drift_banner_shows(churn, people, clie
     )
     r = Promotion.objects.get(kind="rollback")
     assert res["Location"] == f"/promotions/{r.pk}/"
-    DriftRecord.objects.create(
+    DriftRecordFactory(
         model=RegisteredModel.objects.get(name="churn"),
         target="staging",
         mlflow_version=1,

@@ -5,9 +5,9 @@ and on a 390 px phone screen the pages do not scroll sideways."""
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from mirror.models import MetricHistory, ModelVersion, Run
+from mirror.models import ModelVersion, Run
+from tests.factories import MetricHistoryFactory
 from tests.support.compare import seed
 from tests.support.governance import request_and_check, seed_model
 
@@ -66,12 +66,7 @@ def _seed_comparison():
         aliases={"champion": 2},
     )
     for mv in ModelVersion.objects.select_related("source_run"):
-        MetricHistory.objects.create(
-            run=mv.source_run,
-            key="accuracy",
-            fetched_at=timezone.now(),
-            points=[{"step": s, "timestamp": 1_700_000_000_000 + s, "value": s / 100} for s in range(100)],
-        )
+        MetricHistoryFactory(run=mv.source_run, key="accuracy", t0=1_700_000_000_000)
 
 
 @pytest.mark.parametrize("width", [1400, 390])

@@ -3,9 +3,9 @@
 import os
 
 import pytest
-from django.utils import timezone
 
-from mirror.models import MetricHistory, ModelVersion
+from mirror.models import ModelVersion
+from tests.factories import MetricHistoryFactory
 from tests.support.compare import seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,12 +38,7 @@ def test_three_versions_selected_on_the_model_page_are_compared_with_a_chart(pag
         aliases={"champion": 2},
     )
     for mv in ModelVersion.objects.select_related("source_run"):
-        MetricHistory.objects.create(
-            run=mv.source_run,
-            key="accuracy",
-            fetched_at=timezone.now(),
-            points=[{"step": s, "timestamp": s, "value": s / 100} for s in range(100)],
-        )
+        MetricHistoryFactory(run=mv.source_run, key="accuracy")
     page.goto(f"{live_server.url}/models/churn/")
     for version in ("1", "2", "4"):
         page.check(f'#compare-form input[name="versions"][value="{version}"]')

@@ -11,9 +11,10 @@ import pytest
 from cards import exports, selectors, services
 from cards.models import CardChart
 from cards.sections import HUMAN_SECTIONS
-from mirror.models import MetricHistory, ModelVersion
+from mirror.models import ModelVersion
 from mirror.sync import apply_snapshot
 from tests import factories as f
+from tests.factories import MetricHistoryFactory
 from tests.support.pdf import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -143,8 +144,9 @@ def test_signoffs_come_from_the_approvals_app(mv):
 
 
 def test_charts_are_static_png_images_cached_per_version(mv):
-    MetricHistory.objects.create(run=mv.source_run, key="f1", points=[{"step": i, "timestamp": 0, "value": i / 10}
-                                                                     for i in range(5)], fetched_at=mv.synced_at)  # fmt: skip
+    MetricHistoryFactory(
+        run=mv.source_run, key="f1", steps=5, t0=0, value=lambda i: i / 10, fetched_at=mv.synced_at
+    )
     rev = services.ensure_card(mv=mv)
     html = exports.export_html(mv, rev, exports.export_record(mv, rev))
     assert html.count('src="data:image/png;base64,') == 2  # the metrics bar chart and the f1 history

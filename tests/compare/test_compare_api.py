@@ -4,10 +4,10 @@ import datetime
 import json
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
-from mirror.models import MetricHistory, ModelVersion
+from mirror.models import ModelVersion
+from tests.factories import MetricHistoryFactory
 from tests.support.compare import seed
 
 pytestmark = pytest.mark.django_db
@@ -103,12 +103,7 @@ def test_trend_and_parallel_charts_are_figures(api):
 def test_history_chart_uses_cached_histories_downsampled_to_2000_points(api):
     versions = seed(n=2)
     for mv in versions:
-        MetricHistory.objects.create(
-            run=mv.source_run,
-            key="acc",
-            fetched_at=timezone.now(),
-            points=[{"step": s, "timestamp": s, "value": (s % 97) / 97} for s in range(10_000)],
-        )
+        MetricHistoryFactory(run=mv.source_run, steps=10_000, value=lambda s: (s % 97) / 97)
     response = api.get("/api/v1/compare/history", {"model": "churn", "versions": "1,2", "metric": "acc"})
     assert response.status_code == 200, response.content
     body = response.json()

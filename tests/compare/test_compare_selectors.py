@@ -3,12 +3,12 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from common.errors import InvalidInput
 from compare import history, refs, selectors, tables
 from compare import holders as compare_holders
-from mirror.models import MetricHistory, ModelVersion
+from mirror.models import ModelVersion
+from tests.factories import MetricHistoryFactory
 from tests.support.compare import seed
 
 pytestmark = pytest.mark.django_db
@@ -194,12 +194,7 @@ def test_trend_of_a_metric_no_version_has_names_it():
 def test_history_series_reads_cached_histories_in_bounded_queries(django_assert_max_num_queries):
     versions = seed(n=5)
     for mv in versions:
-        MetricHistory.objects.create(
-            run=mv.source_run,
-            key="acc",
-            fetched_at=timezone.now(),
-            points=[{"step": s, "timestamp": s, "value": s / 10} for s in range(50)],
-        )
+        MetricHistoryFactory(run=mv.source_run, steps=50, value=lambda s: s / 10)
     versions = refs.resolve([refs.Ref("churn", v) for v in range(1, 6)])
 
     def fetch(**kwargs):

@@ -4,9 +4,8 @@ with ISO-8601 UTC timestamps, although the mirror caches MLflow's epoch millisec
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from mirror.models import MetricHistory
+from tests.factories import MetricHistoryFactory
 from tests.support.compare import seed
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +15,8 @@ URL = "/api/v1/models/churn/versions/1/metrics/acc/history"
 
 def test_history_timestamps_are_iso_8601_utc(api):
     mv = seed(n=1)[0]
-    MetricHistory.objects.create(
+    MetricHistoryFactory(
         run=mv.source_run,
-        key="acc",
-        fetched_at=timezone.now(),
         points=[
             {"step": 0, "timestamp": 1_700_000_000_000, "value": 0.5},
             {"step": 1, "timestamp": 1_700_000_000_250, "value": 0.75},

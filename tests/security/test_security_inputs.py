@@ -10,7 +10,6 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from cards import rendering
@@ -217,12 +216,7 @@ DEEP = [_nested(100_000), "[" * 100_000 + "]" * 100_000]
 
 @pytest.fixture
 def promotion(mirror, make_user):
-    from approvals.models import Promotion
-
-    return Promotion.objects.create(
-        model=mirror.model, version=mirror, target="production", requested_by=make_user("rita"),
-        requested_at=timezone.now(), state=Promotion.State.AWAITING_APPROVAL,
-    )  # fmt: skip
+    return f.PromotionFactory(version=mirror, requested_by=make_user("rita"))
 
 
 @pytest.mark.parametrize("body", DEEP, ids=["objects", "arrays"])
