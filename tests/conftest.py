@@ -83,15 +83,24 @@ def api(user):
 
 # --- governance: the test policy, people per role, MLflow's registry writes faked in memory ---------------
 @pytest.fixture
-def policy_file(settings, tmp_path):
+def use_policy(settings, tmp_path):
+    """use_policy(yaml_text) -> the policies.yaml holding it, the policy in force for the test."""
     from approvals import policy
 
-    path = tmp_path / "policies.yaml"
-    path.write_text(TEST_POLICY)
-    settings.POLICY_PATH = str(path)
+    def use(text: str):
+        path = tmp_path / "policies.yaml"
+        path.write_text(text)
+        settings.POLICY_PATH = str(path)
+        policy.clear_cache()
+        return path
+
+    yield use
     policy.clear_cache()
-    yield path
-    policy.clear_cache()
+
+
+@pytest.fixture
+def policy_file(use_policy):
+    return use_policy(TEST_POLICY)
 
 
 @pytest.fixture

@@ -6,33 +6,16 @@ import pytest
 
 from approvals import selectors
 from approvals.models import DriftRecord, OutboxItem, TargetHolding
-from approvals.workflow import drift
-from mirror.sync import apply_snapshot
-from tests.factories import mlflow_model, mlflow_version, snapshot
-from tests.support.governance import approve, audit_actions, request_and_check, run_outbox, seed_model
+from tests.support.governance import (
+    approve,
+    audit_actions,
+    mirror_alias,
+    request_and_check,
+    run_outbox,
+    seed_model,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def _mirror_alias(name, aliases, versions=(1, 2, 3)):
-    """What a sync does when MLflow's aliases changed: the mirror follows, then the after_sync hook runs."""
-    mvs = [mlflow_version(name, v, aliases=[a for a, hv in aliases.items() if hv == v]) for v in versions]
-    result = apply_snapshot(
-        snapshot([mlflow_model(name, aliases=aliases, tags={"primary_metric": "acc"})], mvs, scope=name)
-    )
-    drift.on_sync(sync_run_id=None, result=result)
-    return result
-
-
-@pytest.fixture
-def applied(policy_file, people, fake_mlflow):
-    seed_model("churn", (1, 2, 3))
-    p = request_and_check(people["requester"], version=2, target="staging")
-    approve(p, people["a1"])
-    run_outbox(p)
-    _mirror_alias("churn", {"staging": 2})  # the webhook sync after our own apply
-    assert p.state == "applied"
-    return p
 
 
 def test_our_own_apply_is_not_drift(applied):
@@ -40,7 +23,7 @@ def test_our_own_apply_is_not_drift(applied):
 
 
 def test_an_alias_moved_outside_the_app_is_recorded_and_audited(applied):
-    _mirror_alias("churn", {"staging": 3})
+    mirror_alias("churn", {"staging": 3})
     d = DriftRecord.objects.get()
     assert (d.target, d.mlflow_version, d.approved_version, d.resolved_at, d.action) == (
         "staging",
@@ -56,24 +39,24 @@ def test_an_alias_moved_outside_the_app_is_recorded_and_audited(applied):
 
 
 def test_drift_is_recorded_once_and_resolved_when_mlflow_matches_again(applied):
-    _mirror_alias("churn", {"staging": 3})
-    _mirror_alias("churn", {"staging": 3})
+    mirror_alias("churn", {"staging": 3})
+    mirror_alias("churn", {"staging": 3})
     assert DriftRecord.objects.count() == 1
-    _mirror_alias("churn", {"staging": 2})
+    mirror_alias("churn", {"staging": 2})
     d = DriftRecord.objects.get()
     assert d.resolved_at is not None
     assert audit_actions("drift", d.pk) == ["drift.detected", "drift.resolved"]
 
 
 def test_a_removed_alias_is_drift_too(applied):
-    _mirror_alias("churn", {})
+    mirror_alias("churn", {})
     d = DriftRecord.objects.get()
     assert d.mlflow_version is None and d.approved_version == 2
 
 
 def test_no_drift_for_targets_this_app_never_applied(policy_file):
     seed_model("other", (1, 2))
-    _mirror_alias("other", {"production": 2}, versions=(1, 2))
+    mirror_alias("other", {"production": 2}, versions=(1, 2))
     assert DriftRecord.objects.count() == 0
 
 
@@ -84,7 +67,7 @@ def test_a_version_being_applied_is_not_drift(policy_file, people, fake_mlflow):
     run_outbox(first)
     p = request_and_check(people["requester"], version=2, target="staging")
     approve(p, people["a1"])  # approved, not yet applied; the worker already moved MLflow and a sync ran
-    _mirror_alias("churn", {"staging": 2})
+    mirror_alias("churn", {"staging": 2})
     assert DriftRecord.objects.count() == 0
 
 
@@ -94,7 +77,7 @@ def test_on_drift_revert_puts_mlflow_back_and_audits_it(policy_file, people, fak
     approve(p, people["a1"])
     run_outbox(p)
     fake_mlflow.aliases[("churn", "guarded")] = 3  # someone moved it in MLflow directly
-    _mirror_alias("churn", {"guarded": 3})
+    mirror_alias("churn", {"guarded": 3})
     d = DriftRecord.objects.get()
     assert d.action == "revert"
     item = OutboxItem.objects.get(kind="revert")
@@ -107,7 +90,7 @@ def test_on_drift_revert_puts_mlflow_back_and_audits_it(policy_file, people, fak
 
 
 def test_drift_api_lists_records(applied, api):
-    _mirror_alias("churn", {"staging": 3})
+    mirror_alias("churn", {"staging": 3})
     body = api.get("/api/v1/drift/").json()
     assert body == [
         {

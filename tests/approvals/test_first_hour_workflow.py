@@ -204,16 +204,6 @@ def services_adopt(user, target="production"):
 
 
 # --- 11. every drift resolution is on the chain --------------------------------------------------------------
-@pytest.fixture
-def applied(policy_file, people, fake_mlflow):
-    seed_model("churn", (1, 2, 3))
-    p = request_and_check(people["requester"], version=2, target="staging")
-    approve(p, people["a1"])
-    run_outbox(p)
-    mirror_alias("churn", {"staging": 2})
-    return p
-
-
 def test_drift_resolved_by_a_later_promotion_is_audited(applied, people):
     mirror_alias("churn", {"staging": 3})
     d = DriftRecord.objects.get()

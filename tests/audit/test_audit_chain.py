@@ -18,23 +18,11 @@ from audit.canonical import GENESIS
 from audit.models import AuditEvent
 from audit.services import record
 from audit.verification import verify
+from tests.support.audit import EVENT_FIELDS, append
 
 pytestmark = pytest.mark.django_db
 
 needs_postgres = pytest.mark.postgres_only  # skipped on other databases (tests/conftest.py)
-
-
-def append(n: int, **extra) -> list[AuditEvent]:
-    return [
-        record(
-            actor="alice",
-            action="test.appended",
-            object_type="thing",
-            object_id=str(i),
-            data={"i": i, **extra},
-        )
-        for i in range(n)
-    ]
 
 
 # --- appending and verifying ----------------------------------------------------------------------
@@ -140,17 +128,7 @@ def test_export_lines_are_json_lines_oldest_first():
     append(3)
     lines = list(verification.export_lines(batch_size=2))
     assert [json.loads(line)["seq"] for line in lines] == [1, 2, 3]
-    assert set(json.loads(lines[0])) == {
-        "seq",
-        "at",
-        "actor",
-        "action",
-        "object_type",
-        "object_id",
-        "data",
-        "prev_hash",
-        "hash",
-    }
+    assert set(json.loads(lines[0])) == EVENT_FIELDS
 
 
 # --- the database refuses changes -----------------------------------------------------------------
@@ -461,17 +439,7 @@ def test_api_lists_events_oldest_first_paginated(api):
     body = api.get("/api/v1/audit/?page_size=3").json()
     assert body["count"] == 7
     assert [e["seq"] for e in body["results"]] == [1, 2, 3]
-    assert set(body["results"][0]) == {
-        "seq",
-        "at",
-        "actor",
-        "action",
-        "object_type",
-        "object_id",
-        "data",
-        "prev_hash",
-        "hash",
-    }
+    assert set(body["results"][0]) == EVENT_FIELDS
     assert api.get("/api/v1/audit/?page=3&page_size=3").json()["results"][0]["seq"] == 7
     assert api.get("/api/v1/audit/?page=9").status_code == 404
     assert api.get("/api/v1/audit/?page=abc").status_code in {400, 404}

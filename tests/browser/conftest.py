@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.support.browser import logged_in_page
+
 # Every CSP violation, whatever reports it: the event fires for blocked scripts, eval, styles and images.
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -17,14 +19,9 @@ def open_page(browser, live_server, client):
     """open_page(user, path, width=1400) -> a page logged in as `user`, recording errors and violations."""
 
     def open_(user, path: str, width: int = 1400):
-        client.force_login(user)
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+        page = logged_in_page(
+            browser, live_server, client, user, init_script=RECORD_VIOLATIONS, width=width, height=900
         )
-        context.add_init_script(RECORD_VIOLATIONS)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
         page.console_errors = []
         page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
         page.on("pageerror", lambda exc: page.console_errors.append(f"uncaught: {exc}"))

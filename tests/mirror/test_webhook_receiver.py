@@ -2,12 +2,11 @@
 
 import json
 import time
-import uuid
 
 import pytest
 
 from mirror.models import SyncRun, WebhookDelivery
-from mirror.webhooks import sign
+from tests.support.webhooks import post_webhook
 
 pytestmark = pytest.mark.django_db
 SECRET = "test-secret"
@@ -20,16 +19,7 @@ def _secret(settings):
 
 def deliver(client, payload, *, secret=SECRET, delivery_id=None, timestamp=None, raw=None):
     body = raw if raw is not None else json.dumps(payload).encode()
-    delivery_id = delivery_id or str(uuid.uuid4())
-    timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
-    return client.post(
-        "/webhooks/mlflow/",
-        data=body,
-        content_type="application/json",
-        HTTP_X_MLFLOW_DELIVERY_ID=delivery_id,
-        HTTP_X_MLFLOW_TIMESTAMP=timestamp,
-        HTTP_X_MLFLOW_SIGNATURE=sign(secret, delivery_id, timestamp, body),
-    )
+    return post_webhook(client, body, secret=secret, delivery_id=delivery_id, timestamp=timestamp)
 
 
 VERSION_CREATED = {

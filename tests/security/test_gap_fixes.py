@@ -190,15 +190,8 @@ targets:
 
 
 @pytest.fixture
-def card_policy(settings, tmp_path):
-    from approvals import policy
-
-    path = tmp_path / "policies.yaml"
-    path.write_text(CARD_POLICY)
-    settings.POLICY_PATH = str(path)
-    policy.clear_cache()
-    yield path
-    policy.clear_cache()
+def card_policy(use_policy):
+    return use_policy(CARD_POLICY)
 
 
 def _card_gate(p):

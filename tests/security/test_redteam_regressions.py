@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
 
 from mirror.models import SyncRun, WebhookDelivery
-from mirror.webhooks import sign
+from tests.support.webhooks import post_webhook
 
 pytestmark = pytest.mark.django_db
 
 
-def post_webhook(client, secret: str, payload: dict):
-    raw, delivery_id, timestamp = json.dumps(payload).encode(), str(uuid.uuid4()), str(int(time.time()))
-    response = client.post(
-        "/webhooks/mlflow/", data=raw, content_type="application/json",
-        HTTP_X_MLFLOW_DELIVERY_ID=delivery_id, HTTP_X_MLFLOW_TIMESTAMP=timestamp,
-        HTTP_X_MLFLOW_SIGNATURE=sign(secret, delivery_id, timestamp, raw),
-    )  # fmt: skip
-    return response, delivery_id
+def _post(client, secret: str, payload: dict):
+    delivery_id = str(uuid.uuid4())
+    return post_webhook(
+        client, json.dumps(payload).encode(), secret=secret, delivery_id=delivery_id
+    ), delivery_id
 
 
 @pytest.mark.parametrize(
@@ -32,7 +28,7 @@ def test_a_signed_webhook_naming_a_version_no_column_holds_syncs_the_model(clien
     # SQLite raised OverflowError (a 500), PostgreSQL called the body one "the store cannot keep" (a 400).
     settings.MLFLOW_WEBHOOK_SECRET = "test-secret"
     payload = {"entity": "model_version", "action": "created", "data": {"name": "churn", "version": version}}
-    response, delivery_id = post_webhook(client, "test-secret", payload)
+    response, delivery_id = _post(client, "test-secret", payload)
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "accepted"
     run = WebhookDelivery.objects.get(delivery_id=delivery_id).sync_run

@@ -23,26 +23,13 @@ from django.db import connection, transaction
 from audit import canonical, checkpoints, triggers, verification
 from audit.canonical import GENESIS, canonical_json, format_at
 from audit.models import AuditEvent
-from audit.services import record
 from audit.verification import verify, write_checkpoint
+from tests.support.audit import append
 
 pytestmark = pytest.mark.django_db
 
 needs_postgres = pytest.mark.postgres_only  # skipped on other databases (tests/conftest.py)
 ATTACKER_KEY = b"a-key-the-attacker-made-up-because-the-real-one-is-not-in-the-database"
-
-
-def append(n: int, **extra) -> list[AuditEvent]:
-    return [
-        record(
-            actor="alice",
-            action="test.appended",
-            object_type="thing",
-            object_id=str(i),
-            data={"i": i, **extra},
-        )
-        for i in range(n)
-    ]
 
 
 def _tamper(sql: str, params=()) -> None:

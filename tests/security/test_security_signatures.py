@@ -15,7 +15,6 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from approvals import policy
 from approvals.models import Approval, OutboxItem
 from approvals.workflow import cancel, gating, signatures
 from audit.models import AuditEvent
@@ -154,13 +153,8 @@ CARD_POLICY = textwrap.dedent(
 
 
 @pytest.fixture
-def card_policy(settings, tmp_path):
-    path = tmp_path / "policies.yaml"
-    path.write_text(CARD_POLICY)
-    settings.POLICY_PATH = str(path)
-    policy.clear_cache()
-    yield path
-    policy.clear_cache()
+def card_policy(use_policy):
+    return use_policy(CARD_POLICY)
 
 
 def _complete_card(mv) -> int:

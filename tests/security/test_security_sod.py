@@ -5,30 +5,21 @@ nothing from outside when opened from disk."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
 from django.db import connection
 
 from mirror.models import SyncRun, WebhookDelivery
-from mirror.webhooks import sign
 from tests.support.governance import approve, request_and_check
+from tests.support.webhooks import post_webhook
 
 WEBHOOK_SECRET = "sod-test-secret"
 
 
 # --- webhook: a delivery is seen only when it was stored ------------------------------------------------
 def _deliver(client, body: bytes, *, delivery_id: str):
-    timestamp = str(int(time.time()))
-    return client.post(
-        "/webhooks/mlflow/",
-        data=body,
-        content_type="application/json",
-        HTTP_X_MLFLOW_DELIVERY_ID=delivery_id,
-        HTTP_X_MLFLOW_TIMESTAMP=timestamp,
-        HTTP_X_MLFLOW_SIGNATURE=sign(WEBHOOK_SECRET, delivery_id, timestamp, body),
-    )
+    return post_webhook(client, body, secret=WEBHOOK_SECRET, delivery_id=delivery_id)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""A Chromium page logged in as a user that records dialogs and CSP violations, and the check that none happened."""
+"""Chromium pages logged in as a user; one that records dialogs and CSP violations, and the check that none happened."""
 
 WATCH = """
 window.__violations = [];
@@ -7,15 +7,21 @@ document.addEventListener('securitypolicyviolation', e => window.__violations.pu
 """
 
 
-def open_as(browser, live_server, client, user):
+def logged_in_page(browser, live_server, client, user, *, init_script: str, width=1400, height=1000):
+    """A new Chromium page whose session is `user`'s, running `init_script` before every document."""
     client.force_login(user)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": width, "height": height})
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
-    context.add_init_script(WATCH)
+    context.add_init_script(init_script)
     page = context.new_page()
     page.set_default_timeout(20_000)
+    return page
+
+
+def open_as(browser, live_server, client, user):
+    page = logged_in_page(browser, live_server, client, user, init_script=WATCH)
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     return page

@@ -1,0 +1,17 @@
+"""Fixtures of the promotion workflow tests (the policy, people and faked MLflow are in tests/conftest.py)."""
+
+import pytest
+
+from tests.support.governance import approve, mirror_alias, request_and_check, run_outbox, seed_model
+
+
+@pytest.fixture
+def applied(policy_file, people, fake_mlflow):
+    """churn v2 promoted to staging and applied, and the webhook sync after our own apply seen."""
+    seed_model("churn", (1, 2, 3))
+    p = request_and_check(people["requester"], version=2, target="staging")
+    approve(p, people["a1"])
+    run_outbox(p)
+    mirror_alias("churn", {"staging": 2})
+    assert p.state == "applied"
+    return p
