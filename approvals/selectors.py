@@ -112,7 +112,8 @@ def signoffs_for_version(mv) -> list[dict]:
 
 
 def promotions_for_version(mv) -> list[Promotion]:
-    return list(promotions_qs().filter(version=mv).order_by("-requested_at", "-id")[:50])
+    """Every promotion of this version, newest first (the version page lists them all)."""
+    return list(promotions_qs().filter(version=mv).order_by("-requested_at", "-id"))
 
 
 def awaiting_for(user) -> QuerySet[Promotion]:
@@ -231,7 +232,8 @@ def drift_list(*, model=None, open_only: bool = False, limit: int = API_DRIFT_LI
 
 
 def open_drift_for_model(model) -> list[DriftRecord]:
-    return drift_list(model=model, open_only=True, limit=50)
+    """Every unresolved drift record of the model (at most one per target: a new one resolves the one before)."""
+    return list(drift_qs(model=model, open_only=True))
 
 
 def pending_outbox(now, limit: int = 100) -> list[int]:
@@ -242,13 +244,26 @@ def pending_outbox(now, limit: int = 100) -> list[int]:
     )
 
 
+DASHBOARD_ROWS = 10  # open promotions on the dashboard (it links to all of them past this)
+DASHBOARD_DRIFT = 20  # open drift banners on the dashboard (it links to the drift page past this)
+
+
 def dashboard_summary(user) -> dict:
+    """The dashboard panel: the inbox count, the newest open promotions and open drift, with their totals."""
     open_qs = Promotion.objects.filter(state__in=Promotion.OPEN_STATES)
+    open_count = open_qs.count()
+    drift = drift_qs(open_only=True)
+    drift_count = drift.count()
     return {
         "inbox_count": awaiting_for(user).count() if user.is_authenticated else 0,
         "open_promotions": list(
-            open_qs.select_related("model", "version", "requested_by").order_by("-requested_at")[:10]
+            open_qs.select_related("model", "version", "requested_by").order_by("-requested_at")[
+                :DASHBOARD_ROWS
+            ]
         ),
-        "open_count": open_qs.count(),
-        "drift": drift_list(open_only=True, limit=20),
+        "open_count": open_count,
+        "more_open": open_count > DASHBOARD_ROWS,
+        "drift": list(drift[:DASHBOARD_DRIFT]) if drift_count else [],
+        "drift_count": drift_count,
+        "more_drift": drift_count > DASHBOARD_DRIFT,
     }
