@@ -111,32 +111,38 @@ class HistoryChartView(APIView):
         )
 
 
+NO_METRIC = {"detail": "Choose a metric: metric=KEY.", "field": "metric"}
+
+
+def _model_and_metric(request, name: str):
+    """The model (access checked) and the metric asked for, else its primary metric ("" when neither)."""
+    model = access.access_model(request.user, name)
+    return model, (request.query_params.get("metric") or model.primary_metric or "").strip()
+
+
 class TrendView(APIView):
     @extend_schema(parameters=[METRIC_PARAMETER], responses=TrendPointSerializer(many=True))
     def get(self, request, name: str):
-        model = access.access_model(request.user, name)
-        metric = (request.query_params.get("metric") or model.primary_metric or "").strip()
+        model, metric = _model_and_metric(request, name)
         if not metric:
-            return Response({"detail": "Choose a metric: metric=KEY.", "field": "metric"}, status=400)
+            return Response(NO_METRIC, status=400)
         return Response(history.trend_points(model, metric))
 
 
 class TrendChartView(APIView):
     @extend_schema(parameters=[METRIC_PARAMETER], responses=FIGURE)
     def get(self, request, name: str):
-        model = access.access_model(request.user, name)
-        metric = (request.query_params.get("metric") or model.primary_metric or "").strip()
+        model, metric = _model_and_metric(request, name)
         if not metric:
-            return Response({"detail": "Choose a metric: metric=KEY.", "field": "metric"}, status=400)
+            return Response(NO_METRIC, status=400)
         return Response(charts.trend(history.trend_points(model, metric), metric))
 
 
 class ParallelChartView(APIView):
     @extend_schema(parameters=[METRIC_PARAMETER], responses=FIGURE)
     def get(self, request, name: str):
-        model = access.access_model(request.user, name)
-        metric = (request.query_params.get("metric") or model.primary_metric or "").strip()
+        model, metric = _model_and_metric(request, name)
         if not metric:
-            return Response({"detail": "Choose a metric: metric=KEY.", "field": "metric"}, status=400)
+            return Response(NO_METRIC, status=400)
         rows, params = history.parallel_rows(model, metric)
         return Response(charts.parallel_coordinates(rows, params, metric))

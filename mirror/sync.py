@@ -148,9 +148,7 @@ def _apply_models(snapshot: gateway.RegistrySnapshot, now: datetime, result: App
         if row is None:
             row = RegisteredModel(name=m.name, synced_at=now, **values)
             new_models.append(row)
-        elif row.deleted_at is not None or any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
+        elif _set_changed(row, values) or row.deleted_at is not None:
             row.deleted_at = None
             changed_models.append(row)
     RegisteredModel.objects.bulk_create(new_models, batch_size=500)
@@ -184,9 +182,7 @@ def _apply_runs(
         values["first_mlflow_user"] = identities.keep_first(
             IdentityChange.Field.RUN_MLFLOW_USER, row, row.first_mlflow_user, values["first_mlflow_user"]
         )
-        if any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
+        if _set_changed(row, values):
             row.synced_at = now
             changed_runs.append(row)
     Run.objects.bulk_create(new_runs, batch_size=500)
@@ -230,9 +226,7 @@ def _apply_versions(
         values["creator"] = (
             identities.keep_first(IdentityChange.Field.VERSION_USER_ID, row, row.creator, v.user_id) or None
         )
-        if row.deleted_at is not None or any(getattr(row, k) != val for k, val in values.items()):
-            for k, val in values.items():
-                setattr(row, k, val)
+        if _set_changed(row, values) or row.deleted_at is not None:
             row.deleted_at = None
             row.synced_at = now
             changed_versions.append(row)
@@ -258,6 +252,15 @@ def _apply_versions(
             .filter(deleted_at__isnull=True, artifacts_read_at__isnull=True)
             .values_list("pk", flat=True)
         )
+
+
+def _set_changed(row, values: dict) -> bool:
+    """Set `values` on the row when any differs from it (compared field by field); True when it did."""
+    if not any(getattr(row, k) != v for k, v in values.items()):
+        return False
+    for k, v in values.items():
+        setattr(row, k, v)
+    return True
 
 
 def _mark_gone(model_class, existing: dict, seen: set, now: datetime) -> list:
