@@ -16,17 +16,23 @@ def _emails(people):
         u.save()
 
 
-def test_approvers_are_told_when_a_promotion_awaits_them(
-    policy_file, people, mailoutbox, django_capture_on_commit_callbacks
-):
+def _awaiting_production(people, capture_on_commit):
+    """churn v2 requested for production and its gates run, each step's on-commit e-mails sent."""
     seed_model("churn", (1, 2))
     _emails(people)
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_on_commit(execute=True):
         p = requests.promotion_request(
             user=people["requester"], model_name="churn", version=2, target="production"
         )
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_on_commit(execute=True):
         gating.run_gates(promotion_id=p.pk)
+    return p
+
+
+def test_approvers_are_told_when_a_promotion_awaits_them(
+    policy_file, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    p = _awaiting_production(people, django_capture_on_commit_callbacks)
     [mail] = mailoutbox
     assert set(mail.to) == {"ann@example.test", "bob@example.test", "cid@example.test"}
     assert "awaits your signature" in mail.subject and f"/promotions/{p.pk}/" in mail.body
@@ -52,14 +58,7 @@ def test_emails_link_to_the_promotion_with_an_absolute_url_on_the_configured_sit
     policy_file, people, mailoutbox, settings, django_capture_on_commit_callbacks
 ):
     settings.SITE_URL = "https://governance.example.com/"
-    seed_model("churn", (1, 2))
-    _emails(people)
-    with django_capture_on_commit_callbacks(execute=True):
-        p = requests.promotion_request(
-            user=people["requester"], model_name="churn", version=2, target="production"
-        )
-    with django_capture_on_commit_callbacks(execute=True):
-        gating.run_gates(promotion_id=p.pk)
+    p = _awaiting_production(people, django_capture_on_commit_callbacks)
     [mail] = mailoutbox
     assert f"https://governance.example.com/promotions/{p.pk}/" in mail.body
 

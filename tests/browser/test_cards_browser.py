@@ -17,11 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Runs before any page script: collects CSP violations (an injected inline script or style fires one).
 @pytest.fixture
-def mv():
-    from django.contrib.auth.models import Group
-
-    for name in ("ml-engineers", "reviewers", "approvers", "auditors"):  # a transactional test flushes them
-        Group.objects.get_or_create(name=name)
+def mv(role_groups):
     apply_snapshot(f.snapshot([f.mlflow_model("churn")], [f.mlflow_version("churn", 1)]))
     return ModelVersion.objects.select_related("model").get()
 

@@ -14,7 +14,7 @@ from audit.verification import verify
 from mirror.models import ModelVersion
 from mirror.sync import apply_snapshot
 from tests.factories import mlflow_model, mlflow_version, snapshot
-from tests.support.governance import approve, request_and_check, seed_model
+from tests.support.governance import approve, change_version_after_signing, request_and_check, seed_model
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +26,7 @@ def one_superseded(policy_file, people, fake_mlflow):
     seed_model("churn", (1, 2, 3), aliases={"production": 1})
     p = request_and_check(people["requester"], version=2, target="production")
     approve(p, people["a1"])
-    seed_model(
-        "churn", (1, 2, 3), aliases={"production": 1}, version_tags={2: {"data_validated": "true", "x": "1"}}
-    )
+    change_version_after_signing()
     approve(p, people["a2"])
     assert p.state == "awaiting_approval"
     ann = p.approvals.get(reviewer=people["a1"])

@@ -19,7 +19,14 @@ from approvals.models import Approval, OutboxItem
 from approvals.workflow import cancel, gating, signatures
 from audit.models import AuditEvent
 from common.errors import NotAllowed
-from tests.support.governance import PASSWORD, approve, request_and_check, run_outbox, seed_model
+from tests.support.governance import (
+    PASSWORD,
+    approve,
+    change_version_after_signing,
+    request_and_check,
+    run_outbox,
+    seed_model,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -254,9 +261,7 @@ def test_a_version_changed_after_a_signature_needs_that_signature_again(churn, p
     p = request_and_check(people["requester"], version=2, target="production")
     approve(p, people["a1"])
     # Gates still pass, but the version is not what ann signed any more.
-    seed_model(
-        "churn", (1, 2, 3), aliases={"production": 1}, version_tags={2: {"data_validated": "true", "x": "1"}}
-    )
+    change_version_after_signing()
     approve(p, people["a2"])
     assert p.state == "awaiting_approval"
     (old,) = _superseded(p)

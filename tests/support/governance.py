@@ -143,6 +143,13 @@ def seed_model(
 PASSWORD = "pw-correct-horse"
 
 
+def change_version_after_signing(name="churn"):
+    """Version 2 of the model held in production at 1 changes in MLflow (a new tag); its gates still pass."""
+    seed_model(
+        name, (1, 2, 3), aliases={"production": 1}, version_tags={2: {"data_validated": "true", "x": "1"}}
+    )
+
+
 def request_and_check(user, model="churn", version=2, target="staging", **kw):
     p = requests.promotion_request(user=user, model_name=model, version=version, target=target, **kw)
     gating.run_gates(promotion_id=p.pk)
