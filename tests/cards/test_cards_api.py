@@ -258,9 +258,13 @@ def test_revisions_list_view_and_unknown_revision(editor, mirror):
     assert editor.get(URL.format(v=1) + "/revisions/7").status_code == 404
 
 
-def test_diff_between_revisions(editor, mirror):
+def _second_revision_with_markup(editor):
     md = editor.get(URL.format(v=1)).json()["markdown"]
     put(editor, 1, md.replace(HUMAN_SECTIONS["factors"][1], "Region <b>and</b> tenure."))
+
+
+def test_diff_between_revisions(editor, mirror):
+    _second_revision_with_markup(editor)
     r = editor.get(URL.format(v=1) + "/diff?from=1&to=2")
     assert r.status_code == 200
     html = r.json()["html"]
@@ -271,8 +275,7 @@ def test_diff_between_revisions(editor, mirror):
 
 
 def test_diff_as_a_unified_text_diff(editor, mirror):
-    md = editor.get(URL.format(v=1)).json()["markdown"]
-    put(editor, 1, md.replace(HUMAN_SECTIONS["factors"][1], "Region <b>and</b> tenure."))
+    _second_revision_with_markup(editor)
     r = editor.get(URL.format(v=1) + "/diff?from=1&to=2&format=unified")
     assert r.status_code == 200
     assert r["Content-Type"] == "text/plain; charset=utf-8"
