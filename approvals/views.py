@@ -202,28 +202,27 @@ def promotion_sign(request, pk: int):
     return redirect("approvals:promotion-detail", pk=p.pk)
 
 
-@login_required
-@require_POST
-def promotion_cancel(request, pk: int):
+def _act(request, pk: int, service, done: str, **kwargs):
+    """A button on the promotion page: the service, then back to the page saying what happened."""
     p = access.access_promotion(request.user, pk)
     try:
-        cancel.cancel(promotion_id=p.pk, user=request.user, reason=request.POST.get("reason", ""))
-        messages.success(request, "Promotion cancelled.")
+        service(promotion_id=p.pk, user=request.user, **kwargs)
+        messages.success(request, done)
     except DomainError as exc:
         messages.error(request, str(exc))
     return redirect("approvals:promotion-detail", pk=p.pk)
+
+
+@login_required
+@require_POST
+def promotion_cancel(request, pk: int):
+    return _act(request, pk, cancel.cancel, "Promotion cancelled.", reason=request.POST.get("reason", ""))
 
 
 @login_required
 @require_POST
 def promotion_recheck(request, pk: int):
-    p = access.access_promotion(request.user, pk)
-    try:
-        gating.recheck(promotion_id=p.pk, user=request.user)
-        messages.success(request, "Running again.")
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    return redirect("approvals:promotion-detail", pk=p.pk)
+    return _act(request, pk, gating.recheck, "Running again.")
 
 
 @login_required

@@ -20,6 +20,7 @@ from approvals.workflow.transitions import S, audit_event, lock, read, set_state
 from common.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
 MAX_COMMENT = 10_000  # characters
+DECISION = Approval.Decision
 
 
 def _printed_name(user: AbstractUser) -> str:
@@ -115,10 +116,9 @@ def _signing_attempt(
 
 
 @contextmanager
-def _signed(
+def _signed(  # positional on purpose: the two decisions call it on one line
     promotion_id: int,
     user: AbstractUser,
-    *,
     decision: str,
     password: str | None,
     client_ip: str | None,
@@ -156,15 +156,7 @@ def approval_grant(
 ) -> Promotion:
     """Sign an approval; the signature that reaches the quorum approves the promotion (and queues its apply)."""
     meaning, comment = _validate_signature_input(meaning, comment)
-    with _signed(
-        promotion_id,
-        user,
-        decision=Approval.Decision.APPROVE,
-        password=password,
-        client_ip=client_ip,
-        meaning=meaning,
-        comment=comment,
-    ) as (p, a):
+    with _signed(promotion_id, user, DECISION.APPROVE, password, client_ip, meaning, comment) as (p, a):
         count = approve_count(p)
         audit_event(
             actor=user,
@@ -188,15 +180,7 @@ def approval_reject(
 ) -> Promotion:
     """Sign a rejection: the promotion ends `rejected`."""
     meaning, comment = _validate_signature_input(meaning or Approval.Meaning.REVIEW, comment)
-    with _signed(
-        promotion_id,
-        user,
-        decision=Approval.Decision.REJECT,
-        password=password,
-        client_ip=client_ip,
-        meaning=meaning,
-        comment=comment,
-    ) as (p, a):
+    with _signed(promotion_id, user, DECISION.REJECT, password, client_ip, meaning, comment) as (p, a):
         audit_event(actor=user, action="promotion.signed", promotion=p, data=_signature_data(a))
         set_state(
             p,
