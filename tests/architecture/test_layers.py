@@ -4,6 +4,7 @@ module level or inside a function alike, except those under `if TYPE_CHECKING:`.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import grimp
@@ -77,3 +78,46 @@ def test_the_mirrors_pages_get_governance_panels_through_slots_not_its_templates
     for page in sorted((ROOT / "templates" / "registry_ui").glob("*.html")):
         text = page.read_text()
         assert '"approvals/' not in text and "approvals_tags" not in text, page.name
+
+
+OURS = set(PACKAGES)
+
+
+def function_local_imports_without_a_reason(path: Path) -> list[str]:
+    """Imports of our modules inside a function with no comment saying why: on the import's line, or on the
+    line just above its block of imports."""
+    lines = path.read_text().splitlines()
+    found = []
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.ImportFrom):
+                module = "." if sub.level else (sub.module or "")
+            elif isinstance(sub, ast.Import):
+                module = sub.names[0].name
+            else:
+                continue
+            if module != "." and module.split(".")[0] not in OURS:
+                continue
+            at = sub.lineno - 1
+            if "#" in lines[at]:
+                continue
+            above = at - 1
+            while above >= 0 and (
+                not lines[above].strip() or lines[above].strip().startswith(("from ", "import "))
+            ):
+                above -= 1
+            if above < 0 or not lines[above].strip().startswith("#"):
+                found.append(f"{path.relative_to(ROOT)}:{sub.lineno}")
+    return found
+
+
+def test_function_local_imports_of_our_modules_say_why():
+    files = [
+        path
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "migrations" not in path.parts
+    ]
+    assert [hit for path in files for hit in function_local_imports_without_a_reason(path)] == []
