@@ -27,22 +27,22 @@ def task(name: str) -> Task:
     return current_app.tasks[name]
 
 
+def _on_commit(name: str, pk: int, countdown: float | None) -> None:
+    t = task(name)
+    if countdown:
+        transaction.on_commit(lambda: t.apply_async((pk,), countdown=countdown))
+    else:
+        t.delay_on_commit(pk)
+
+
 def enqueue_gates(promotion_id: int, *, countdown: float | None = None) -> None:
     """Run the promotion's gates once the current transaction commits (after `countdown` seconds if given)."""
-    run_gates_task = task(RUN_GATES_TASK)
-    if countdown:
-        transaction.on_commit(lambda: run_gates_task.apply_async((promotion_id,), countdown=countdown))
-    else:
-        run_gates_task.delay_on_commit(promotion_id)
+    _on_commit(RUN_GATES_TASK, promotion_id, countdown)
 
 
 def enqueue_apply(outbox_id: int, *, countdown: float | None = None) -> None:
     """Apply the outbox item once the current transaction commits (after `countdown` seconds if given)."""
-    apply_outbox_task = task(APPLY_OUTBOX_TASK)
-    if countdown:
-        transaction.on_commit(lambda: apply_outbox_task.apply_async((outbox_id,), countdown=countdown))
-    else:
-        apply_outbox_task.delay_on_commit(outbox_id)
+    _on_commit(APPLY_OUTBOX_TASK, outbox_id, countdown)
 
 
 def apply_now(outbox_id: int) -> None:

@@ -35,13 +35,18 @@ def target_spec(model: RegisteredModel, target: str) -> Target:
     return spec
 
 
-def _version(model: RegisteredModel, version: int | str) -> ModelVersion:
+def version_number(value: object, *, field: str) -> int:
+    """`value` as a version number; InvalidInput (400, on `field`) when it is not one."""
     try:
-        number = int(version)
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise InvalidInput(
-            f"{version!r} is not a version number.", version=["Not a version number."]
+            f"{value!r} is not a version number.", **{field: ["Not a version number."]}
         ) from None
+
+
+def _version(model: RegisteredModel, version: int | str) -> ModelVersion:
+    number = version_number(version, field="version")
     mv = ModelVersion.objects.live().filter(model=model, version=number).first()
     if mv is None:
         raise InvalidInput(f"Model {model.name!r} has no version {number}.", version=["Unknown version."])

@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 
 from approvals.models import Promotion, TargetHolding
-from approvals.workflow.requests import already_holds, live_model, promotion_request, target_spec
+from approvals.workflow.requests import (
+    already_holds,
+    live_model,
+    promotion_request,
+    target_spec,
+    version_number,
+)
 from approvals.workflow.transitions import S
 from common.errors import InvalidInput
 from mirror import holders
@@ -52,12 +58,7 @@ def rollback_request(
                 to_version=["No earlier holder."],
             )
         to_version = default
-    try:
-        to_version = int(to_version)
-    except (TypeError, ValueError):
-        raise InvalidInput(
-            f"{to_version!r} is not a version number.", to_version=["Not a version number."]
-        ) from None
+    to_version = version_number(to_version, field="to_version")
     if current is not None and to_version == current:
         raise already_holds(model, spec.name, to_version, doing="rolling back to it")
     return promotion_request(
