@@ -207,8 +207,11 @@ def test_promotion_workflow_state_machine(policy_file, make_user, settings_fast_
         "rev": make_user("rev", "reviewers"),
         "stan": make_user("stan", staff=True),
     }
+    PromotionMachine.seen_states = set()
     machine = PromotionMachine.TestCase
+    # derandomize: the same exploration every run, so whether it reaches the interesting states is not luck
     machine.settings = settings(
+        derandomize=True,
         max_examples=25,
         stateful_step_count=25,
         deadline=None,
