@@ -24,6 +24,7 @@ from audit.verification import export_lines, verify
 from cards.exports import export_card
 from cards.services import ensure_card
 from common.errors import InvalidInput
+from mirror import holders
 from mirror.models import ModelVersion, RegisteredModel
 
 EVIDENCE_FORMATS = ("md", "html", "json", "pdf")
@@ -50,28 +51,17 @@ def parse_formats(raw: str | None) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def _current_holders(target: str) -> dict[tuple[str, int], ModelVersion]:
-    """Versions holding the target in the mirror now, per each model's effective policy."""
+def _current_holders(target: str) -> set[tuple[str, int]]:
+    """(model, version) holding the target in the mirror now, per each model's effective policy (the one holder
+    answer, mirror.holders: the alias's version, or the highest version in the stage)."""
     policy = get_policy()
-    holders: dict[tuple[str, int], ModelVersion] = {}
-    wanted: list[tuple[str, int]] = []
-    stage_models: dict[str, str] = {}
-    for model in RegisteredModel.objects.live().only("name", "aliases"):
+    pairs = []
+    for model in RegisteredModel.objects.live().only("pk", "name", "aliases"):
         spec = policy.targets_for(model.name).get(target)
-        if spec is None:
-            continue
-        if spec.mlflow_alias and spec.mlflow_alias in model.aliases:
-            wanted.append((model.name, int(model.aliases[spec.mlflow_alias])))
-        elif spec.mlflow_stage:
-            stage_models[model.name] = spec.mlflow_stage
-    rows = ModelVersion.objects.live().select_related("model", "source_run")
-    for mv in rows.filter(model__name__in=[n for n, _ in wanted]):
-        if (mv.model.name, mv.version) in wanted:
-            holders[(mv.model.name, mv.version)] = mv
-    for mv in rows.filter(model__name__in=list(stage_models)):
-        if mv.stage == stage_models[mv.model.name]:
-            holders[(mv.model.name, mv.version)] = mv
-    return holders
+        if spec is not None:
+            pairs.append((model, spec.mlflow()))
+    found = holders.holders(pairs)
+    return {(m.name, v) for m, t in pairs if (v := found[holders.key(m, t)]) is not None}
 
 
 def versions_for_target(target: str) -> list[EvidenceVersion]:
