@@ -8,6 +8,7 @@ Slots and what their providers receive (keyword arguments; a provider ignores th
   "dashboard"            user
   "model.banner"         model; mv on the version page (None on the model page)
   "version_detail.side"  model, mv
+  "version_detail.card"  model, mv
 """
 
 from __future__ import annotations

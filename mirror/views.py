@@ -90,7 +90,9 @@ def version_detail(request, name: str, version: int):
         "signature": mv.signature,
         "mlflow_url": gateway.version_ui_url(mv.model.name, mv.version),
         "identity_changes": selectors.open_identity_changes(version=mv),
-        "slots": slots.fill(request, "model.banner", "version_detail.side", model=mv.model, mv=mv),
+        "slots": slots.fill(
+            request, "model.banner", "version_detail.side", "version_detail.card", model=mv.model, mv=mv
+        ),
     }
     return render(request, "registry_ui/version_detail.html", context)
 
