@@ -15,3 +15,4 @@ class CardsConfig(AppConfig):
         hooks.after_sync(tasks.draft_new_version_cards)
         hooks.after_artifacts_read(services.refresh_generated_sections)
         slots.provide("version_detail.card", panels.version_card)
+        slots.provide("model_detail.versions", panels.version_meters)

@@ -9,6 +9,7 @@ Slots and what their providers receive (keyword arguments; a provider ignores th
   "model.banner"         model; mv on the version page (None on the model page)
   "version_detail.side"  model, mv
   "version_detail.card"  model, mv
+  "model_detail.versions" model, rows (the page's (version, primary metric) rows): a Column of the table
 """
 
 from __future__ import annotations
@@ -28,21 +29,29 @@ class Panel:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-Provider = Callable[..., Panel | None]
+@dataclass(frozen=True)
+class Column:
+    """A column of a table on the page: its header and each row's cell (HTML, keyed by the row's pk)."""
+
+    header: str
+    cells: dict[int, str] = field(default_factory=dict)
+
+
+Provider = Callable[..., Panel | Column | None]
 _providers: dict[str, list[Provider]] = {}
 
 
 def provide(slot: str, fn: Provider) -> Provider:
-    """Register fn(request, **objects) -> Panel, or None for nothing on this page, for the slot."""
+    """Register fn(request, **objects) -> Panel (or Column), None for nothing on this page, for the slot."""
     providers = _providers.setdefault(slot, [])
     if fn not in providers:
         providers.append(fn)
     return fn
 
 
-def fill(request: HttpRequest, *slots: str, **objects: Any) -> dict[str, list[Panel]]:
+def fill(request: HttpRequest, *slots: str, **objects: Any) -> dict[str, list[Any]]:
     """{slot: its panels, in the order the providers registered}: what a view puts in its context as `slots`."""
-    filled: dict[str, list[Panel]] = {}
+    filled: dict[str, list[Any]] = {}
     for slot in slots:
         panels = [fn(request, **objects) for fn in _providers.get(slot, ())]
         filled[slot] = [p for p in panels if p is not None]

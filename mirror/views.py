@@ -70,7 +70,9 @@ def model_detail(request, name: str):
         "model": model,
         "page_obj": page_obj,
         "rows": rows,
-        "slots": slots.fill(request, "model.banner", model=model, mv=None),
+        "slots": slots.fill(
+            request, "model.banner", "model_detail.versions", model=model, mv=None, rows=rows
+        ),
     }
     return render(request, "registry_ui/model_detail.html", context)
 

@@ -7,6 +7,7 @@
 
 from django import template
 
+from cards.panels import meter
 from cards.selectors import scores_for_versions
 
 register = template.Library()
@@ -20,11 +21,4 @@ def card_scores(versions) -> dict:
 
 @register.inclusion_tag("cards/_meter.html")
 def card_meter(scores, mv, show_label=True):
-    row = (scores or {}).get(mv.pk) if mv is not None else None
-    percent = round(100 * row["score"]) if row else None
-    return {
-        "percent": percent,
-        "revision": row["revision"] if row else None,
-        "mv": mv,
-        "show_label": show_label,
-    }
+    return meter(scores, mv, show_label)

@@ -74,10 +74,11 @@ def test_no_import_cycle_between_modules_of_ours(monkeypatch):
     assert cycles == [], f"import cycles: {cycles}"
 
 
-def test_the_mirrors_pages_get_governance_panels_through_slots_not_its_templates_or_tags():
+def test_the_mirrors_pages_get_governance_and_card_panels_through_slots_not_their_templates_or_tags():
     for page in sorted((ROOT / "templates" / "registry_ui").glob("*.html")):
         text = page.read_text()
         assert '"approvals/' not in text and "approvals_tags" not in text, page.name
+        assert '"cards/' not in text and "{% load cards" not in text, page.name
 
 
 OURS = set(PACKAGES)
