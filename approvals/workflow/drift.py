@@ -64,7 +64,7 @@ def _check_target(model: RegisteredModel, target: Target, sync_run_id: int | Non
     with transaction.atomic():
         RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()  # serialise checks per model
         model.refresh_from_db()
-        base = baseline(model, target.name)
+        base = baseline(model=model, target=target.name)
         if base is None:
             return None  # this app governs nothing there: nothing to compare with
         approved, last = base
@@ -77,16 +77,22 @@ def _check_target(model: RegisteredModel, target: Target, sync_run_id: int | Non
         )
         if holder == approved:
             resolve_drift(
-                open_records, now, reason="MLflow matches the approved holder again", version=holder
+                records=open_records,
+                now=now,
+                reason="MLflow matches the approved holder again",
+                version=holder,
             )
             if open_records:  # the approved version holds the target again
-                move_holding(model, target.name, holder, now, promotion=last)
+                move_holding(model=model, target=target.name, version=holder, at=now, promotion=last)
             return None
         if _explained(model, target.name, holder, open_records):
             return None
         # It moved again: the earlier record is superseded by this one.
         resolve_drift(
-            open_records, now, reason=f"superseded: MLflow moved again, to v{holder}", version=holder
+            records=open_records,
+            now=now,
+            reason=f"superseded: MLflow moved again, to v{holder}",
+            version=holder,
         )
         return _record_drift(
             model, target, holder, approved=approved, last=last, now=now, sync_run_id=sync_run_id
@@ -130,7 +136,7 @@ def _record_drift(
         action=target.on_drift,
         sync_run_id=sync_run_id,
     )
-    move_holding(model, target.name, holder, now, source=TargetHolding.Source.DRIFT)
+    move_holding(model=model, target=target.name, version=holder, at=now, source=TargetHolding.Source.DRIFT)
     audit_event(
         actor=None,
         action="drift.detected",

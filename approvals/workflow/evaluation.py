@@ -68,6 +68,7 @@ def _jsonable(value: object) -> object:
 
 
 def gate_row(
+    *,
     p: Promotion,
     position: int,
     g: GateSpec,
@@ -111,7 +112,18 @@ def evaluate(p: Promotion, specs: list[GateSpec], inp: GateInput, now: datetime)
                 None,
                 f"The gate could not be evaluated: {exc}",
             )
-        rows.append(gate_row(p, i, g, status, observed, expected, detail, now))
+        rows.append(
+            gate_row(
+                p=p,
+                position=i,
+                g=g,
+                status=status,
+                observed=observed,
+                expected=expected,
+                detail=detail,
+                now=now,
+            )
+        )
     return rows
 
 

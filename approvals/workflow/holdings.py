@@ -194,7 +194,7 @@ def holder_adopt(
         holder = holders.holder(model, spec.mlflow())
         if holder is None:
             raise Conflict(f"Nothing holds {spec.name} in MLflow; there is nothing to adopt.")
-        base = baseline(model, spec.name)
+        base = baseline(model=model, target=spec.name)
         if base is not None and base[0] == holder:
             how = f"promotion #{base[1].pk}" if base[1] is not None else "an earlier adoption"
             raise Conflict(f"v{holder} already holds {spec.name} under governance ({how}).")
@@ -205,7 +205,9 @@ def holder_adopt(
             .first()
         )
         if current is None or current.version != holder:
-            move_holding(model, spec.name, holder, now, source=TargetHolding.Source.OBSERVED)
+            move_holding(
+                model=model, target=spec.name, version=holder, at=now, source=TargetHolding.Source.OBSERVED
+            )
             current = TargetHolding.objects.get(model=model, target=spec.name, held_to__isnull=True)
         current.adopted_by, current.adopted_at = user, now
         current.save(update_fields=["adopted_by", "adopted_at"])
@@ -226,10 +228,10 @@ def holder_adopt(
             },
         )
         resolve_drift(
-            DriftRecord.objects.select_for_update().filter(
+            records=DriftRecord.objects.select_for_update().filter(
                 model=model, target=spec.name, resolved_at__isnull=True
             ),
-            now,
+            now=now,
             reason=f"staff ({user.get_username()}) adopted v{holder}",
             version=holder,
         )

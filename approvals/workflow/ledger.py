@@ -12,11 +12,11 @@ from mirror.models import RegisteredModel
 
 
 def move_holding(
+    *,
     model: RegisteredModel,
     target: str,
     version: int | None,
     at: datetime,
-    *,
     promotion: Promotion | None = None,
     source: str | None = None,
 ) -> None:
@@ -42,7 +42,7 @@ def move_holding(
         )
 
 
-def last_applied(model: RegisteredModel, target: str) -> Promotion | None:
+def last_applied(*, model: RegisteredModel, target: str) -> Promotion | None:
     """The promotion applied last to this target of the model."""
     return (
         Promotion.objects.filter(model=model, target=target, state=S.APPLIED)
@@ -51,10 +51,10 @@ def last_applied(model: RegisteredModel, target: str) -> Promotion | None:
     )
 
 
-def baseline(model: RegisteredModel, target: str) -> tuple[int, Promotion | None] | None:
+def baseline(*, model: RegisteredModel, target: str) -> tuple[int, Promotion | None] | None:
     """What MLflow should show for a governed target: the version of the last applied promotion, or of a later
     staff adoption (with None for the promotion). None when this app governs nothing there yet."""
-    last = last_applied(model, target)
+    last = last_applied(model=model, target=target)
     adopted = (
         TargetHolding.objects.filter(model=model, target=target, adopted_at__isnull=False)
         .order_by("-adopted_at", "-id")
@@ -69,7 +69,7 @@ def baseline(model: RegisteredModel, target: str) -> tuple[int, Promotion | None
     return last.version.version, last
 
 
-def resolve_drift(records: Iterable[DriftRecord], now: datetime, *, reason: str, version: int | None) -> None:
+def resolve_drift(*, records: Iterable[DriftRecord], now: datetime, reason: str, version: int | None) -> None:
     """Mark open drift records resolved, each on the audit chain (a resolution is a state change too)."""
     for r in records:
         r.resolved_at = now

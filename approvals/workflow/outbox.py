@@ -179,10 +179,10 @@ def _finish(item: OutboxItem, p: Promotion | None, *, holder_before: int | None)
         # A drift revert puts back the approved holder: the holding names the promotion that approved it.
         approved_by = p
         if p is None:
-            base = baseline(model, item.target)
+            base = baseline(model=model, target=item.target)
             if base is not None and base[0] == item.version:
                 approved_by = base[1]
-        move_holding(model, item.target, item.version, now, promotion=approved_by)
+        move_holding(model=model, target=item.target, version=item.version, at=now, promotion=approved_by)
         # Bring the mirror up to date now rather than at the next webhook or reconcile.
         sync.start_sync(kind="webhook", model_name=model.name, requested_by="approvals")
     if p is not None:
@@ -214,10 +214,10 @@ def _finish_promotion(
     )
     if model is not None:
         resolve_drift(
-            DriftRecord.objects.select_for_update().filter(
+            records=DriftRecord.objects.select_for_update().filter(
                 model=model, target=item.target, resolved_at__isnull=True
             ),
-            now,
+            now=now,
             reason=f"promotion #{p.pk} applied v{item.version}",
             version=item.version,
         )

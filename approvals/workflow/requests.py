@@ -97,7 +97,7 @@ def _open(
     _refuse_open_duplicate(model, mv, spec.name)
     holder = holders.holder(model, mlflow_target)
     if holder == mv.version:
-        raise already_holds(model, spec.name, mv.version)
+        raise already_holds(model=model, target=spec.name, version=mv.version)
     now = timezone.now()
     p = Promotion.objects.create(
         kind=kind,
@@ -151,7 +151,7 @@ def _refuse_open_duplicate(model: RegisteredModel, mv: ModelVersion, target: str
 
 
 def already_holds(
-    model: RegisteredModel, target: str, version: int, *, doing: str = "promoting it again"
+    *, model: RegisteredModel, target: str, version: int, doing: str = "promoting it again"
 ) -> Conflict:
     """A promotion (or rollback) to the version that already holds the target would change nothing: say who
     holds it."""

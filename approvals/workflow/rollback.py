@@ -60,7 +60,7 @@ def rollback_request(
         to_version = default
     to_version = version_number(to_version, field="to_version")
     if current is not None and to_version == current:
-        raise already_holds(model, spec.name, to_version, doing="rolling back to it")
+        raise already_holds(model=model, target=spec.name, version=to_version, doing="rolling back to it")
     return promotion_request(
         user=user,
         model_name=model.name,
