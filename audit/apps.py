@@ -8,9 +8,6 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         # Imported here, not at the top: an AppConfig module loads before the models are ready.
-        from django.db.backends.signals import connection_created
+        from audit import role_changes
 
-        from audit import role_changes, triggers
-
-        connection_created.connect(triggers.allow_test_flush, dispatch_uid="audit_allow_test_flush")
         role_changes.connect()

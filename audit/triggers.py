@@ -1,11 +1,9 @@
 """The SQL that makes the database refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) of audit events.
 
-Migration 0002 installs it; the tests run this same SQL. One escape hatch exists, for test suites only:
-Django's `flush` (run by pytest-django between transactional tests: TRUNCATE on PostgreSQL, DELETE FROM on
-SQLite) is let through by wrapping `connection.ops.sql_flush` (see `allow_test_flush`) so the flush drops the
-guard trigger, empties the table and re-creates the trigger, all in the flush's own transaction. It is on only
-for Django's test databases (or when settings.AUDIT_ALLOW_FLUSH is True); `manage.py flush` on a real
-database is refused by the trigger.
+Migration 0002 installs it; `manage.py flush` on a real database is refused by the trigger. The
+`flush_before`/`flush_after` statements (drop the guard, re-create it) exist for the test suite, which wraps
+Django's flush with them on its own test databases (tests/support/audit_flush.py): nothing here switches on
+for tests.
 
 Note for future migrations: on SQLite, Django rebuilds a table to alter it, which drops its triggers. A
 migration that alters this table must call `install(schema_editor)` again.
@@ -102,38 +100,3 @@ def installed(connection) -> bool:
             )
             return cursor.fetchone()[0] == 2
     return True  # other databases: no guard available
-
-
-def _flush_allowed(connection) -> bool:
-    from django.conf import settings
-
-    explicit = getattr(settings, "AUDIT_ALLOW_FLUSH", None)
-    if explicit is not None:
-        return bool(explicit)
-    # Django's test databases only: the test runner has swapped NAME for "test_<name>" (or an in-memory
-    # SQLite database, or settings TEST["NAME"]).
-    from django.db.backends.base.creation import TEST_DATABASE_PREFIX
-
-    name = str(connection.settings_dict.get("NAME") or "")
-    test_name = (connection.settings_dict.get("TEST") or {}).get("NAME")
-    if name.startswith(TEST_DATABASE_PREFIX) or (test_name and name == test_name):
-        return True
-    return connection.vendor == "sqlite" and connection.is_in_memory_db()
-
-
-def allow_test_flush(sender, connection, **kwargs) -> None:
-    """connection_created receiver: let Django's flush empty the table on test databases (see module doc)."""
-    ops = connection.ops
-    if getattr(ops, "_audit_flush_wrapped", False) or connection.vendor not in {"postgresql", "sqlite"}:
-        return
-    original = ops.sql_flush
-
-    def sql_flush(style, tables, **options):
-        sql = original(style, tables, **options)
-        if TABLE in tables and _flush_allowed(connection):
-            vendor = connection.vendor
-            sql = statements(vendor, "flush_before") + list(sql) + statements(vendor, "flush_after")
-        return sql
-
-    ops.sql_flush = sql_flush
-    ops._audit_flush_wrapped = True

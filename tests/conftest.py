@@ -11,10 +11,15 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connections
+from django.db.backends.signals import connection_created
 
 from demo.mlflow_process import MlflowServer
 from mirror import gateway
+from tests.support.audit_flush import allow_test_flush
 from tests.support.governance import TEST_POLICY, FakeGateway
+
+# Django's flush between transactional tests may empty the append-only audit table of a test database.
+connection_created.connect(allow_test_flush, dispatch_uid="audit_allow_test_flush")
 
 REPO = Path(__file__).resolve().parent.parent
 
