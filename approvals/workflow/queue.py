@@ -10,21 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from celery import Task, current_app
 from django.db import transaction
 
 from approvals import notifications
+from common.queue import task
 
 log = logging.getLogger(__name__)
 
 RUN_GATES_TASK = "approvals.tasks.run_gates_task"
 APPLY_OUTBOX_TASK = "approvals.tasks.apply_outbox_task"
 BUILD_EVIDENCE_PACK_TASK = "approvals.tasks.build_evidence_pack_task"
-
-
-def task(name: str) -> Task:
-    """The registered Celery task of that wire name (`approvals.tasks` is loaded by the app's autodiscovery)."""
-    return current_app.tasks[name]
 
 
 def _on_commit(name: str, pk: int, countdown: float | None) -> None:
