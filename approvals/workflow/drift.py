@@ -19,7 +19,7 @@ from approvals.policy_parse import Target
 from approvals.workflow import queue
 from approvals.workflow.holdings import record_observed_holders
 from approvals.workflow.ledger import baseline, move_holding, resolve_drift
-from approvals.workflow.transitions import S, audit_event
+from approvals.workflow.transitions import S, audit_event, audit_holding_event
 from mirror import holders
 from mirror.models import RegisteredModel, SyncRun
 
@@ -137,20 +137,18 @@ def _record_drift(
         sync_run_id=sync_run_id,
     )
     move_holding(model=model, target=target.name, version=holder, at=now, source=TargetHolding.Source.DRIFT)
-    audit_event(
+    audit_holding_event(
         actor=None,
         action="drift.detected",
+        model_name=model.name,
+        target=target.name,
+        mlflow=mlflow_target,
         object_type="drift",
         object_id=record.pk,
-        data={
-            "model": model.name,
-            "target": target.name,
-            "mlflow": mlflow_target,
-            "mlflow_version": holder,
-            "approved_version": approved,
-            "promotion_id": last.pk if last is not None else None,
-            "on_drift": target.on_drift,
-        },
+        mlflow_version=holder,
+        approved_version=approved,
+        promotion_id=last.pk if last is not None else None,
+        on_drift=target.on_drift,
     )
     if target.on_drift == "revert" and not reverting:
         item = OutboxItem.objects.create(

@@ -19,7 +19,7 @@ from approvals.models import DriftRecord, Promotion, TargetHolding
 from approvals.policy import policy_for_decision
 from approvals.policy_parse import Policy
 from approvals.workflow.ledger import baseline, move_holding, resolve_drift
-from approvals.workflow.transitions import audit_event
+from approvals.workflow.transitions import audit_holding_event
 from common.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from mirror import holders
 from mirror.models import RegisteredModel
@@ -149,19 +149,15 @@ def _observe_chunk(model_pks: list[int], policy: Policy, sync_run_id: int | None
                 batch_size=500,
             )
             for model, target, holder, current in changes:
-                audit_event(
+                audit_holding_event(
                     actor=None,
                     action="holding.observed",
-                    object_type="model",
-                    object_id=model.name,
-                    data={
-                        "model": model.name,
-                        "target": target,
-                        "mlflow": policy.target(model.name, target).mlflow(),
-                        "version": holder,
-                        "previous_version": current.version if current is not None else None,
-                        "sync_run_id": sync_run_id,
-                    },
+                    model_name=model.name,
+                    target=target,
+                    mlflow=policy.target(model.name, target).mlflow(),
+                    version=holder,
+                    previous_version=current.version if current is not None else None,
+                    sync_run_id=sync_run_id,
                 )
             return len(changes)
     except (
@@ -211,21 +207,17 @@ def holder_adopt(
             current = TargetHolding.objects.get(model=model, target=spec.name, held_to__isnull=True)
         current.adopted_by, current.adopted_at = user, now
         current.save(update_fields=["adopted_by", "adopted_at"])
-        audit_event(
+        audit_holding_event(
             actor=user,
             action="holding.adopted",
-            object_type="model",
-            object_id=model.name,
-            data={
-                "model": model.name,
-                "target": spec.name,
-                "mlflow": spec.mlflow(),
-                "version": holder,
-                "source": current.source,
-                "held_from": current.held_from.isoformat(),
-                "previous_baseline": base[0] if base else None,
-                "justification": justification,
-            },
+            model_name=model.name,
+            target=spec.name,
+            mlflow=spec.mlflow(),
+            version=holder,
+            source=current.source,
+            held_from=current.held_from.isoformat(),
+            previous_baseline=base[0] if base else None,
+            justification=justification,
         )
         resolve_drift(
             records=DriftRecord.objects.select_for_update().filter(

@@ -43,6 +43,29 @@ def audit_event(
     )
 
 
+def audit_holding_event(
+    *,
+    actor: Actor,
+    action: str,
+    model_name: str,
+    target: str,
+    mlflow: object,
+    object_type: str = "model",
+    object_id: object = None,
+    **data: object,
+) -> None:
+    """Append one event about what holds a model's target (observed, adopted, drifted): its data start with the
+    model, the target and the MLflow alias or stage the target maps to. The event is about the model unless
+    another object is named."""
+    audit_event(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=model_name if object_id is None else object_id,
+        data={"model": model_name, "target": target, "mlflow": mlflow, **data},
+    )
+
+
 def actor_name(actor: Actor) -> str:
     """The name the audit chain records: "system" for None, the username of a user, a string as it is."""
     if actor is None:
