@@ -16,7 +16,7 @@ from django.db.backends.signals import connection_created
 from demo.mlflow_process import MlflowServer
 from mirror import gateway
 from tests.support.audit_flush import allow_test_flush
-from tests.support.governance import TEST_POLICY, FakeGateway
+from tests.support.governance import TEST_POLICY, FakeGateway, seed_model
 
 # Django's flush between transactional tests may empty the append-only audit table of a test database.
 connection_created.connect(allow_test_flush, dispatch_uid="audit_allow_test_flush")
@@ -106,6 +106,12 @@ def use_policy(settings, tmp_path):
 @pytest.fixture
 def policy_file(use_policy):
     return use_policy(TEST_POLICY)
+
+
+@pytest.fixture
+def churn(policy_file):
+    """The model "churn" with versions 1 to 3, v1 holding production, under the test policy."""
+    return seed_model("churn", (1, 2, 3), aliases={"production": 1})
 
 
 @pytest.fixture

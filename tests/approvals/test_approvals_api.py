@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from approvals.models import Approval, Promotion
 from approvals.workflow import gating
-from tests.support.governance import PASSWORD, run_outbox, seed_model
+from tests.support.governance import PASSWORD, run_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +35,6 @@ def client_for(user):
     c = APIClient()
     c.force_authenticate(user)
     return c
-
-
-@pytest.fixture
-def churn(policy_file):
-    return seed_model("churn", (1, 2, 3), aliases={"production": 1})
 
 
 def _create(user, version=2, target="production"):

@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(?!\s*[\[{])|\son[a-z]+=|\sstyle=|<style", re.I)
 
 
-@pytest.fixture
-def churn(policy_file):
-    return seed_model("churn", (1, 2, 3), aliases={"production": 1})
-
-
 def _assert_csp_clean(html: str):
     bad = [m.group(0) for m in INLINE.finditer(html)]
     assert not bad, bad

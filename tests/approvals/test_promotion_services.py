@@ -22,11 +22,6 @@ from tests.support.governance import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def churn(policy_file):
-    return seed_model("churn", (1, 2, 3), aliases={"production": 1})
-
-
 def _db_snapshot():
     return (
         list(Promotion.objects.order_by("pk").values_list("pk", "state")),
@@ -203,20 +198,17 @@ def test_requester_cannot_approve_own_promotion_even_as_approver(churn, people, 
     assert Approval.objects.count() == 0
 
 
-def test_version_creator_cannot_approve(policy_file, people, make_user):
-    creator = make_user("maker", "approvers")
-    seed_model("made", (1,), creator="maker", run_user="someone")
+@pytest.mark.parametrize(
+    "made_as, group, refusal",
+    [("creator", "approvers", "created"), ("run_user", "reviewers", "trained")],
+    ids=["version creator", "source run's MLflow user"],
+)
+def test_whoever_made_the_version_cannot_approve(policy_file, people, make_user, made_as, group, refusal):
+    maker = make_user("maker", group)
+    seed_model("made", (1,), **{"creator": "someone", "run_user": "someone", made_as: "maker"})
     p = request_and_check(people["requester"], model="made", version=1)
-    with pytest.raises(NotAllowed, match="created"):
-        approve(p, creator)
-
-
-def test_source_run_mlflow_user_cannot_approve(policy_file, people, make_user):
-    trainer = make_user("trainer", "reviewers")
-    seed_model("trained", (1,), creator="someone", run_user="trainer")
-    p = request_and_check(people["requester"], model="trained", version=1)
-    with pytest.raises(NotAllowed, match="trained"):
-        approve(p, trainer)
+    with pytest.raises(NotAllowed, match=refusal):
+        approve(p, maker)
 
 
 def test_only_the_policys_groups_count(churn, people):

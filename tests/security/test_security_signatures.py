@@ -31,11 +31,6 @@ from tests.support.governance import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def churn(policy_file):
-    return seed_model("churn", (1, 2, 3), aliases={"production": 1})
-
-
 def _token_client(user, *, session_of=None) -> APIClient:
     c = APIClient()
     if session_of is not None:
