@@ -1,5 +1,6 @@
-"""Issue 8 items 5 and 13: the audit chain is keyed and checkpointed outside the database, so whoever holds the
-database cannot rewrite it undetected; changes to who holds a role are on the chain.
+"""Issue 8 item 5: the audit chain is keyed and checkpointed outside the database, so whoever holds the database
+cannot rewrite it undetected (checkpoints themselves: test_security_audit_checkpoints.py; the key:
+test_security_audit_key.py; role changes on the chain: test_security_role_audit.py).
 
 Every tamper case the issue names is enumerated below, (a) to (h). Each must make `verify()` fail with a reason,
 `manage.py verify_audit` exit 1, and `GET /api/v1/audit/verify` answer ok=false with that reason.
@@ -11,9 +12,6 @@ import hashlib
 import hmac
 import json
 import os
-import stat
-import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
@@ -24,19 +22,12 @@ from audit import canonical, checkpoints, triggers, verification
 from audit.canonical import GENESIS, canonical_json, format_at
 from audit.models import AuditEvent
 from audit.verification import verify, write_checkpoint
-from tests.support.audit import append
+from tests.support.audit import append, tamper
 
 pytestmark = pytest.mark.django_db
 
 needs_postgres = pytest.mark.postgres_only  # skipped on other databases (tests/conftest.py)
 ATTACKER_KEY = b"a-key-the-attacker-made-up-because-the-real-one-is-not-in-the-database"
-
-
-def _tamper(sql: str, params=()) -> None:
-    """Change rows as a database superuser with the triggers bypassed (what an attacker with DB access does)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql, params)
 
 
 def _seal(fields: dict, key: bytes | None) -> str:
@@ -64,7 +55,7 @@ def _reseal_from(seq: int, key: bytes | None, **changes) -> None:
     events = list(AuditEvent.objects.filter(seq__gte=seq).order_by("seq").values())
     prev = AuditEvent.objects.filter(seq=seq - 1).values_list("hash", flat=True).first() or GENESIS
     with transaction.atomic():
-        _tamper("DELETE FROM audit_auditevent WHERE seq >= %s", [seq])
+        tamper("DELETE FROM audit_auditevent WHERE seq >= %s", [seq])
         rows = []
         for event in events:
             fields = {
@@ -148,7 +139,7 @@ def checkpointed():
 # --- the eight tamper cases ---------------------------------------------------------------------------------
 @needs_postgres
 def test_a_an_edited_middle_event_is_detected(api, checkpointed):
-    _tamper(
+    tamper(
         "UPDATE audit_auditevent SET data = jsonb_set(data, '{note}', '\"approved by carot\"') WHERE seq = 6"
     )
     assert_detected(api, reason="event 6 was altered", first_bad=6)
@@ -156,14 +147,14 @@ def test_a_an_edited_middle_event_is_detected(api, checkpointed):
 
 @needs_postgres
 def test_b_a_deleted_middle_event_is_detected(api, checkpointed):
-    _tamper("DELETE FROM audit_auditevent WHERE seq = 6")
+    tamper("DELETE FROM audit_auditevent WHERE seq = 6")
     assert_detected(api, reason="event 6 is missing", first_bad=6)
 
 
 @needs_postgres
 def test_c_deleting_the_last_events_is_detected_by_the_checkpoint(api, checkpointed):
     # Links alone cannot see this: what is left is a perfect chain of 7 events.
-    _tamper("DELETE FROM audit_auditevent WHERE seq >= 8")
+    tamper("DELETE FROM audit_auditevent WHERE seq >= 8")
     assert verify().events == 7
     assert_detected(api, reason="events 8..10 are missing", flag="checkpoints_ok", first_bad=8)
 
@@ -325,79 +316,18 @@ def test_the_verify_page_names_the_failed_check_when_no_event_is_bad(client, use
     assert "#None" not in page
 
 
-# --- checkpoints ---------------------------------------------------------------------------------------------
-def test_a_checkpoint_is_signed_only_when_the_head_moved(audit_checkpoint_dir):
-    first = write_checkpoint()
-    assert (first.seq, first.head, first.keyed_from) == (0, GENESIS, 1)  # an empty chain is anchored too
-    events = append(3)
-    second = write_checkpoint()
-    assert (second.seq, second.head) == (3, events[-1].hash)
-    assert write_checkpoint() is None
-    assert [cp.seq for cp in checkpoints.load().items] == [0, 3]
-    assert stat.S_IMODE(os.stat(checkpoints.path()).st_mode) == 0o600
-    assert checkpoints.path().parent == audit_checkpoint_dir
-
-
 @needs_postgres
 def test_a_broken_chain_is_never_signed(checkpointed):
-    _tamper("UPDATE audit_auditevent SET actor = 'mallory' WHERE seq = 11")
+    tamper("UPDATE audit_auditevent SET actor = 'mallory' WHERE seq = 11")
     with pytest.raises(verification.ChainBroken, match="event 11 was altered"):
         write_checkpoint()
-    _tamper("DELETE FROM audit_auditevent WHERE seq >= 9")
+    tamper("DELETE FROM audit_auditevent WHERE seq >= 9")
     with pytest.raises(verification.ChainBroken, match="before the latest checkpoint"):
         write_checkpoint()
     assert len(checkpoints.load().items) == 1
     _rewrite_store(lambda lines: [json.dumps(json.loads(lines[0]) | {"seq": 8})])  # "agree" with the deletion
     with pytest.raises(verification.ChainBroken, match="latest checkpoint does not verify.*bad signature"):
         write_checkpoint()
-
-
-def test_the_checkpoint_command_and_the_beat_task_sign_the_head(settings, capsys):
-    from audit.tasks import write_checkpoint_task
-
-    assert settings.CELERY_BEAT_SCHEDULE["audit-checkpoint"] == {
-        "task": "approvals.audit.tasks.write_checkpoint_task",
-        "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL_SECONDS),
-    }
-    append(2)
-    assert write_checkpoint_task.apply().get() == 2
-    append(1)
-    call_command("audit_checkpoint")
-    assert "signed seq 3" in capsys.readouterr().out
-    call_command("audit_checkpoint")
-    assert "unchanged" in capsys.readouterr().out
-
-
-def test_api_lists_the_signed_checkpoints(api):
-    append(2)
-    write_checkpoint()
-    body = api.get("/api/v1/audit/checkpoints").json()
-    head = AuditEvent.objects.get(seq=2).hash
-    assert len(body) == 1 and (body[0]["seq"], body[0]["head"], body[0]["keyed_from"]) == (2, head, 1)
-    assert {"seq", "head", "at", "signature", "key_id"} <= set(body[0])
-    from rest_framework.test import APIClient
-
-    assert APIClient().get("/api/v1/audit/checkpoints").status_code == 401
-
-
-def test_verify_reports_the_checks_in_the_api_and_the_command(api, capsys):
-    append(2)
-    write_checkpoint()
-    body = api.get("/api/v1/audit/verify").json()
-    assert body | {"seconds": 0} == {
-        "ok": True,
-        "events": 2,
-        "head": AuditEvent.objects.get(seq=2).hash,
-        "first_bad_seq": None,
-        "checkpoints_ok": True,
-        "key_ok": True,
-        "triggers_ok": True,
-        "problem": "",
-        "seconds": 0,
-    }
-    call_command("verify_audit")
-    out = capsys.readouterr().out
-    assert "key: ok" in out and "checkpoints: 1 read, ok" in out and "triggers: installed" in out
 
 
 # --- older installs: unkeyed events are anchored by the first checkpoint -----------------------------------------
@@ -423,242 +353,3 @@ def test_an_older_install_with_unkeyed_events_stays_verifiable_once_anchored(api
     # The unkeyed prefix cannot be rewritten now either: its head is sealed into event 5 and the checkpoint.
     _reseal_from(2, None, actor="mallory")
     assert_detected(api, reason="event 5", first_bad=5)
-
-
-# --- exports and evidence packs embed the latest checkpoint ------------------------------------------------------
-def test_the_audit_export_ends_with_the_latest_checkpoint(make_user):
-    from rest_framework.test import APIClient
-
-    append(3)
-    signed = write_checkpoint()
-    append(1)
-    client = APIClient()
-    client.force_authenticate(make_user("audrey", "auditors"))
-    lines = b"".join(client.get("/api/v1/audit/export").streaming_content).decode().splitlines()
-    assert json.loads(lines[-1]) == {"checkpoint": signed.public()}
-    events = [json.loads(line) for line in lines[:-1]]
-    assert events[signed.seq - 1]["hash"] == signed.head  # the export extends the signed head
-
-
-def test_evidence_packs_and_card_exports_embed_the_latest_checkpoint(client, make_user, policy_file):
-    import io
-    import zipfile
-
-    from tests.support.governance import seed_model
-
-    seed_model("fraud", versions=(1,), aliases={"production": 1})
-    client.force_login(make_user("audrey", "auditors"))
-    signed = write_checkpoint()
-    response = client.get("/api/v1/evidence/?target=production&formats=md,json")
-    pack = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    assert json.loads(pack.read("audit/checkpoint.json")) == signed.public()
-    assert json.loads(pack.read("index.json"))["audit"]["checkpoint"] == signed.public()
-    names = pack.namelist()
-    card_md = pack.read(next(n for n in names if n.startswith("fraud/v1/") and n.endswith(".md"))).decode()
-    assert f"seq {signed.seq}, head {signed.head}" in card_md and signed.signature in card_md
-    card_json = json.loads(
-        pack.read(next(n for n in names if n.startswith("fraud/v1/") and n.endswith("card-r1.json")))
-    )
-    assert card_json["model_details"]["governance"]["audit_checkpoint"] == signed.public()
-
-
-# --- the key ------------------------------------------------------------------------------------------------------
-def _settings_subprocess(tmp_path, **env_overrides) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DEBUG", "AUDIT_CHAIN_KEY", "DJANGO_SETTINGS_MODULE")
-    }
-    env.update(
-        SECRET_KEY="s" * 64,
-        MLFLOW_WEBHOOK_SECRET="w" * 40,
-        ALLOWED_HOSTS="example.com",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        VAR_DIR=str(tmp_path / "var"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        DJANGO_SETTINGS_MODULE="registry_ui.settings",
-        **env_overrides,
-    )
-    code = "import django; django.setup(); from django.conf import settings; print(settings.AUDIT_CHAIN_KEY)"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-
-
-def test_production_refuses_to_start_without_an_audit_key(tmp_path):
-    refused = _settings_subprocess(tmp_path, DEBUG="false")
-    assert refused.returncode != 0 and "AUDIT_CHAIN_KEY" in refused.stderr
-    short = _settings_subprocess(tmp_path, DEBUG="false", AUDIT_CHAIN_KEY="too-short")
-    assert short.returncode != 0 and "AUDIT_CHAIN_KEY" in short.stderr
-    key = "k" * 40
-    assert _settings_subprocess(tmp_path, DEBUG="false", AUDIT_CHAIN_KEY=key).stdout.strip() == key
-    assert not (tmp_path / "var" / "audit-chain.key").exists()  # production never writes a key file
-
-
-def test_the_local_default_key_is_generated_once_into_a_private_file(tmp_path):
-    first = _settings_subprocess(tmp_path, DEBUG="true")
-    assert first.returncode == 0, first.stderr
-    key_file = tmp_path / "var" / "audit-chain.key"
-    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
-    assert len(first.stdout.strip()) >= 32 and key_file.read_text().strip() == first.stdout.strip()
-    assert _settings_subprocess(tmp_path, DEBUG="true").stdout == first.stdout  # stable across restarts
-
-
-# --- item 13: who holds a role --------------------------------------------------------------------------------------
-def _role_events() -> list[tuple[str, str, str, dict]]:
-    return [
-        (e.actor, e.action, e.object_id, e.data)
-        for e in AuditEvent.objects.filter(action__startswith="user.").order_by("seq")
-    ]
-
-
-def _admin_change_form(user, **changes) -> dict:
-    """The admin's user change form as a browser posts it, with `changes` applied."""
-    data = {
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email,
-        "is_active": "on" if user.is_active else "",
-        "is_staff": "on" if user.is_staff else "",
-        "is_superuser": "on" if user.is_superuser else "",
-        "groups": [str(pk) for pk in user.groups.values_list("pk", flat=True)],
-        "user_permissions": [],
-        "last_login_0": "",
-        "last_login_1": "",
-        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
-        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
-        "_save": "Save",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v != ""}
-
-
-def test_adding_and_removing_groups_in_the_admin_is_audited_with_the_admin_as_actor(admin_client, make_user):
-    from django.contrib.auth.models import Group
-
-    ann = make_user("ann", "ml-engineers")
-    mark = AuditEvent.objects.count()
-    approvers = Group.objects.get(name="approvers")
-    url = f"/admin/auth/user/{ann.pk}/change/"
-    groups = [str(pk) for pk in ann.groups.values_list("pk", flat=True)] + [str(approvers.pk)]
-    response = admin_client.post(url, _admin_change_form(ann, groups=groups))
-    assert response.status_code == 302, response.content.decode()[:2000]
-    assert set(ann.groups.values_list("name", flat=True)) == {"ml-engineers", "approvers"}
-    response = admin_client.post(url, _admin_change_form(ann, groups=[str(approvers.pk)]))
-    assert response.status_code == 302
-
-    events = [e for e in _role_events() if e[2] == "ann"][-2:]
-    assert [(actor, action, data["groups"], data["via"]) for actor, action, _, data in events] == [
-        ("root", "user.groups_added", ["approvers"], "user"),
-        ("root", "user.groups_removed", ["ml-engineers"], "user"),
-    ]
-    assert AuditEvent.objects.count() == mark + 2
-    assert verify().ok
-
-
-def test_granting_and_revoking_staff_and_superuser_in_the_admin_is_audited(admin_client, make_user):
-    bob = make_user("bob")
-    url = f"/admin/auth/user/{bob.pk}/change/"
-    assert (
-        admin_client.post(url, _admin_change_form(bob, is_staff="on", is_superuser="on")).status_code == 302
-    )
-    bob.refresh_from_db()
-    assert admin_client.post(url, _admin_change_form(bob, is_superuser="")).status_code == 302
-    bob.refresh_from_db()
-    no_role_change = _admin_change_form(bob, first_name="Bob")
-    assert admin_client.post(url, no_role_change).status_code == 302
-
-    events = [e for e in _role_events() if e[2] == "bob" and e[1] == "user.flags_changed"]
-    assert [
-        (actor, {k: v for k, v in data.items() if k.startswith("is_")}) for actor, _, _, data in events
-    ] == [
-        (
-            "root",
-            {"is_staff": {"from": False, "to": True}, "is_superuser": {"from": False, "to": True}},
-        ),
-        ("root", {"is_superuser": {"from": True, "to": False}}),
-    ]
-
-
-def test_a_user_created_in_the_admin_with_groups_is_audited(admin_client):
-    from django.contrib.auth.models import Group, User
-
-    response = admin_client.post(
-        "/admin/auth/user/add/",
-        {
-            "username": "carol",
-            "password1": "a-Long-pass-phrase-42",
-            "password2": "a-Long-pass-phrase-42",
-            "usable_password": "true",
-            "_continue": "Save",
-        },  # fmt: skip
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    carol = User.objects.get(username="carol")
-    auditors = Group.objects.get(name="auditors")
-    form = _admin_change_form(carol, groups=[str(auditors.pk)], is_staff="on")
-    assert admin_client.post(f"/admin/auth/user/{carol.pk}/change/", form).status_code == 302
-    assert {
-        (a, act, d.get("groups") and tuple(d["groups"])) for a, act, o, d in _role_events() if o == "carol"
-    } == {
-        ("root", "user.groups_added", ("auditors",)),
-        ("root", "user.flags_changed", None),
-    }
-
-
-def test_membership_changed_from_the_group_side_or_outside_a_request_is_audited(make_user):
-    from django.contrib.auth.models import Group
-
-    dan, eve = make_user("dan"), make_user("eve")
-    approvers = Group.objects.get(name="approvers")
-    mark = AuditEvent.objects.count()
-    approvers.user_set.add(dan, eve)
-    approvers.user_set.remove(eve)
-    approvers.user_set.clear()
-    dan.groups.add(approvers)
-    dan.groups.clear()
-    got = [
-        (actor, action, obj, data["groups"], data["via"]) for actor, action, obj, data in _role_events()[-6:]
-    ]
-    assert got == [
-        ("system", "user.groups_added", "dan", ["approvers"], "group"),
-        ("system", "user.groups_added", "eve", ["approvers"], "group"),
-        ("system", "user.groups_removed", "eve", ["approvers"], "group"),
-        ("system", "user.groups_removed", "dan", ["approvers"], "group"),
-        ("system", "user.groups_added", "dan", ["approvers"], "user"),
-        ("system", "user.groups_removed", "dan", ["approvers"], "user"),
-    ]
-    assert AuditEvent.objects.count() == mark + 6
-
-
-def test_deleting_a_group_or_a_user_in_the_admin_is_audited(admin_client, make_user):
-    from django.contrib.auth.models import Group
-
-    temp = Group.objects.create(name="temp-approvers")
-    gus = make_user("gus", "approvers")
-    gus.groups.add(temp)
-    response = admin_client.post(f"/admin/auth/group/{temp.pk}/delete/", {"post": "yes"})
-    assert response.status_code == 302 and not Group.objects.filter(name="temp-approvers").exists()
-    response = admin_client.post(f"/admin/auth/user/{gus.pk}/delete/", {"post": "yes"})
-    assert response.status_code == 302
-    actor, action, obj, data = _role_events()[-2]
-    assert (actor, action, obj, data["groups"], data["via"]) == (
-        "root",
-        "user.groups_removed",
-        "gus",
-        ["temp-approvers"],
-        "group deleted",
-    )
-    actor, action, obj, data = _role_events()[-1]
-    assert (actor, action, obj, data["groups"], data["is_staff"]) == (
-        "root",
-        "user.deleted",
-        "gus",
-        ["approvers"],
-        False,
-    )
-    assert verify().ok
-
-
-def test_a_login_records_no_role_event(client, make_user):
-    make_user("fay")
-    mark = AuditEvent.objects.count()
-    assert client.login(username="fay", password="pw-correct-horse")
-    assert AuditEvent.objects.count() == mark

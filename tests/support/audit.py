@@ -1,4 +1,7 @@
-"""Audit chain test data: n appended events, and the fields every exported or listed event carries."""
+"""Audit chain test data: n appended events, the fields every exported or listed event carries, and rows changed
+behind the guard triggers' back."""
+
+from django.db import connection, transaction
 
 from audit.models import AuditEvent
 from audit.services import record
@@ -17,3 +20,10 @@ def append(n: int, **extra) -> list[AuditEvent]:
         )
         for i in range(n)
     ]
+
+
+def tamper(sql: str, params=()) -> None:
+    """Change rows as a database superuser with the triggers bypassed (what an attacker with DB access does)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
