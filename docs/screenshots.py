@@ -8,9 +8,14 @@ Drives Debian's Chromium through Playwright and writes docs/screenshots/*.png.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's modules
+
+from tests.support.browser import launch_chromium  # noqa: E402  (the browser tests' Chromium launch)
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 PAGES = [
@@ -35,17 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{args.url}/accounts/login/")
         page.fill("input[name=username]", args.user)

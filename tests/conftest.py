@@ -16,21 +16,13 @@ from django.db.backends.signals import connection_created
 from demo.mlflow_process import MlflowServer
 from mirror import gateway
 from tests.support.audit_flush import allow_test_flush
+from tests.support.browser import launch_chromium
 from tests.support.governance import TEST_POLICY, FakeGateway, seed_model
 
 # Django's flush between transactional tests may empty the append-only audit table of a test database.
 connection_created.connect(allow_test_flush, dispatch_uid="audit_allow_test_flush")
 
 REPO = Path(__file__).resolve().parent.parent
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(autouse=True)
@@ -259,7 +251,7 @@ def browser(live_server, monkeypatch):
     # The live server answers each request in a new thread: persistent connections would outlive them.
     monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         yield browser
         browser.close()
         # The test body ran in Playwright's greenlet, where Django opened a connection of its own: close

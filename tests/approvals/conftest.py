@@ -2,16 +2,14 @@
 
 import pytest
 
-from tests.support.governance import approve, mirror_alias, request_and_check, run_outbox, seed_model
+from tests.support.governance import mirror_alias, promote_and_apply, seed_model
 
 
 @pytest.fixture
 def applied(policy_file, people, fake_mlflow):
     """churn v2 promoted to staging and applied, and the webhook sync after our own apply seen."""
     seed_model("churn", (1, 2, 3))
-    p = request_and_check(people["requester"], version=2, target="staging")
-    approve(p, people["a1"])
-    run_outbox(p)
+    p = promote_and_apply(people["requester"], [people["a1"]], version=2, target="staging")
     mirror_alias("churn", {"staging": 2})
     assert p.state == "applied"
     return p

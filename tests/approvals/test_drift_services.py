@@ -10,6 +10,7 @@ from tests.support.governance import (
     approve,
     audit_actions,
     mirror_alias,
+    promote_and_apply,
     request_and_check,
     run_outbox,
     seed_model,
@@ -62,9 +63,7 @@ def test_no_drift_for_targets_this_app_never_applied(policy_file):
 
 def test_a_version_being_applied_is_not_drift(policy_file, people, fake_mlflow):
     seed_model("churn", (1, 2, 3))
-    first = request_and_check(people["requester"], version=1, target="staging")
-    approve(first, people["a1"])
-    run_outbox(first)
+    promote_and_apply(people["requester"], [people["a1"]], version=1, target="staging")
     p = request_and_check(people["requester"], version=2, target="staging")
     approve(p, people["a1"])  # approved, not yet applied; the worker already moved MLflow and a sync ran
     mirror_alias("churn", {"staging": 2})
@@ -73,9 +72,7 @@ def test_a_version_being_applied_is_not_drift(policy_file, people, fake_mlflow):
 
 def test_on_drift_revert_puts_mlflow_back_and_audits_it(policy_file, people, fake_mlflow):
     seed_model("churn", (1, 2, 3))
-    p = request_and_check(people["requester"], version=2, target="guarded")
-    approve(p, people["a1"])
-    run_outbox(p)
+    promote_and_apply(people["requester"], [people["a1"]], version=2, target="guarded")
     fake_mlflow.aliases[("churn", "guarded")] = 3  # someone moved it in MLflow directly
     mirror_alias("churn", {"guarded": 3})
     d = DriftRecord.objects.get()

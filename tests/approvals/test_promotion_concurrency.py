@@ -10,7 +10,7 @@ from django.db import connections
 from approvals.models import Approval, OutboxItem, Promotion
 from approvals.workflow import outbox, requests, signatures
 from common.errors import Conflict, DomainError
-from tests.support.governance import PASSWORD, request_and_check, seed_model
+from tests.support.governance import PASSWORD, audit_actions, request_and_check, seed_model
 
 
 def _race(fn, args_list):
@@ -41,7 +41,6 @@ def _race(fn, args_list):
 def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_apply(
     policy_file, role_groups, fast_hashes, make_user, fake_mlflow, no_task_sends
 ):
-    from audit.models import AuditEvent
     from audit.verification import verify
 
     seed_model("raced", (1, 2), aliases={"production": 1})
@@ -60,12 +59,7 @@ def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_app
     assert len(ok) == 2  # quorum is 2; everyone after it gets 409
     assert Approval.objects.filter(promotion=p).count() == 2
     assert OutboxItem.objects.filter(promotion=p).count() == 1
-    assert (
-        AuditEvent.objects.filter(
-            object_type="promotion", object_id=str(p.pk), action="promotion.approved"
-        ).count()
-        == 1
-    )
+    assert audit_actions(object_id=p.pk).count("promotion.approved") == 1
 
     # Two workers delivering the same outbox item at once still apply it once.
     item = OutboxItem.objects.get(promotion=p)
@@ -74,12 +68,7 @@ def test_twenty_concurrent_approvers_produce_one_approval_transition_and_one_app
     p.refresh_from_db()
     assert p.state == "applied"
     assert fake_mlflow.aliases[("raced", "production")] == 2
-    assert (
-        AuditEvent.objects.filter(
-            object_type="promotion", object_id=str(p.pk), action="promotion.applied"
-        ).count()
-        == 1
-    )
+    assert audit_actions(object_id=p.pk).count("promotion.applied") == 1
     result = verify()
     assert result.ok, result
 

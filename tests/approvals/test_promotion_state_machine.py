@@ -13,7 +13,7 @@ from approvals.models import Approval, GateResult, OutboxItem, Promotion
 from approvals.workflow import cancel, gating, outbox, requests, signatures
 from common.errors import DomainError
 from mirror import gateway
-from tests.support.governance import PASSWORD, FakeGateway, seed_model
+from tests.support.governance import PASSWORD, FakeGateway, audit_actions, seed_model
 
 APPLIED_OR_AFTER = ("approved", "applying", "applied", "failed")
 
@@ -149,12 +149,9 @@ class PromotionMachine(RuleBasedStateMachine):
 
     @invariant()
     def never_applied_twice(self):
-        from audit.models import AuditEvent
 
         for p in Promotion.objects.all():
-            applied = AuditEvent.objects.filter(
-                object_type="promotion", object_id=str(p.pk), action="promotion.applied"
-            ).count()
+            applied = audit_actions(object_id=p.pk).count("promotion.applied")
             assert applied == (1 if p.state == "applied" else 0)
             assert OutboxItem.objects.filter(promotion=p, kind="apply").count() <= 1
         writes = [w for w in self.fake.writes if w[0] == "alias"]
@@ -184,9 +181,7 @@ class PromotionMachine(RuleBasedStateMachine):
             )
             assert last is not None
             assert last.data["state"] == p.state, (last.action, last.data, p.state)
-            signed = AuditEvent.objects.filter(
-                object_type="promotion", object_id=str(p.pk), action="promotion.signed"
-            ).count()
+            signed = audit_actions(object_id=p.pk).count("promotion.signed")
             assert signed == Approval.objects.filter(promotion=p).count()
 
     @invariant()

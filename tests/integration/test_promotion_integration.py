@@ -11,7 +11,7 @@ import pytest
 
 from approvals.models import DriftRecord, OutboxItem
 from approvals.workflow import requests, signatures
-from tests.support.governance import PASSWORD
+from tests.support.governance import PASSWORD, audit_actions
 from tests.support.live import seed_small_model, state_of, sync_model, wait_for
 
 # Slow (real MLflow and workers); on SQLite the same services run with a fake gateway (test_promotion_services).
@@ -69,8 +69,6 @@ def test_mlflow_down_during_the_apply_delays_it_and_it_applies_once_after(
 ):
     from mlflow.tracking import MlflowClient
 
-    from audit.models import AuditEvent
-
     name = f"wf-down-{uuid.uuid4().hex[:8]}"
     seed_small_model(own_mlflow.uri, name)
     sync_model(name)
@@ -87,11 +85,6 @@ def test_mlflow_down_during_the_apply_delays_it_and_it_applies_once_after(
     wait_for(lambda: state_of(p.pk) == "applied", 120, "the apply after MLflow came back")
     client = MlflowClient(tracking_uri=own_mlflow.uri, registry_uri=own_mlflow.uri)
     assert client.get_registered_model(name).aliases["production"] == "2"
-    assert (
-        AuditEvent.objects.filter(
-            object_type="promotion", object_id=str(p.pk), action="promotion.applied"
-        ).count()
-        == 1
-    )
+    assert audit_actions(object_id=p.pk).count("promotion.applied") == 1
     item = OutboxItem.objects.get(promotion=p)
     assert item.attempts >= 2 and item.done_at is not None

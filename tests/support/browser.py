@@ -1,4 +1,22 @@
-"""Chromium pages logged in as a user; one that records dialogs and CSP violations, and the check that none happened."""
+"""Debian's Chromium launched headless (for the browser tests and docs/screenshots.py); pages logged in as a user;
+one that records dialogs and CSP violations, and the check that none happened."""
+
+CHROMIUM = "/usr/bin/chromium"
+# No sandbox (root in a container), no GPU, and none of the background services that would reach the network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium through a Playwright instance (`with sync_playwright() as p: launch_chromium(p)`)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
 
 WATCH = """
 window.__violations = [];

@@ -178,6 +178,16 @@ def run_outbox(p=None):
     return outcomes
 
 
+def promote_and_apply(requester, approvers, **request):
+    """A promotion requested (`request` as for request_and_check), gated, signed by each of `approvers` and
+    applied as the worker would; returns it refreshed."""
+    p = request_and_check(requester, **request)
+    for approver in approvers:
+        approve(p, approver)
+    run_outbox(p)
+    return p
+
+
 def audit_actions(object_type="promotion", object_id=None):
     qs = AuditEvent.objects.filter(object_type=object_type)
     if object_id is not None:
