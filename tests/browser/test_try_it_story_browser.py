@@ -104,7 +104,30 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
     assert mlflow_client.get_registered_model(TRY_IT_MODEL).aliases["production"] == str(demo["holder"])
     started = time.monotonic()
 
-    # 1. ML engineer: request production for the candidate.
+    promotion_id = request_production(page, base, candidate)
+    gates_block_on_the_card_only(page)
+    write_the_missing_card_section_and_rerun_the_gates(page, candidate, promotion_id)
+
+    # 4. Two approvers sign with their passwords; the worker applies the change to MLflow.
+    sign(page, base, "ann")
+    sign(page, base, "arthur")
+    log_in(page, base, "alice")
+    page.goto(f"{base}/promotions/{promotion_id}/")
+    assert wait_for_state(page, "applied", "failed") == "applied"
+    elapsed = time.monotonic() - started
+
+    print(f"try_it_story_seconds: {elapsed:.1f}")
+    p = Promotion.objects.get(pk=promotion_id)
+    assert (p.state, p.previous_version, p.version.version) == ("applied", demo["holder"], candidate)
+    assert mlflow_client.get_registered_model(TRY_IT_MODEL).aliases["production"] == str(candidate)
+    assert elapsed < STORY_BUDGET_SECONDS
+    log_out(page)
+
+    auditor_reads_the_story_and_downloads_the_evidence(page, base, candidate, demo["holder"])
+
+
+def request_production(page, base, candidate) -> int:
+    """1. ML engineer: request production for the candidate; the promotion's id."""
     log_in(page, base, "alice")
     page.click("a[href='/models/']")
     page.click(f"a[href='/models/{TRY_IT_MODEL}/']")
@@ -114,9 +137,11 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
     form.locator("textarea[name=justification]").fill("Beats the production baseline on test_f1.")
     form.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/promotions/\d+/$"))
-    promotion_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    return int(page.url.rstrip("/").rsplit("/", 1)[1])
 
-    # 2. The gates run on the worker: everything passes but the card, which names the missing section.
+
+def gates_block_on_the_card_only(page):
+    """2. The gates run on the worker: everything passes but the card, which names the missing section."""
     assert wait_for_state(page, "blocked", "awaiting_approval") == "blocked"
     gate = page.inner_text(".gate-row[data-gate=model_card_complete]")
     assert "fail" in gate.lower() and "89%" in gate and LEFT_FOR_THE_STORY in gate, gate
@@ -124,7 +149,9 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
     for i in range(others.count()):
         assert "pass" in others.nth(i).inner_text().lower(), others.nth(i).inner_text()
 
-    # 3. Write the missing section of the card, save, and re-run the gates.
+
+def write_the_missing_card_section_and_rerun_the_gates(page, candidate, promotion_id):
+    """3. Write the missing section of the card, save, and re-run the gates."""
     page.click("text=Open the card")
     page.click("#model-card a:has-text('Edit')")
     editor = page.locator("#card-markdown")
@@ -147,23 +174,10 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
     assert wait_for_state(page, "awaiting_approval", "blocked") == "awaiting_approval"
     log_out(page)
 
-    # 4. Two approvers sign with their passwords; the worker applies the change to MLflow.
-    sign(page, base, "ann")
-    sign(page, base, "arthur")
-    log_in(page, base, "alice")
-    page.goto(f"{base}/promotions/{promotion_id}/")
-    assert wait_for_state(page, "applied", "failed") == "applied"
-    elapsed = time.monotonic() - started
 
-    print(f"try_it_story_seconds: {elapsed:.1f}")
-    p = Promotion.objects.get(pk=promotion_id)
-    assert (p.state, p.previous_version, p.version.version) == ("applied", demo["holder"], candidate)
-    assert mlflow_client.get_registered_model(TRY_IT_MODEL).aliases["production"] == str(candidate)
-    assert elapsed < STORY_BUDGET_SECONDS
-    log_out(page)
-
-    # 5. Auditor (README step 4, not timed): the log shows the story newest first; the evidence pack is built
-    #    by the worker while the page shows its progress, then downloaded.
+def auditor_reads_the_story_and_downloads_the_evidence(page, base, candidate, holder):
+    """5. Auditor (README step 4, not timed): the log shows the story newest first; the evidence pack is built
+    by the worker while the page shows its progress, then downloaded."""
     log_in(page, base, "audrey")
     page.click("a[href='/audit/']")
     seqs = [int(t) for t in page.locator(".audit-table tbody tr td:first-child").all_inner_texts()]
@@ -176,7 +190,7 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
     page.select_option("#evidence-target", "production")
     page.click("#evidence-preview")
     contents = page.inner_text("#evidence-contents")
-    assert f"v{candidate}" in contents and f"v{demo['holder']}" in contents
+    assert f"v{candidate}" in contents and f"v{holder}" in contents
     page.click("#evidence-build")
     page.wait_for_selector("#evidence-download", timeout=60_000)
     with page.expect_download() as download:
