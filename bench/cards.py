@@ -230,6 +230,25 @@ def worst_case_render(limit: int) -> None:
 
 
 def main() -> int:
+    drop = set_up()
+    try:
+        from django.conf import settings
+
+        versions, mv = mirrored_versions()
+        rev = measure_render(mv)
+        worst_case_render(settings.CARD_MAX_BYTES)  # adversarial cards at the size limit
+        measure_pdf(versions[0], mv, rev)
+        measure_zip(versions[:100])
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        out("load_average_1m", load)
+        out("ratio", max(RATIOS.values()))  # worst figure against its target; ≤ 1 means every target met
+    finally:
+        drop()
+    return 0
+
+
+def set_up() -> callable:
+    """A migrated throwaway database and a temporary media root; returns what drops the database."""
     import signal
 
     # SIGTERM (timeout, kill) unwinds through `finally` so the throwaway database is dropped.
@@ -247,81 +266,90 @@ def main() -> int:
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-cards-media-")
     try:
         call_command("migrate", verbosity=0)
-        from cards import bulk, exports, selectors, services
-        from cards.rendering import render_markdown
-        from mirror.models import ModelVersion
-
-        mirror(n_models=11, n_versions=10)
-        everything = list(
-            ModelVersion.objects.select_related("model", "source_run").order_by("model__name", "version")
-        )
-        versions, mv = (
-            everything[:100],
-            everything[100],
-        )  # 100 typical cards; the 200 KB card on its own model
-
-        # --- render a 200 KB card ---------------------------------------------------------------------
-        base = services.ensure_card(mv=mv)
-        md = big_card(base.markdown, 200 * 1024)
-        out("card_bytes", len(md.encode()), " B")
-        render_markdown("# warm up imports\n")
-        t = time.perf_counter()
-        html = render_markdown(md)
-        out("render_cold_ms", (time.perf_counter() - t) * 1000, " ms")
-        t = time.perf_counter()
-        rev = services.save_card(mv=mv, markdown=md, author="bench", base_revision=base.revision)
-        out("save_revision_ms", (time.perf_counter() - t) * 1000, " ms")
-        assert rev.html == html
-        samples = []
-        for _ in range(50):  # the cached path: the latest revision's stored HTML, one query
-            t = time.perf_counter()
-            cached = selectors.latest_html(mv)
-            samples.append((time.perf_counter() - t) * 1000)
-        assert cached == html
-        out("render_cached_ms", statistics.median(samples), " ms", "render_cached_ms")
-        samples = []
-        for _ in range(20):  # the API's GET: the whole latest revision row (markdown + html)
-            t = time.perf_counter()
-            selectors.latest_revision(mv)
-            samples.append((time.perf_counter() - t) * 1000)
-        out("read_latest_revision_row_ms", statistics.median(samples), " ms")
-
-        # --- adversarial cards at the size limit -------------------------------------------------------------
-        worst_case_render(settings.CARD_MAX_BYTES)
-
-        # --- PDF ---------------------------------------------------------------------------------------------
-        typical = versions[0]
-        trev = services.ensure_card(mv=typical)
-        exports.export_card(typical, trev, "pdf")  # warm: imports, fonts, chart cache
-        times = []
-        for i in range(3):
-            t = time.perf_counter()
-            pdf = exports.export_card(typical, trev, "pdf").content
-            times.append(time.perf_counter() - t)
-            out(f"pdf_export_run{i + 1}_s", times[-1], " s")
-        assert pdf.startswith(b"%PDF")
-        out("pdf_export_s", statistics.median(times), " s", "pdf_export_s")
-        t = time.perf_counter()
-        big_pdf = exports.export_card(mv, rev, "pdf").content
-        out("pdf_export_200kb_card_s", time.perf_counter() - t, " s")
-        out("pdf_200kb_card_bytes", len(big_pdf), " B")
-
-        # --- zip of 100 cards (cold: drafts, charts and exports all built) -------------------------------
-        zip_path = Path(settings.MEDIA_ROOT) / "bench.zip"
-        t = time.perf_counter()
-        with zip_path.open("wb") as fh:
-            index = bulk.build_zip(versions=versions[:100], formats=bulk.DEFAULT_FORMATS, out=fh)
-        elapsed = time.perf_counter() - t
-        assert len(index) == 100
-        out("zip_100_cards_s", elapsed, " s", "zip_100_cards_s")
-        out("zip_100_cards_bytes", zip_path.stat().st_size, " B")
-        print(f"zip_formats: {','.join(bulk.DEFAULT_FORMATS)}")
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        out("load_average_1m", load)
-        out("ratio", max(RATIOS.values()))  # worst figure against its target; ≤ 1 means every target met
-    finally:
+    except BaseException:
         drop()
-    return 0
+        raise
+    return drop
+
+
+def mirrored_versions():
+    """100 typical versions, and the one on its own model that gets the 200 KB card."""
+    from mirror.models import ModelVersion
+
+    mirror(n_models=11, n_versions=10)
+    everything = list(
+        ModelVersion.objects.select_related("model", "source_run").order_by("model__name", "version")
+    )
+    return everything[:100], everything[100]
+
+
+def measure_render(mv):
+    """Render a 200 KB card cold, save it as a revision, read it back cached; returns the revision."""
+    from cards import selectors, services
+    from cards.rendering import render_markdown
+
+    base = services.ensure_card(mv=mv)
+    md = big_card(base.markdown, 200 * 1024)
+    out("card_bytes", len(md.encode()), " B")
+    render_markdown("# warm up imports\n")
+    t = time.perf_counter()
+    html = render_markdown(md)
+    out("render_cold_ms", (time.perf_counter() - t) * 1000, " ms")
+    t = time.perf_counter()
+    rev = services.save_card(mv=mv, markdown=md, author="bench", base_revision=base.revision)
+    out("save_revision_ms", (time.perf_counter() - t) * 1000, " ms")
+    assert rev.html == html
+    samples = []
+    for _ in range(50):  # the cached path: the latest revision's stored HTML, one query
+        t = time.perf_counter()
+        cached = selectors.latest_html(mv)
+        samples.append((time.perf_counter() - t) * 1000)
+    assert cached == html
+    out("render_cached_ms", statistics.median(samples), " ms", "render_cached_ms")
+    samples = []
+    for _ in range(20):  # the API's GET: the whole latest revision row (markdown + html)
+        t = time.perf_counter()
+        selectors.latest_revision(mv)
+        samples.append((time.perf_counter() - t) * 1000)
+    out("read_latest_revision_row_ms", statistics.median(samples), " ms")
+    return rev
+
+
+def measure_pdf(typical, mv, rev) -> None:
+    """PDF export of a typical card (warm, three runs) and of the 200 KB card."""
+    from cards import exports, services
+
+    trev = services.ensure_card(mv=typical)
+    exports.export_card(typical, trev, "pdf")  # warm: imports, fonts, chart cache
+    times = []
+    for i in range(3):
+        t = time.perf_counter()
+        pdf = exports.export_card(typical, trev, "pdf").content
+        times.append(time.perf_counter() - t)
+        out(f"pdf_export_run{i + 1}_s", times[-1], " s")
+    assert pdf.startswith(b"%PDF")
+    out("pdf_export_s", statistics.median(times), " s", "pdf_export_s")
+    t = time.perf_counter()
+    big_pdf = exports.export_card(mv, rev, "pdf").content
+    out("pdf_export_200kb_card_s", time.perf_counter() - t, " s")
+    out("pdf_200kb_card_bytes", len(big_pdf), " B")
+
+
+def measure_zip(versions) -> None:
+    """A zip of 100 cards, cold: drafts, charts and exports all built."""
+    from django.conf import settings
+
+    from cards import bulk
+
+    zip_path = Path(settings.MEDIA_ROOT) / "bench.zip"
+    t = time.perf_counter()
+    with zip_path.open("wb") as fh:
+        index = bulk.build_zip(versions=versions, formats=bulk.DEFAULT_FORMATS, out=fh)
+    elapsed = time.perf_counter() - t
+    assert len(index) == 100
+    out("zip_100_cards_s", elapsed, " s", "zip_100_cards_s")
+    out("zip_100_cards_bytes", zip_path.stat().st_size, " B")
+    print(f"zip_formats: {','.join(bulk.DEFAULT_FORMATS)}")
 
 
 if __name__ == "__main__":

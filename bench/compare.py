@@ -99,7 +99,7 @@ def populate(*, versions: int, metrics: int, compared: int, steps: int) -> tuple
     return name, chosen, keys[0]
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -108,30 +108,41 @@ def main() -> None:
     parser.add_argument("--compared", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = parse_args()
     with bench_environment():
-        from urllib.parse import quote, urlencode
-
-        from django.conf import settings
-        from django.contrib.auth import get_user_model
-        from django.db import connection
-        from django.test import Client
-
         began = time.perf_counter()
         name, chosen, metric = populate(
             versions=args.versions, metrics=args.metrics, compared=args.compared, steps=args.steps
         )
         note(f"mirror filled in {time.perf_counter() - began:.1f} s: {args.versions} versions of {name}")
+        fetcher = Fetcher(name, chosen, metric)
+        samples = measure_warm(fetcher, args.repeats)
+        cold = measure_cold(fetcher, args.repeats)
+        emit_figures(args, chosen, fetcher, samples, cold)
+
+
+class Fetcher:
+    """The comparison URLs of the chosen versions, fetched by a logged-in reader (DEBUG off); remembers each
+    response's size."""
+
+    def __init__(self, name: str, chosen: list[int], metric: str) -> None:
+        from urllib.parse import quote, urlencode
+
+        from django.conf import settings
+        from django.contrib.auth import get_user_model
+        from django.test import Client
 
         settings.DEBUG = False
         user = get_user_model().objects.create_user(username="bench-reader", password="bench-pw-123456")
-        client = Client()
-        client.force_login(user)
-
+        self.client = Client()
+        self.client.force_login(user)
         selection = urlencode({"model": name, "versions": ",".join(map(str, chosen))})
         model_path = quote(name)
-        urls = {
+        self.urls = {
             "compare_page": f"/compare/?{selection}",
             "compare_api": f"/api/v1/compare/?{selection}",
             "trend": f"/api/v1/models/{model_path}/trend?metric={metric}",
@@ -139,51 +150,62 @@ def main() -> None:
             "parallel_chart": f"/api/v1/models/{model_path}/parallel/chart?metric={metric}",
             "history": f"/api/v1/compare/history?{selection}&metric={metric}",
         }
-        sizes: dict[str, int] = {}
+        self.sizes: dict[str, int] = {}
 
-        def get(key: str):
-            response = client.get(urls[key], HTTP_ACCEPT="application/json")
-            assert response.status_code == 200, (key, response.status_code, response.content[:300])
-            sizes[key] = len(response.content)
+    def get(self, key: str) -> None:
+        response = self.client.get(self.urls[key], HTTP_ACCEPT="application/json")
+        assert response.status_code == 200, (key, response.status_code, response.content[:300])
+        self.sizes[key] = len(response.content)
 
-        samples: dict[str, list[float]] = {key: [] for key in urls}
-        for key in urls:
-            get(key)  # warm-up
-        for _ in range(args.repeats):  # interleaved rounds, so machine load hits every URL alike
-            for key in urls:
-                t0 = time.perf_counter()
-                get(key)
-                samples[key].append((time.perf_counter() - t0) * 1000)
 
-        # Cold: the downsampled histories not in Django's cache yet (the first view after a fetch).
-        from django.core.cache import cache
-
-        cold = []
-        for _ in range(min(args.repeats, 5)):
-            cache.clear()
+def measure_warm(fetcher: Fetcher, repeats: int) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {key: [] for key in fetcher.urls}
+    for key in fetcher.urls:
+        fetcher.get(key)  # warm-up
+    for _ in range(repeats):  # interleaved rounds, so machine load hits every URL alike
+        for key in fetcher.urls:
             t0 = time.perf_counter()
-            get("history")
-            cold.append((time.perf_counter() - t0) * 1000)
+            fetcher.get(key)
+            samples[key].append((time.perf_counter() - t0) * 1000)
+    return samples
 
-        emit("versions", args.versions)
-        emit("compared_versions", len(chosen))
-        emit("metrics_per_version", args.metrics)
-        emit("history_steps_per_version", args.steps)
-        for key in urls:
-            emit(f"{key}_ms", median(samples[key]))
-        emit("history_cold_ms", median(cold))
-        for key in ("compare_page", "compare_api", "trend", "history"):
-            emit(f"{key}_queries", count_queries(connection, lambda k=key: get(k)))
-        emit("compare_page_bytes", sizes["compare_page"])
-        emit("history_bytes", sizes["history"])
-        emit("target_ms", TARGET_MS)
-        emit("target_history_bytes", TARGET_HISTORY_BYTES)
-        slow = [key for key in urls if median(samples[key]) > TARGET_MS]
-        big = sizes["history"] > TARGET_HISTORY_BYTES
-        emit(
-            "within_targets",
-            "yes" if not slow and not big else f"no ({', '.join(slow + (['history_bytes'] if big else []))})",
-        )
+
+def measure_cold(fetcher: Fetcher, repeats: int) -> list[float]:
+    """The downsampled histories not in Django's cache yet (the first view after a fetch)."""
+    from django.core.cache import cache
+
+    cold = []
+    for _ in range(min(repeats, 5)):
+        cache.clear()
+        t0 = time.perf_counter()
+        fetcher.get("history")
+        cold.append((time.perf_counter() - t0) * 1000)
+    return cold
+
+
+def emit_figures(args, chosen, fetcher: Fetcher, samples: dict[str, list[float]], cold: list[float]) -> None:
+    from django.db import connection
+
+    urls, sizes = fetcher.urls, fetcher.sizes
+    emit("versions", args.versions)
+    emit("compared_versions", len(chosen))
+    emit("metrics_per_version", args.metrics)
+    emit("history_steps_per_version", args.steps)
+    for key in urls:
+        emit(f"{key}_ms", median(samples[key]))
+    emit("history_cold_ms", median(cold))
+    for key in ("compare_page", "compare_api", "trend", "history"):
+        emit(f"{key}_queries", count_queries(connection, lambda k=key: fetcher.get(k)))
+    emit("compare_page_bytes", sizes["compare_page"])
+    emit("history_bytes", sizes["history"])
+    emit("target_ms", TARGET_MS)
+    emit("target_history_bytes", TARGET_HISTORY_BYTES)
+    slow = [key for key in urls if median(samples[key]) > TARGET_MS]
+    big = sizes["history"] > TARGET_HISTORY_BYTES
+    emit(
+        "within_targets",
+        "yes" if not slow and not big else f"no ({', '.join(slow + (['history_bytes'] if big else []))})",
+    )
 
 
 if __name__ == "__main__":

@@ -132,7 +132,7 @@ def run_full_sync(profile_path: str | None = None):
     return t.seconds, done
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -170,111 +170,132 @@ def main() -> None:
     if args.versions_total:
         side = math.isqrt(args.versions_total)
         args.models, args.versions = side, args.versions_total // side
+    return args
 
+
+def main() -> None:
+    args = parse_args()
     with mlflow_server(args.mlflow_root) as server, bench_environment(mlflow_uri=server.uri):
-        from django.conf import settings
-
-        with Timer() as t:
-            if not (args.mlflow_root and floor_read(server.uri)[0]):
-                populate(
-                    server.uri,
-                    models=args.models,
-                    versions=args.versions,
-                    metrics=args.metrics,
-                    params=args.params,
-                    threads=args.threads,
-                )
-        emit("models", args.models)
-        emit("versions", args.models * args.versions)
-        emit("populate_seconds", t.seconds)
-
-        with Timer() as t:
-            counts = floor_read(
-                server.uri, page_size=settings.MLFLOW_PAGE_SIZE, run_batch=settings.MLFLOW_RUN_BATCH
-            )
-        emit("floor_warmup_seconds", t.seconds)
-        expected = (args.models, args.models * args.versions, args.models * args.versions)
-        if counts != expected:
-            raise SystemExit(f"floor read saw {counts}, expected {expected}")
-        floors = []
-        for _ in range(args.floor_repeats):
-            with Timer() as t:
-                floor_read(
-                    server.uri, page_size=settings.MLFLOW_PAGE_SIZE, run_batch=settings.MLFLOW_RUN_BATCH
-                )
-            floors.append(t.seconds)
+        expected = set_up(args, server.uri)
+        floors = [timed_floor_read(server.uri) for _ in range(args.floor_repeats)]
         emit("floor_read_runs_before", " ".join(f"{s:.3f}" for s in floors))
-
         if args.compare_reads:
-            from mirror import gateway
-
-            pairs = []
-            for _ in range(args.compare_reads):
-                with Timer() as a:
-                    floor_read(
-                        server.uri, page_size=settings.MLFLOW_PAGE_SIZE, run_batch=settings.MLFLOW_RUN_BATCH
-                    )
-                with Timer() as b:
-                    gateway.read_registry()
-                pairs.append((a.seconds, b.seconds))
-            emit("compare_floor_runs", " ".join(f"{a:.3f}" for a, _ in pairs))
-            emit("compare_gateway_read_runs", " ".join(f"{b:.3f}" for _, b in pairs))
-            emit("compare_read_ratio", median([b for _, b in pairs]) / median([a for a, _ in pairs]))
-
+            compare_reads(server.uri, args.compare_reads)
         if args.what_if_chunked_enqueue:
-            from mirror import sync as sync_module
-
-            def chunked(task, ids, size=200):
-                for start in range(0, len(ids), size):
-                    task.delay(ids[start : start + size])  # never run: the queue is purged at the end
-
-            sync_module._enqueue_each = chunked
-            note("WHAT-IF: follow-up tasks published 200 ids per message (projection, not the real code)")
-            emit("what_if_chunked_enqueue", "yes")
+            what_if_chunked_enqueue()
 
         phases = instrument_sync()
-        full, done = run_full_sync(args.profile)
-        emit("full_sync_seconds", full)
-        # Until the mirror is committed and the sync run marked succeeded (before the follow-ups).
-        committed = (done.finished_at - done.started_at).total_seconds()
-        emit("full_sync_committed_seconds", committed)
-        emit("full_sync_read_seconds", phases["read"])
-        emit("full_sync_apply_seconds", phases["apply"])
-        emit("full_sync_after_seconds", phases["after"])
-        emit(
-            "full_sync_counts",
-            f"models={done.models_read} versions={done.versions_read} runs={done.runs_read} created={done.created}",
-        )
-
+        full, committed = measure_full_sync(args, phases)
         # The floor again right after the sync, so load that arrived meanwhile weighs on both sides.
-        after = []
-        for _ in range(max(1, args.floor_repeats - 1)):
-            with Timer() as t:
-                floor_read(
-                    server.uri, page_size=settings.MLFLOW_PAGE_SIZE, run_batch=settings.MLFLOW_RUN_BATCH
-                )
-            after.append(t.seconds)
+        after = [timed_floor_read(server.uri) for _ in range(max(1, args.floor_repeats - 1))]
         emit("floor_read_runs_after", " ".join(f"{s:.3f}" for s in after))
         floor = median(floors + after)
         emit("floor_read_seconds", floor)
-
-        from mirror.models import ModelVersion, Run
-
-        mirrored = ModelVersion.objects.live().count(), Run.objects.count()
-        if mirrored != expected[1:]:
-            raise SystemExit(f"mirror holds {mirrored} versions/runs, expected {expected[1:]}")
-
-        for key in phases:
-            phases[key] = 0.0
-        resync, done = run_full_sync()
-        emit("resync_seconds", resync)
-        emit("resync_read_seconds", phases["read"])
-        emit("resync_apply_seconds", phases["apply"])
-        emit("resync_counts", f"created={done.created} updated={done.updated} deleted={done.deleted}")
+        check_mirror(expected)
+        measure_resync(phases)
 
         emit("committed_ratio", committed / floor)
         emit("ratio", full / floor)
         emit("target_ratio", 1.5)
+
+
+def set_up(args, uri: str) -> tuple[int, int, int]:
+    """Populate MLflow (unless a kept store already is), warm the floor read up and check what it sees;
+    returns the expected counts of models, versions and runs."""
+    from django.conf import settings
+
+    with Timer() as t:
+        if not (args.mlflow_root and floor_read(uri)[0]):
+            populate(
+                uri,
+                models=args.models,
+                versions=args.versions,
+                metrics=args.metrics,
+                params=args.params,
+                threads=args.threads,
+            )
+    emit("models", args.models)
+    emit("versions", args.models * args.versions)
+    emit("populate_seconds", t.seconds)
+
+    with Timer() as t:
+        counts = floor_read(uri, page_size=settings.MLFLOW_PAGE_SIZE, run_batch=settings.MLFLOW_RUN_BATCH)
+    emit("floor_warmup_seconds", t.seconds)
+    expected = (args.models, args.models * args.versions, args.models * args.versions)
+    if counts != expected:
+        raise SystemExit(f"floor read saw {counts}, expected {expected}")
+    return expected
+
+
+def timed_floor_read(uri: str) -> float:
+    from django.conf import settings
+
+    with Timer() as t:
+        floor_read(uri, page_size=settings.MLFLOW_PAGE_SIZE, run_batch=settings.MLFLOW_RUN_BATCH)
+    return t.seconds
+
+
+def compare_reads(uri: str, n: int) -> None:
+    """N interleaved pairs of floor read / ``gateway.read_registry()`` (diagnostics)."""
+    from mirror import gateway
+
+    pairs = []
+    for _ in range(n):
+        floor = timed_floor_read(uri)
+        with Timer() as b:
+            gateway.read_registry()
+        pairs.append((floor, b.seconds))
+    emit("compare_floor_runs", " ".join(f"{a:.3f}" for a, _ in pairs))
+    emit("compare_gateway_read_runs", " ".join(f"{b:.3f}" for _, b in pairs))
+    emit("compare_read_ratio", median([b for _, b in pairs]) / median([a for a, _ in pairs]))
+
+
+def what_if_chunked_enqueue() -> None:
+    from mirror import sync as sync_module
+
+    def chunked(task, ids, size=200):
+        for start in range(0, len(ids), size):
+            task.delay(ids[start : start + size])  # never run: the queue is purged at the end
+
+    sync_module._enqueue_each = chunked
+    note("WHAT-IF: follow-up tasks published 200 ids per message (projection, not the real code)")
+    emit("what_if_chunked_enqueue", "yes")
+
+
+def measure_full_sync(args, phases: dict[str, float]) -> tuple[float, float]:
+    """The full sync into the empty mirror; its seconds, and the seconds until the mirror was committed."""
+    full, done = run_full_sync(args.profile)
+    emit("full_sync_seconds", full)
+    # Until the mirror is committed and the sync run marked succeeded (before the follow-ups).
+    committed = (done.finished_at - done.started_at).total_seconds()
+    emit("full_sync_committed_seconds", committed)
+    emit("full_sync_read_seconds", phases["read"])
+    emit("full_sync_apply_seconds", phases["apply"])
+    emit("full_sync_after_seconds", phases["after"])
+    emit(
+        "full_sync_counts",
+        f"models={done.models_read} versions={done.versions_read} runs={done.runs_read} created={done.created}",
+    )
+    return full, committed
+
+
+def check_mirror(expected: tuple[int, int, int]) -> None:
+    from mirror.models import ModelVersion, Run
+
+    mirrored = ModelVersion.objects.live().count(), Run.objects.count()
+    if mirrored != expected[1:]:
+        raise SystemExit(f"mirror holds {mirrored} versions/runs, expected {expected[1:]}")
+
+
+def measure_resync(phases: dict[str, float]) -> None:
+    """A second full sync with nothing changed."""
+    for key in phases:
+        phases[key] = 0.0
+    resync, done = run_full_sync()
+    emit("resync_seconds", resync)
+    emit("resync_read_seconds", phases["read"])
+    emit("resync_apply_seconds", phases["apply"])
+    emit("resync_counts", f"created={done.created} updated={done.updated} deleted={done.deleted}")
 
 
 if __name__ == "__main__":
