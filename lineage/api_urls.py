@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from lineage import api
+
+urlpatterns = [
+    path("lineage/<str:name>/<int:version>/", api.VersionLineageView.as_view(), name="api-lineage-version"),
+]

@@ -224,6 +224,11 @@ OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=30)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=60)
 
+# --- Lineage ----------------------------------------------------------------------------------------
+# A version's lineage graph reaches at most this many hops from the version (a deeper ?depth= is clamped, and
+# the answer says so); the run's parent chain is read one query per hop.
+LINEAGE_MAX_DEPTH = env.int("LINEAGE_MAX_DEPTH", default=6)
+
 # --- Pages and API --------------------------------------------------------------------------------
 # Rows per page of the lists on pages (models, versions, promotions, the audit log) and in the API, where a
 # client may ask for up to API_MAX_PAGE_SIZE (?page_size=); the sync history pages by SYNC_RUNS_PAGE_SIZE.

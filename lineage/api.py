@@ -1,0 +1,77 @@
+"""REST API v1 — the "Lineage" part of API.md."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.errors import InvalidInput
+from lineage import selectors
+from mirror import access
+
+
+class NodeSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        help_text="TYPE:KEY, unique in the answer (`dataset:<digest>`, `run:<run_id>`, ...)"
+    )
+    type = serializers.ChoiceField(
+        choices=["dataset", "run", "code", "model_version", "registered_model", "target", "promotion"]
+    )
+    label = serializers.CharField()
+    attrs = serializers.DictField(
+        help_text="The node's facts (a dataset's digest, source and `malformed` list ...)"
+    )
+
+
+class EdgeSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+    type = serializers.ChoiceField(
+        choices=[
+            "trained_on", "evaluated_on", "child_of", "built_from", "registered_as", "version_of",
+            "holds", "held", "promoted_by",
+        ]
+    )  # fmt: skip
+    attrs = serializers.DictField(help_text="A dataset edge's `context` tag, a holding's dates ...")
+
+
+class LineageGraphSerializer(serializers.Serializer):
+    nodes = NodeSerializer(many=True)
+    edges = EdgeSerializer(many=True)
+    depth = serializers.IntegerField(help_text="The depth applied (hops from the version)")
+    truncated = serializers.BooleanField(help_text="Nodes lay beyond `depth` and are left out")
+    notes = serializers.ListField(child=serializers.CharField(), help_text="Sentences: a clamped depth ...")
+
+
+def parse_depth(raw: str | None) -> int | None:
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        depth = int(raw)
+    except ValueError:
+        raise InvalidInput(f"depth must be a whole number from 1 up, not {raw[:40]!r}.") from None
+    if depth < 1:
+        raise InvalidInput(f"depth must be 1 or more, not {depth}.")
+    return depth
+
+
+class VersionLineageView(APIView):
+    @extend_schema(
+        summary="A version's lineage: data, runs, code, targets and promotions as a graph",
+        parameters=[
+            OpenApiParameter(
+                "depth", int, description="Hops from the version (default and maximum: LINEAGE_MAX_DEPTH)"
+            )
+        ],
+        responses={
+            200: LineageGraphSerializer,
+            400: OpenApiResponse(description="depth is not a whole number from 1 up"),
+            404: OpenApiResponse(description="No such model or version"),
+        },
+    )
+    def get(self, request, name: str, version: int):
+        depth = parse_depth(request.query_params.get("depth"))
+        mv = access.access_version(request.user, name, version)
+        return Response(selectors.version_graph(mv, depth).as_dict())

@@ -1,0 +1,389 @@
+"""The lineage graph of one model version, built from plain facts (no ORM, no I/O): typed nodes and named edges.
+
+Node ids are `TYPE:KEY` (API.md, "Lineage"): `dataset:<digest>`, `run:<run_id>`, `code:<commit>`,
+`model_version:<name>/<version>`, `registered_model:<name>`, `target:<name>/<target>`, `promotion:<id>`.
+
+Edges read `source <type> target`:
+  run `trained_on` / `evaluated_on` dataset   the dataset's context tag: `training` → trained_on; `eval`,
+                                              `evaluation`, `validation`, `test`, `testing` → evaluated_on; any
+                                              other or no context → trained_on (so an impact query never misses a
+                                              dataset whose use MLflow did not record); the edge's `attrs.context`
+                                              keeps the tag as logged.
+  run `child_of` run                          the `mlflow.parentRunId` tag
+  run `built_from` code                       `mlflow.source.git.commit` (else the source name, labelled so)
+  run `registered_as` model_version           the version's source run (a logged model will sit between)
+  model_version `version_of` registered_model an extension: the contract names no edge for it
+  model_version `holds` / `held` target       the target's holdings now / before
+  model_version `promoted_by` promotion       an applied promotion of the version (its signatures in attrs)
+
+One dataset node per digest, whatever run logged it. A dataset entry without a digest is a node of its own,
+labelled as such, as are entries without a source or with a source type MLflow does not define.
+
+The graph is cut `depth` hops from the version (undirected). A parent chain that loops ends at the run seen
+first: nothing is visited twice.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_MAX_DEPTH = 6
+EVALUATION_CONTEXTS = frozenset({"eval", "evaluation", "validation", "test", "testing"})
+# MLflow's dataset source types (mlflow.data's sources and the artifact repositories a file source may name).
+KNOWN_SOURCE_TYPES = frozenset(
+    {
+        "local", "http", "https", "s3", "gs", "wasbs", "abfss", "hdfs", "dbfs", "ftp", "sftp", "file",
+        "code", "spark", "delta_table", "hugging_face", "uc_volume", "mlflow_evaluation_dataset",
+        "databricks_uc_table",
+    }
+)  # fmt: skip
+PARENT_RUN_TAG = "mlflow.parentRunId"
+COMMIT_TAG = "mlflow.source.git.commit"
+REPO_TAG = "mlflow.source.git.repoURL"
+SOURCE_NAME_TAG = "mlflow.source.name"
+SOURCE_TYPE_TAG = "mlflow.source.type"
+ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+
+
+# --- facts in -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DatasetFact:
+    name: str = ""
+    digest: str = ""
+    source_type: str = ""
+    source: str = ""
+    context: str = ""
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> DatasetFact:
+        """One entry of a mirrored run's `datasets` (missing or non-string fields read as "")."""
+
+        def text(key: str) -> str:
+            value = entry.get(key)
+            return value.strip() if isinstance(value, str) else ""
+
+        return cls(
+            name=text("name"),
+            digest=text("digest"),
+            source_type=text("source_type"),
+            source=text("source"),
+            context=text("context"),
+        )
+
+
+@dataclass(frozen=True)
+class RunFact:
+    run_id: str
+    name: str = ""
+    status: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    datasets: tuple[DatasetFact, ...] = ()
+    mirrored: bool = True  # False: named by a child's parent tag, not in the mirror
+
+    @property
+    def parent_run_id(self) -> str:
+        return str(self.tags.get(PARENT_RUN_TAG) or "")
+
+
+@dataclass(frozen=True)
+class SignatureFact:
+    username: str
+    printed_name: str
+    decision: str
+    meaning: str
+    signed_at: str  # ISO-8601
+    counts: bool = True
+
+
+@dataclass(frozen=True)
+class PromotionFact:
+    id: int
+    kind: str
+    target: str
+    state: str
+    requested_by: str
+    requested_at: str
+    applied_at: str | None
+    signatures: tuple[SignatureFact, ...] = ()
+
+
+@dataclass(frozen=True)
+class HoldingFact:
+    target: str
+    held_from: str
+    held_to: str | None  # None: holds it now
+    source: str = ""
+    promotion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """Everything the graph of one version reads."""
+
+    model: str
+    version: int
+    run_id: str = ""
+    stage: str = ""
+    status: str = ""
+    aliases: tuple[str, ...] = ()
+    runs: Mapping[str, RunFact] = field(default_factory=dict)  # the source run and its ancestors, by run_id
+    holdings: tuple[HoldingFact, ...] = ()
+    promotions: tuple[PromotionFact, ...] = ()
+
+
+# --- graph out ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Node:
+    id: str
+    type: str
+    label: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "label": self.label, "attrs": self.attrs}
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    type: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, "type": self.type, "attrs": self.attrs}
+
+
+@dataclass
+class Graph:
+    nodes: list[Node]
+    edges: list[Edge]
+    depth: int  # the depth applied
+    truncated: bool  # nodes lay beyond `depth`
+    notes: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": [n.as_dict() for n in self.nodes],
+            "edges": [e.as_dict() for e in self.edges],
+            "depth": self.depth,
+            "truncated": self.truncated,
+            "notes": list(self.notes),
+        }
+
+
+def clamp_depth(requested: int | None, max_depth: int) -> tuple[int, list[str]]:
+    """The depth to apply, and the sentence saying so when the request was clamped."""
+    limit = max(1, max_depth)
+    if requested is None:
+        return limit, []
+    if requested < 1:
+        return 1, [f"Depth {requested} was raised to 1."]
+    if requested > limit:
+        return limit, [f"Depth {requested} was clamped to the limit of {limit}."]
+    return requested, []
+
+
+# --- building -------------------------------------------------------------------------------------------------
+def version_id(model: str, version: int) -> str:
+    return f"model_version:{model}/{version}"
+
+
+def dataset_id(run_id: str, index: int, ds: DatasetFact) -> str:
+    return f"dataset:{ds.digest}" if ds.digest else f"dataset:no-digest/{run_id}/{index}"
+
+
+def dataset_edge_type(context: str) -> str:
+    return "evaluated_on" if context.strip().lower() in EVALUATION_CONTEXTS else "trained_on"
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[tuple[str, str, str], Edge] = {}
+
+    def node(self, id: str, type: str, label: str, /, **attrs: Any) -> str:
+        if id not in self.nodes:
+            self.nodes[id] = Node(id, type, label, attrs)
+        return id
+
+    def edge(self, source: str, target: str, type: str, /, **attrs: Any) -> None:
+        self.edges.setdefault((source, target, type), Edge(source, target, type, attrs))
+
+
+def _dataset_node(b: _Builder, run_id: str, index: int, ds: DatasetFact) -> str:
+    problems = [
+        problem
+        for problem, missing in (
+            ("no digest", not ds.digest),
+            ("no source", not ds.source),
+            ("unknown source type", ds.source_type.lower() not in KNOWN_SOURCE_TYPES),
+        )
+        if missing
+    ]
+    label = ds.name or (ds.digest[:12] if ds.digest else "dataset")
+    if problems:
+        label += f" ({', '.join(problems)})"
+    return b.node(
+        dataset_id(run_id, index, ds),
+        "dataset",
+        label,
+        name=ds.name,
+        digest=ds.digest,
+        source_type=ds.source_type,
+        source=ds.source,
+        malformed=problems,
+    )
+
+
+def _run_nodes(b: _Builder, facts: VersionFacts) -> None:
+    """The source run, its datasets and code, and its parent chain (each run once, whatever loops)."""
+    seen: set[str] = set()
+    run_id = facts.run_id
+    while run_id and run_id not in seen:
+        seen.add(run_id)
+        run = facts.runs.get(run_id) or RunFact(run_id, mirrored=False)
+        label = run.name or run_id
+        b.node(
+            f"run:{run_id}",
+            "run",
+            label if run.mirrored else f"{label} (not mirrored)",
+            run_id=run_id,
+            name=run.name,
+            status=run.status,
+            mirrored=run.mirrored,
+        )
+        for index, ds in enumerate(run.datasets):
+            node = _dataset_node(b, run_id, index, ds)
+            b.edge(f"run:{run_id}", node, dataset_edge_type(ds.context), context=ds.context)
+        code = _code_node(b, run)
+        if code:
+            b.edge(f"run:{run_id}", code, "built_from")
+        parent = run.parent_run_id
+        if parent:  # its node is made by the next turn (or was made already, when the chain loops)
+            b.edge(f"run:{run_id}", f"run:{parent}", "child_of")
+        run_id = parent
+
+
+def _code_node(b: _Builder, run: RunFact) -> str:
+    commit = str(run.tags.get(COMMIT_TAG) or "").strip()
+    source_name = str(run.tags.get(SOURCE_NAME_TAG) or "").strip()
+    if not commit and not source_name:
+        return ""
+    key = commit or source_name
+    return b.node(
+        f"code:{key}",
+        "code",
+        commit[:12] if commit else f"{source_name} (no commit)",
+        commit=commit,
+        repository=str(run.tags.get(REPO_TAG) or ""),
+        source_name=source_name,
+        source_type=str(run.tags.get(SOURCE_TYPE_TAG) or ""),
+        entry_point=str(run.tags.get(ENTRY_POINT_TAG) or ""),
+    )
+
+
+def _governance_nodes(b: _Builder, facts: VersionFacts, root: str) -> None:
+    for h in facts.holdings:
+        target = b.node(
+            f"target:{facts.model}/{h.target}", "target", h.target, model=facts.model, name=h.target
+        )
+        b.edge(
+            root,
+            target,
+            "holds" if h.held_to is None else "held",
+            held_from=h.held_from,
+            held_to=h.held_to,
+            source=h.source,
+            promotion=h.promotion_id,
+        )
+    for p in facts.promotions:
+        node = b.node(
+            f"promotion:{p.id}",
+            "promotion",
+            f"#{p.id} {p.kind} → {p.target}",
+            id=p.id,
+            kind=p.kind,
+            target=p.target,
+            state=p.state,
+            requested_by=p.requested_by,
+            requested_at=p.requested_at,
+            applied_at=p.applied_at,
+            signatures=[
+                {
+                    "username": s.username,
+                    "printed_name": s.printed_name,
+                    "decision": s.decision,
+                    "meaning": s.meaning,
+                    "signed_at": s.signed_at,
+                    "counts": s.counts,
+                }
+                for s in p.signatures
+            ],
+        )
+        b.edge(root, node, "promoted_by")
+
+
+def build(facts: VersionFacts, depth: int) -> Graph:
+    """The version's graph, cut `depth` (≥ 1) hops from the version node."""
+    b = _Builder()
+    root = b.node(
+        version_id(facts.model, facts.version),
+        "model_version",
+        f"{facts.model} v{facts.version}",
+        model=facts.model,
+        version=facts.version,
+        stage=facts.stage,
+        status=facts.status,
+        aliases=list(facts.aliases),
+        run_id=facts.run_id,
+    )
+    b.edge(root, b.node(f"registered_model:{facts.model}", "registered_model", facts.model), "version_of")
+    if facts.run_id:
+        _run_nodes(b, facts)
+        b.edge(f"run:{facts.run_id}", root, "registered_as")
+    _governance_nodes(b, facts, root)
+    return _cut(b, root, max(1, depth))
+
+
+def _cut(b: _Builder, root: str, depth: int) -> Graph:
+    neighbours: dict[str, list[str]] = {}
+    for s, t, _ in b.edges:
+        neighbours.setdefault(s, []).append(t)
+        neighbours.setdefault(t, []).append(s)
+    distance = {root: 0}
+    queue = deque([root])
+    truncated = False
+    while queue:
+        current = queue.popleft()
+        for other in neighbours.get(current, ()):
+            if other in distance:
+                continue
+            if distance[current] >= depth:
+                truncated = True
+                continue
+            distance[other] = distance[current] + 1
+            queue.append(other)
+    nodes = [n for n in b.nodes.values() if n.id in distance]
+    edges = [e for (s, t, _), e in b.edges.items() if s in distance and t in distance]
+    notes = [f"Nodes more than {depth} steps from the version are left out."] if truncated else []
+    return Graph(nodes=nodes, edges=edges, depth=depth, truncated=truncated, notes=notes)
+
+
+def runs_from_rows(rows: Iterable[tuple[str, str, str, Mapping[str, str], list[Any]]]) -> dict[str, RunFact]:
+    """RunFacts from (run_id, name, status, tags, datasets) rows as the mirror holds them."""
+    out: dict[str, RunFact] = {}
+    for run_id, name, status, tags, datasets in rows:
+        out[run_id] = RunFact(
+            run_id=run_id,
+            name=name,
+            status=status,
+            tags={str(k): str(v) for k, v in (tags or {}).items()},
+            datasets=tuple(
+                DatasetFact.from_entry(d if isinstance(d, Mapping) else {}) for d in datasets or ()
+            ),
+        )
+    return out

@@ -1,0 +1,115 @@
+"""The facts one version's lineage reads, in a bounded number of queries: the version (from the mirror's access
+helper), one query per level of its run's parent chain (at most the depth applied), its target holdings, and
+its applied promotions with their signatures (two queries)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from approvals.models import Approval, Promotion, TargetHolding
+from lineage import graph
+from mirror.models import ModelVersion, Run
+
+RUN_FIELDS = ("run_id", "run_name", "status", "tags", "datasets")
+
+
+def max_depth() -> int:
+    return max(1, int(getattr(settings, "LINEAGE_MAX_DEPTH", graph.DEFAULT_MAX_DEPTH)))
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _runs(mv: ModelVersion, depth: int) -> dict[str, graph.RunFact]:
+    """The source run and its ancestors up to `depth` hops from the version (the run is one hop away)."""
+    rows = []
+    run = mv.source_run if mv.source_run_id else None
+    if run is not None:
+        rows.append(tuple(getattr(run, f) for f in RUN_FIELDS))
+        wanted = str((run.tags or {}).get(graph.PARENT_RUN_TAG) or "")
+        level = 2
+    else:
+        wanted, level = mv.run_id, 1
+    seen = {r[0] for r in rows}
+    while wanted and wanted not in seen and level <= depth:
+        row = Run.objects.filter(run_id=wanted).values_list(*RUN_FIELDS).first()
+        if row is None:
+            break
+        rows.append(row)
+        seen.add(wanted)
+        wanted = str((row[3] or {}).get(graph.PARENT_RUN_TAG) or "")
+        level += 1
+    return graph.runs_from_rows(rows)
+
+
+def _holdings(mv: ModelVersion) -> tuple[graph.HoldingFact, ...]:
+    rows = TargetHolding.objects.filter(model_id=mv.model_id, version=mv.version).order_by("held_from", "id")
+    return tuple(
+        graph.HoldingFact(
+            target=h.target,
+            held_from=_iso(h.held_from) or "",
+            held_to=_iso(h.held_to),
+            source=h.source,
+            promotion_id=h.promotion_id,
+        )
+        for h in rows
+    )
+
+
+def _promotions(mv: ModelVersion) -> tuple[graph.PromotionFact, ...]:
+    signatures = Approval.objects.select_related("reviewer").order_by("signed_at", "id")
+    rows = (
+        Promotion.objects.filter(version=mv, state=Promotion.State.APPLIED)
+        .select_related("requested_by")
+        .prefetch_related(Prefetch("approvals", queryset=signatures))
+        .order_by("applied_at", "id")
+    )
+    return tuple(
+        graph.PromotionFact(
+            id=p.pk,
+            kind=p.kind,
+            target=p.target,
+            state=p.state,
+            requested_by=p.requested_by.get_username(),
+            requested_at=_iso(p.requested_at) or "",
+            applied_at=_iso(p.applied_at),
+            signatures=tuple(
+                graph.SignatureFact(
+                    username=a.reviewer.get_username(),
+                    printed_name=a.printed_name,
+                    decision=a.decision,
+                    meaning=a.meaning,
+                    signed_at=_iso(a.signed_at) or "",
+                    counts=a.counts,
+                )
+                for a in p.approvals.all()
+            ),
+        )
+        for p in rows
+    )
+
+
+def version_facts(mv: ModelVersion, depth: int) -> graph.VersionFacts:
+    """`mv` as `mirror.access.access_version` returns it (model and source run loaded)."""
+    return graph.VersionFacts(
+        model=mv.model.name,
+        version=mv.version,
+        run_id=mv.run_id,
+        stage=mv.stage,
+        status=mv.status,
+        aliases=tuple(str(a) for a in mv.aliases or ()),
+        runs=_runs(mv, depth),
+        holdings=_holdings(mv),
+        promotions=_promotions(mv),
+    )
+
+
+def version_graph(mv: ModelVersion, requested_depth: int | None) -> graph.Graph:
+    depth, notes = graph.clamp_depth(requested_depth, max_depth())
+    result = graph.build(version_facts(mv, depth), depth)
+    result.notes[:0] = notes
+    return result
