@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import InvalidInput
-from lineage import selectors
+from lineage import impact, selectors
 from mirror import access
 
 
@@ -75,3 +75,44 @@ class VersionLineageView(APIView):
         depth = parse_depth(request.query_params.get("depth"))
         mv = access.access_version(request.user, name, version)
         return Response(selectors.version_graph(mv, depth).as_dict())
+
+
+class ImpactVersionSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    version = serializers.IntegerField()
+    run_id = serializers.CharField()
+    targets = serializers.ListField(child=serializers.CharField(), help_text="The targets it holds now")
+    aliases = serializers.ListField(child=serializers.CharField(), help_text="Its MLflow aliases now")
+    stage = serializers.CharField()
+
+
+class ImpactSerializer(serializers.Serializer):
+    dataset = serializers.DictField(
+        allow_null=True, help_text="The dataset asked about: digests, names, sources"
+    )
+    code = serializers.DictField(allow_null=True, help_text="The commit asked about: full SHAs, repositories")
+    run = serializers.DictField(allow_null=True, help_text="The run asked about")
+    runs = serializers.ListField(
+        child=serializers.CharField(), help_text="The runs downstream (descendants too)"
+    )
+    versions = ImpactVersionSerializer(many=True)
+    summary = serializers.CharField(help_text='"3 versions, 1 in production"')
+
+
+class ImpactView(APIView):
+    @extend_schema(
+        summary="Impact: the versions downstream of a dataset, commit or run, and the targets they hold",
+        parameters=[
+            OpenApiParameter("dataset_digest", str, description="A dataset's digest"),
+            OpenApiParameter("dataset_source", str, description="A dataset's source (URI or path)"),
+            OpenApiParameter("commit", str, description="A git commit SHA (7 characters or more: a prefix)"),
+            OpenApiParameter("run_id", str, description="An MLflow run id"),
+        ],
+        responses={
+            200: ImpactSerializer,
+            400: OpenApiResponse(description="Not exactly one of the parameters"),
+            404: OpenApiResponse(description="Nothing in the mirror matches"),
+        },
+    )
+    def get(self, request):
+        return Response(impact.impact(request.query_params.dict()).as_dict())

@@ -18,6 +18,7 @@ API_MD_PATHS = [
     "/api/v1/models/{name}/versions/{version}/card/revisions/{n}",
     "/api/v1/models/{name}/versions/{version}/card/diff", "/api/v1/models/{name}/versions/{version}/card/export",
     "/api/v1/evidence/", "/api/v1/lineage/{name}/{version}/",
+    "/api/v1/lineage/impact/",
 ]  # fmt: skip
 
 
