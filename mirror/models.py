@@ -14,7 +14,23 @@ class LiveQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
-class RegisteredModel(models.Model):
+class MirroredRow(models.Model):
+    """A row the sync copies from MLflow: when it was last synced, and when MLflow deleted it (the row stays)."""
+
+    synced_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class RegisteredModel(MirroredRow):
     name = models.CharField(max_length=256, unique=True)
     description = models.TextField(blank=True, default="")
     tags = models.JSONField(default=dict, blank=True)
@@ -24,10 +40,6 @@ class RegisteredModel(models.Model):
     latest_version = models.PositiveIntegerField(null=True, blank=True)
     creation_timestamp = models.DateTimeField(null=True, blank=True)
     last_updated_timestamp = models.DateTimeField(null=True, blank=True)
-    synced_at = models.DateTimeField()
-    deleted_at = models.DateTimeField(null=True, blank=True)
-
-    objects = LiveQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -45,12 +57,8 @@ class RegisteredModel(models.Model):
         goal = (self.tags.get("primary_metric_goal") or "maximize").strip().lower()
         return goal if goal in ("maximize", "minimize") else "maximize"
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
 
-
-class Run(models.Model):
+class Run(MirroredRow):
     """A source run of a model version: latest metric values, params, tags, dataset inputs."""
 
     run_id = models.CharField(max_length=64, unique=True)
@@ -70,8 +78,6 @@ class Run(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     # [{name, digest, source_type, source, context, schema, profile}]
     datasets = models.JSONField(default=list, blank=True)
-    synced_at = models.DateTimeField()
-    deleted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return self.run_id
@@ -86,7 +92,7 @@ class Run(models.Model):
         return _distinct([self.user_id, self.first_mlflow_user])
 
 
-class ModelVersion(models.Model):
+class ModelVersion(MirroredRow):
     model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
     version = models.PositiveIntegerField()
     stage = models.CharField(max_length=32, default="None")
@@ -109,10 +115,6 @@ class ModelVersion(models.Model):
     flavors = models.JSONField(default=list, blank=True)
     input_example = models.JSONField(null=True, blank=True)
     artifacts_read_at = models.DateTimeField(null=True, blank=True)
-    synced_at = models.DateTimeField()
-    deleted_at = models.DateTimeField(null=True, blank=True)
-
-    objects = LiveQuerySet.as_manager()
 
     class Meta:
         ordering = ["model__name", "-version"]
@@ -127,10 +129,6 @@ class ModelVersion(models.Model):
 
     def __str__(self):
         return f"{self.model.name} v{self.version}"
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
 
     @property
     def authors(self) -> list[str]:
