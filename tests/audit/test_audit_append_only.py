@@ -13,7 +13,7 @@ from audit import triggers
 from audit.canonical import GENESIS
 from audit.models import AuditEvent
 from audit.verification import verify
-from tests.support.audit import append
+from tests.support.audit import append, assert_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +34,7 @@ needs_postgres = pytest.mark.postgres_only  # skipped on other databases (tests/
 )
 def test_postgres_refuses_raw_update_delete_and_truncate(sql):
     append(3)
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(sql)
+    assert_refused(sql)
     assert AuditEvent.objects.count() == 3
     assert verify().ok
 
@@ -173,10 +168,5 @@ def test_flush_between_transactional_tests_keeps_the_guard():
     assert triggers.installed(connection)
     append(1)
     sql = "TRUNCATE audit_auditevent" if connection.vendor == "postgresql" else "DELETE FROM audit_auditevent"
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(sql)
+    assert_refused(sql)
     assert AuditEvent.objects.count() == 1

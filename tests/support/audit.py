@@ -1,7 +1,8 @@
 """Audit chain test data: n appended events, the fields every exported or listed event carries, and rows changed
 behind the guard triggers' back."""
 
-from django.db import connection, transaction
+import pytest
+from django.db import DatabaseError, connection, transaction
 
 from audit.models import AuditEvent
 from audit.services import record
@@ -27,3 +28,13 @@ def tamper(sql: str, params=()) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(sql, params)
+
+
+def assert_refused(sql: str) -> None:
+    """Run `sql` on the audit table and expect the guard triggers to refuse it (nothing changes)."""
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
