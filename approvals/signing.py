@@ -67,6 +67,6 @@ def reauthenticate(user, password: str | None, *, client_ip: str | None = None) 
 
 def client_ip(request) -> str | None:
     """The client address as the login lockout sees it (django-axes' resolution, proxies as configured)."""
-    from axes.helpers import get_client_ip_address  # noqa: PLC0415
+    from axes.helpers import get_client_ip_address
 
     return get_client_ip_address(request) or None

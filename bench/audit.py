@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import Timer, bench_environment, emit, note  # noqa: E402
+from bench._support import Timer, bench_environment, emit, note
 
 
 def payload(i: int) -> dict:

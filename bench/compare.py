@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import bench_environment, count_queries, emit, median, note  # noqa: E402
+from bench._support import bench_environment, count_queries, emit, median, note
 
 TARGET_MS = 300.0
 TARGET_HISTORY_BYTES = 500_000

@@ -31,7 +31,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import REPO, bench_environment, emit, median, note  # noqa: E402
+from bench._support import REPO, bench_environment, emit, median, note
 
 TARGET_MS = 500
 # Evaluated by Playwright on every animation frame until it returns a time: when the first chart is drawn.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import bench_environment, count_queries, emit, median, mlflow_server, note, populate  # noqa: E402
+from bench._support import bench_environment, count_queries, emit, median, mlflow_server, note, populate
 
 
 def main() -> None:

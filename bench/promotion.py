@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import (  # noqa: E402
+from bench._support import (
     bench_environment,
     emit,
     median,
@@ -34,7 +34,7 @@ from bench._support import (  # noqa: E402
     percentile,
     populate,
 )
-from bench.webhook import child  # noqa: E402
+from bench.webhook import child
 
 BENCH_POLICY = """
 version: 1

@@ -48,7 +48,7 @@ def chart_specs(facts: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _render(spec: dict[str, Any]) -> str:
-    from matplotlib.figure import Figure  # noqa: PLC0415  (slow import; only exports need it)
+    from matplotlib.figure import Figure  # slow import; only exports need it
 
     fig = Figure(figsize=(6.4, 2.8), dpi=96)
     # Fixed margins: tight_layout() measures every text extent and costs more than the drawing itself.

@@ -209,7 +209,7 @@ def _static_roots() -> list[Path]:
 def local_only_url_fetcher():
     """A WeasyPrint fetcher that serves `data:` URLs and files under the static directories, and refuses every
     other URL before any socket is opened (a card may link http://169.254.169.254/ — no request is made)."""
-    from weasyprint.urls import URLFetcher  # noqa: PLC0415
+    from weasyprint.urls import URLFetcher
 
     class LocalOnlyFetcher(URLFetcher):
         def fetch(self, url, headers=None):
@@ -229,7 +229,7 @@ def export_pdf(
     mv, rev: CardRevision, record: dict, *, facts: dict | None = None, html: str | None = None
 ) -> bytes:
     """The standalone HTML export printed by WeasyPrint (pass `html` when it is already built)."""
-    from weasyprint import HTML  # noqa: PLC0415  (heavy import; only PDF exports need it)
+    from weasyprint import HTML  # heavy import; only PDF exports need it
 
     if html is None:
         html = export_html(mv, rev, record, facts=facts)
@@ -244,7 +244,7 @@ _fonts = threading.local()
 def _font_config():
     """One FontConfiguration per thread, reused across exports: building it again for every PDF costs about
     a third of a typical card's PDF time. Per thread because Celery may run tasks in threads."""
-    from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415
+    from weasyprint.text.fonts import FontConfiguration
 
     if getattr(_fonts, "config", None) is None:
         _fonts.config = FontConfiguration()

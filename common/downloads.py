@@ -13,7 +13,7 @@ def zip_file_response(file_path: str | None, filename: str) -> FileResponse | No
     if not file_path or not Path(file_path).exists():
         return None
     return FileResponse(
-        open(file_path, "rb"),  # noqa: SIM115  (FileResponse closes it)
+        open(file_path, "rb"),  # FileResponse closes it
         as_attachment=True,
         filename=filename,
         content_type="application/zip",

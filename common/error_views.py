@@ -26,7 +26,7 @@ def error_response(request, status: int, detail: str):
 
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
-        from django.conf import settings  # noqa: PLC0415
+        from django.conf import settings
 
         detail = f"The request body is too large (over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)."
     else:

@@ -152,7 +152,7 @@ class MlflowServer:
             # Otherwise /health could be answered by whatever already listens there.
             raise RuntimeError(f"port {self.port} is already in use; cannot start MLflow there")
         began = time.monotonic()
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps writing to it
+        log = open(self.log_path, "ab")  # the child keeps writing to it
         try:
             self._proc = subprocess.Popen(
                 self._command(),

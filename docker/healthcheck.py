@@ -11,6 +11,6 @@ request = urllib.request.Request(
 try:
     with urllib.request.urlopen(request, timeout=5) as response:
         sys.exit(0 if response.status == 200 else 1)
-except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+except Exception as exc:  # any failure means unhealthy
     print(f"unhealthy: {exc}", file=sys.stderr)
     sys.exit(1)

@@ -12,9 +12,9 @@ from pathlib import Path
 # Run as `python docker/prestart.py`: the project root, not docker/, must be importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import django  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import OperationalError, connection  # noqa: E402
+import django
+from django.core.management import call_command
+from django.db import OperationalError, connection
 
 # Any constant works; it only has to be the same for every replica (it reads "regmigra").
 MIGRATION_LOCK_ID = 0x7265676D69677261

@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's modules
 
-from tests.support.browser import launch_chromium  # noqa: E402  (the browser tests' Chromium launch)
+from tests.support.browser import launch_chromium  # the browser tests' Chromium launch
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 PAGES = [

@@ -42,10 +42,10 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(settings.MLFLOW_TIM
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.MLFLOW_MAX_RETRIES))
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 
-from mlflow.artifacts import download_artifacts  # noqa: E402
-from mlflow.exceptions import MlflowException, RestException  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
-from mlflow.utils.rest_utils import MlflowHostCreds, http_request  # noqa: E402
+from mlflow.artifacts import download_artifacts
+from mlflow.exceptions import MlflowException, RestException
+from mlflow.tracking import MlflowClient
+from mlflow.utils.rest_utils import MlflowHostCreds, http_request
 
 REGISTRY_EVENTS = [
     "registered_model.created",

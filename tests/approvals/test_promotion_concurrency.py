@@ -23,7 +23,7 @@ def _race(fn, args_list):
             results[i] = fn(*args)
         except DomainError as exc:
             results[i] = exc
-        except Exception as exc:  # noqa: BLE001  (reported by the assertion below)
+        except Exception as exc:  # reported by the assertion below
             results[i] = exc
         finally:
             connections.close_all()

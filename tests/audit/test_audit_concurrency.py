@@ -42,7 +42,7 @@ def test_twenty_threads_appending_at_once_produce_a_gap_free_valid_chain():
                             object_type="thread",
                             object_id=f"{n}-{i}",
                         )
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
             connections.close_all()

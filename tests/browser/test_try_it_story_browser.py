@@ -36,12 +36,12 @@ def demo(mlflow_uri, seeded_mlflow, mlflow_client, settings, monkeypatch, role_g
     settings.POLICY_PATH = str(settings.BASE_DIR / "policies.yaml")
     policy.clear_cache()
     before = dict(mlflow_client.get_registered_model(TRY_IT_MODEL).aliases)
-    call_command("create_demo_users", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("create_demo_users", stdout=open("/dev/null", "w"))
     run = execute_sync(SyncRun.objects.create(kind=SyncRun.Kind.FULL).pk)
     assert run.status == "succeeded", run.error
     for pk in ModelVersion.objects.filter(model__name=TRY_IT_MODEL).values_list("pk", flat=True):
         read_version_artifacts(model_version_id=pk)
-    call_command("seed_demo_cards", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo_cards", stdout=open("/dev/null", "w"))
     versions = {
         mv.tags.get("demo.key"): mv.version for mv in ModelVersion.objects.filter(model__name=TRY_IT_MODEL)
     }

@@ -113,7 +113,7 @@ def assert_detected(api, *, reason: str, flag: str | None = None, first_bad: int
         assert result.first_bad_seq == first_bad, result
 
     with pytest.raises(CommandError) as info:
-        call_command("verify_audit", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        call_command("verify_audit", stdout=open(os.devnull, "w"))
     assert info.value.returncode == 1
     assert reason in str(info.value)
 
@@ -345,7 +345,7 @@ def test_an_older_install_with_unkeyed_events_stays_verifiable_once_anchored(api
         and "events 1..4 are sealed without the key" in result.problem
     )
 
-    call_command("audit_checkpoint", stdout=open(os.devnull, "w"))  # noqa: SIM115  (the upgrade step)
+    call_command("audit_checkpoint", stdout=open(os.devnull, "w"))  # the upgrade step
     result = verify()
     assert result.ok and result.keyed_from == 5, result
     assert checkpoints.load().items[0].keyed_from == 5

@@ -65,7 +65,7 @@ def test_card_html_export_opened_from_disk_loads_no_external_image(tmp_path):
     requests: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             requests.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
