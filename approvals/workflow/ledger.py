@@ -8,6 +8,7 @@ from datetime import datetime
 
 from approvals.models import DriftRecord, Promotion, TargetHolding
 from approvals.workflow.transitions import S, audit_event
+from mirror import holders
 from mirror.models import RegisteredModel
 
 
@@ -88,3 +89,24 @@ def resolve_drift(*, records: Iterable[DriftRecord], now: datetime, reason: str,
                 "reason": reason,
             },
         )
+
+
+def current_holder(*, model: RegisteredModel, target: str, mlflow_target: dict) -> int | None:
+    """The version holding `target` as the workflow must see it: the mirror's holder (`mirror.holders`), unless
+    this app applied another version there after the mirror last read the model — the apply's own sync has not
+    landed yet, and the mirror still shows the previous holder for a moment."""
+    mirrored = holders.holder(model, mlflow_target)
+    if model.synced_at is None:
+        return mirrored
+    newer = (
+        TargetHolding.objects.filter(
+            model=model,
+            target=target,
+            held_to__isnull=True,
+            source=TargetHolding.Source.PROMOTION,
+            held_from__gt=model.synced_at,
+        )
+        .values_list("version", flat=True)
+        .first()
+    )
+    return newer if newer is not None else mirrored

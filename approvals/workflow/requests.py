@@ -11,9 +11,9 @@ from approvals.models import GateResult, Promotion, TargetHolding
 from approvals.policy import policy_for_decision
 from approvals.policy_parse import Target
 from approvals.workflow import queue
+from approvals.workflow.ledger import current_holder
 from approvals.workflow.transitions import S, audit_event, pin_mirror_rows
 from common.errors import Conflict, InvalidInput, NotAllowed
-from mirror import holders
 from mirror.models import ModelVersion, RegisteredModel
 
 MAX_TEXT = 10_000  # characters of a justification
@@ -95,7 +95,7 @@ def _open(
     required = spec.rollback_approvals if kind == Promotion.Kind.ROLLBACK else spec.approvals_required
     pin_mirror_rows(model.pk, mv.pk)
     _refuse_open_duplicate(model, mv, spec.name)
-    holder = holders.holder(model, mlflow_target)
+    holder = current_holder(model=model, target=spec.name, mlflow_target=mlflow_target)
     if holder == mv.version:
         raise already_holds(model=model, target=spec.name, version=mv.version)
     now = timezone.now()

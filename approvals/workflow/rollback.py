@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 
 from approvals.models import Promotion, TargetHolding
+from approvals.workflow.ledger import current_holder
 from approvals.workflow.requests import (
     already_holds,
     live_model,
@@ -14,7 +15,6 @@ from approvals.workflow.requests import (
 )
 from approvals.workflow.transitions import S
 from common.errors import InvalidInput
-from mirror import holders
 from mirror.models import RegisteredModel
 
 
@@ -22,7 +22,7 @@ def rollback_default_version(
     *, model: RegisteredModel, target: str, mlflow_target: dict
 ) -> tuple[int | None, int | None]:
     """(current holder, the version that held the target before it)."""
-    current = holders.holder(model, mlflow_target)
+    current = current_holder(model=model, target=target, mlflow_target=mlflow_target)
     holdings = TargetHolding.objects.filter(model=model, target=target).order_by("-held_from", "-id")
     open_holding = holdings.filter(held_to__isnull=True).first()
     if current is None and open_holding is not None:

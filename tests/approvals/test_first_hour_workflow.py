@@ -19,6 +19,7 @@ from tests.support.governance import (
     approve,
     audit_actions,
     mirror_alias,
+    promote_and_apply,
     request_and_check,
     run_outbox,
     seed_model,
@@ -172,6 +173,20 @@ def test_promoting_the_version_that_holds_the_target_is_refused_with_409(policy_
     assert "v2 already holds production" in body["detail"] and "observed in MLflow" in body["detail"]
     assert (body["holder_version"], body["source"]) == (2, "observed")
     assert Promotion.objects.count() == 0
+
+
+def test_a_version_this_app_just_moved_away_can_be_promoted_back_before_the_mirror_reads_mlflow(
+    policy_file, people, fake_mlflow
+):
+    seed_model("churn", (1, 2), aliases={"staging": 1})
+    mirror_alias("churn", {"staging": 1}, versions=(1, 2))
+    promote_and_apply(people["requester"], [people["a1"]], version=2, target="staging")
+    # The apply's own sync has not run: the mirror still shows v1 in staging, MLflow has v2.
+    assert RegisteredModel.objects.get(name="churn").aliases == {"staging": 1}
+    with pytest.raises(Conflict, match="v2 already holds staging"):
+        requests.promotion_request(user=people["requester"], model_name="churn", version=2, target="staging")
+    p = requests.promotion_request(user=people["requester"], model_name="churn", version=1, target="staging")
+    assert p.state == Promotion.State.CHECKING and p.previous_version == 2
 
 
 def test_a_second_open_request_names_the_conflicting_promotion(policy_file, people):
