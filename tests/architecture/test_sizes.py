@@ -14,15 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
-# Modules still over the limit, each with its reason; the test fails once one of them is back under it, so
-# the list only shrinks.
-OVERSIZED_MODULES: dict[str, str] = {
-    "tests/approvals/test_policy.py": "being de-duplicated in parallel; to be split after",
-    "tests/security/test_security_signatures.py": "being de-duplicated in parallel; to be split after",
-    "tests/approvals/test_first_hour_workflow.py": "being de-duplicated in parallel; to be split after",
-    "tests/approvals/test_promotion_services.py": "being de-duplicated in parallel; to be split after",
-}
-
 
 def python_files() -> list[str]:
     try:
@@ -39,11 +30,8 @@ def module_lines() -> dict[str, int]:
 
 
 def test_no_module_is_over_400_lines():
-    sizes = module_lines()
-    over = {path: n for path, n in sizes.items() if n > MAX_MODULE_LINES and path not in OVERSIZED_MODULES}
+    over = {path: n for path, n in module_lines().items() if n > MAX_MODULE_LINES}
     assert over == {}
-    back_under = {path for path in OVERSIZED_MODULES if sizes.get(path, 0) <= MAX_MODULE_LINES}
-    assert back_under == set(), "no longer over the limit: take them off OVERSIZED_MODULES"
 
 
 def test_no_function_is_over_80_lines():

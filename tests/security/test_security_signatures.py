@@ -3,7 +3,8 @@
 1. A signature can be given for someone else (another user's token + one's own fresh session; token keys
    readable by staff).
 4. Signatures do not bind to what is applied (a card reverted or a required tag deleted after a signature).
-6. No brute-force protection (logins, signing), and a wrong-password oracle on the approve endpoint.
+6. No brute-force protection (logins, signing), and a wrong-password oracle on the approve endpoint: in
+   test_security_brute_force.py.
 8. A rejection stored with the meaning "approval".
 """
 
@@ -16,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from approvals.models import Approval, OutboxItem
-from approvals.workflow import cancel, gating, signatures
+from approvals.workflow import gating, signatures
 from audit.models import AuditEvent
 from common.errors import NotAllowed
 from tests.support.governance import (
@@ -284,98 +285,6 @@ def test_the_promotion_page_says_why_signatures_no_longer_count(churn, people, c
     assert "Your signature is recorded but does not count" in html
     assert "Signatures that no longer count" in html and "required_tags" in html
     assert html.count('class="superseded"') == 2
-
-
-# --- 6. brute force ----------------------------------------------------------------------------------------
-def test_logins_lock_after_too_many_wrong_passwords_for_a_user(people, client, settings):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post("/accounts/login/", {"username": "ann", "password": "guess"}, REMOTE_ADDR="10.0.0.1")
-    res = client.post("/accounts/login/", {"username": "ann", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2")
-    assert res.status_code == 429
-    assert "_auth_user_id" not in client.session
-
-
-def test_logins_lock_after_too_many_wrong_passwords_from_an_address(people, client, settings):
-    for i in range(settings.AXES_FAILURE_LIMIT):
-        client.post(
-            "/accounts/login/", {"username": f"nobody{i}", "password": "guess"}, REMOTE_ADDR="10.0.0.9"
-        )
-    res = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
-    assert res.status_code == 429
-    assert "_auth_user_id" not in client.session
-    res = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.0.0.10")
-    assert res.status_code == 302 and client.session["_auth_user_id"] == str(people["a2"].pk)
-
-
-def test_signing_locks_after_too_many_wrong_passwords(churn, people, settings):
-    p = request_and_check(people["requester"], version=2, target="production")
-    thief = _token_client(people["a1"])
-    for _ in range(settings.SIGNING_FAILURE_LIMIT):
-        assert thief.post(_approve_url(p), {"password": "guess"}, format="json").status_code == 403
-    res = thief.post(_approve_url(p), {"password": PASSWORD}, format="json")
-    assert res.status_code == 429
-    assert not Approval.objects.exists()
-    # The same address is locked for another account too.
-    res = _token_client(people["a2"]).post(_approve_url(p), {"password": PASSWORD}, format="json")
-    assert res.status_code == 429
-    res = _token_client(people["a2"]).post(
-        _approve_url(p), {"password": PASSWORD}, format="json", REMOTE_ADDR="10.1.1.1"
-    )
-    assert res.status_code == 200
-
-
-def test_the_approve_endpoint_does_not_tell_whether_a_password_is_right(churn, people):
-    p = request_and_check(people["requester"], version=2, target="production")
-    approve(p, people["a1"])
-    thief = _token_client(people["a1"])  # holds ann's token; ann has already signed
-    wrong = thief.post(_approve_url(p), {"password": "guess"}, format="json")
-    right = thief.post(_approve_url(p), {"password": PASSWORD}, format="json")
-    assert (wrong.status_code, wrong.json()) == (right.status_code, right.json())
-    cancel.cancel(promotion_id=p.pk, user=people["requester"])
-    thief = _token_client(people["a2"])
-    wrong = thief.post(_approve_url(p), {"password": "guess"}, format="json")
-    right = thief.post(_approve_url(p), {"password": PASSWORD}, format="json")
-    assert (wrong.status_code, wrong.json()) == (right.status_code, right.json())
-
-
-def test_one_answer_for_a_wrong_password_on_approve_and_reject_in_the_api_and_the_page(churn, people, client):
-    p = request_and_check(people["requester"], version=2, target="production")
-    answers = set()
-    for verb in ("approve", "reject"):
-        res = _token_client(people["a1"]).post(
-            f"/api/v1/promotions/{p.pk}/{verb}", {"password": "guess"}, format="json"
-        )
-        answers.add((res.status_code, res.json()["detail"]))
-    client.force_login(people["a2"])
-    for verb in ("approve", "reject"):
-        res = client.post(
-            f"/promotions/{p.pk}/sign/",
-            {"decision": verb, "password": "guess", "meaning": "review"},
-            follow=True,
-        )
-        assert "Wrong password: the signature was not recorded." in res.content.decode()
-    assert answers == {(403, "Wrong password: the signature was not recorded.")}
-
-
-def test_failed_and_refused_signing_attempts_are_audit_events(churn, people):
-    p = request_and_check(people["requester"], version=2, target="production")
-    _token_client(people["a1"]).post(_approve_url(p), {"password": "guess"}, format="json")
-    _token_client(people["requester"]).post(_approve_url(p), {"password": PASSWORD}, format="json")
-    _token_client(people["outsider"]).post(
-        f"/api/v1/promotions/{p.pk}/reject", {"password": "x"}, format="json"
-    )
-    events = list(
-        AuditEvent.objects.filter(action__startswith="signature.")
-        .order_by("seq")
-        .values_list("actor", "action")
-    )
-    assert events == [
-        ("ann", "signature.failed"),
-        ("rita", "signature.refused"),
-        ("otto", "signature.refused"),
-    ]
-    refused = AuditEvent.objects.filter(action="signature.refused", actor="rita").get()
-    assert refused.object_id == str(p.pk) and "requested this promotion" in refused.data["reason"]
 
 
 # --- 8. the meaning of a rejection ---------------------------------------------------------------------------
