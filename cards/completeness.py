@@ -11,19 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cards.rendering import FrontMatterError, split_front_matter
-from cards.sections import holds_placeholder, meaningful_text, split_sections
+from cards.sections import CARD_ORDER, holds_placeholder, meaningful_text, split_sections
 
-REQUIRED_ITEMS: tuple[str, ...] = (
-    "model_details",
-    "intended_use",
-    "out_of_scope_uses",
-    "training_data",
-    "evaluation_data",
-    "metrics",
-    "factors",
-    "ethical_considerations",
-    "caveats_and_recommendations",
-)
+# Every section of a drafted card but the four the generator alone fills from the mirror's facts.
+GENERATED_ONLY = frozenset({"parameters", "code", "signature", "aliases_and_stages"})
+REQUIRED_ITEMS: tuple[str, ...] = tuple(s for s in CARD_ORDER if s not in GENERATED_ONLY)
 
 
 def score_card(markdown: str, *, required: Sequence[str] = REQUIRED_ITEMS) -> tuple[float, list[str]]:
