@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from lineage import views
+
+urlpatterns = [
+    path("lineage/<str:name>/<int:version>/", views.version_lineage, name="lineage-version"),
+]

@@ -1,0 +1,71 @@
+"""The version lineage page: the graph laid out on the server, embedded for cytoscape.js; the version page's link."""
+
+import json
+
+import pytest
+
+from lineage import layout
+from tests.lineage.test_lineage_api import govern, seed
+
+pytestmark = pytest.mark.django_db
+
+URL = "/lineage/churn/1/"
+
+
+def embedded(response):
+    html = response.content.decode()
+    start = html.index('<script id="lineage-data" type="application/json">') + len(
+        '<script id="lineage-data" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_the_page_embeds_the_graph_laid_out_left_to_right_with_links(client, user):
+    mv = seed(chain=2)
+    govern(mv)
+    client.force_login(user)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert "js/lineage.js" in response.content.decode()
+    graph = embedded(response)
+    x = {n["type"]: n["position"]["x"] for n in graph["nodes"] if n["type"] != "run"}
+    runs = {n["id"]: n["position"]["x"] for n in graph["nodes"] if n["type"] == "run"}
+    assert x["dataset"] < min(runs.values()) and x["code"] < min(runs.values())
+    assert runs["run:parent1"] < runs["run:runchurn1"] < x["model_version"]
+    assert x["model_version"] < x["target"] and x["model_version"] < x["promotion"]
+    links = {n["type"]: n["links"] for n in graph["nodes"]}
+    assert links["model_version"][0]["href"] == "/models/churn/versions/1/"
+    assert links["registered_model"][0]["href"] == "/models/churn/"
+    run_links = next(n["links"] for n in graph["nodes"] if n["id"] == "run:runchurn1")
+    assert run_links[0]["href"].startswith("/compare/?model=churn&versions=1")
+
+
+def test_unknown_model_or_version_is_the_styled_404_and_anonymous_users_log_in(client, user):
+    seed()
+    assert client.get(URL).status_code in (302, 403)
+    client.force_login(user)
+    for path in ("/lineage/nope/1/", "/lineage/churn/9/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "Page not found" in response.content.decode()
+    assert client.get(URL + "?depth=x").status_code == 200
+
+
+def test_the_version_page_links_to_its_lineage(client, user):
+    seed()
+    client.force_login(user)
+    assert 'href="/lineage/churn/1/"' in client.get("/models/churn/versions/1/").content.decode()
+
+
+def test_the_layout_is_stable_layered_and_survives_a_loop():
+    nodes = [{"id": f"run:{i}", "type": "run", "label": str(i)} for i in "abc"]
+    nodes.append({"id": "dataset:d", "type": "dataset", "label": "d"})
+    edges = [
+        {"source": "run:a", "target": "run:b", "type": "child_of"},
+        {"source": "run:b", "target": "run:a", "type": "child_of"},
+        {"source": "run:c", "target": "dataset:d", "type": "trained_on"},
+    ]
+    first = layout.positions(nodes, edges)
+    assert first == layout.positions(list(reversed(nodes)), edges)
+    assert first["dataset:d"]["x"] < first["run:c"]["x"]
+    assert len({(p["x"], p["y"]) for p in first.values()}) == len(nodes)
