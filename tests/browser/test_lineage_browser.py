@@ -1,0 +1,60 @@
+"""In Chromium: a version's lineage graph; click the dataset node, read its digest, highlight its downstream path."""
+
+import pytest
+
+from tests.lineage.test_lineage_api import govern, seed
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def click_node(page, node_id):
+    """A real mouse click at the node's place on the screen (cytoscape draws on a canvas)."""
+    point = page.evaluate(
+        """id => { const n = window.lineageCy.getElementById(id); const p = n.renderedPosition();
+                   const box = document.getElementById('lineage-graph').getBoundingClientRect();
+                   return {x: box.left + p.x, y: box.top + p.y}; }""",
+        node_id,
+    )
+    page.mouse.click(point["x"], point["y"])
+
+
+def test_the_dataset_node_shows_its_digest_and_its_downstream_path(open_page, user):
+    mv = seed(datasets=1)
+    govern(mv)
+    page = open_page(user, "/lineage/churn/1/")
+    page.wait_for_selector("#lineage-graph[data-ready='1']")
+    click_node(page, "dataset:d0")
+    page.wait_for_selector("#lineage-side-attrs dd[data-attr='digest']")
+    assert page.text_content("#lineage-side-attrs dd[data-attr='digest']") == "d0"
+    assert page.text_content("#lineage-side-title") == "data-d0"
+
+    page.click("#lineage-downstream")
+    highlighted = page.evaluate("window.lineageCy.elements('.path').map(e => e.id())")
+    nodes = {i for i in highlighted if ":" in i}
+    assert {"dataset:d0", "run:runchurn1", "model_version:churn/1", "registered_model:churn"} <= nodes
+    assert any(i.startswith("target:churn/") for i in nodes) and any(
+        i.startswith("promotion:") for i in nodes
+    )
+    assert "code:" + "c0ffee" * 6 + "abcd" not in nodes  # upstream of the run, not downstream of the data
+    assert page.get_attribute("#lineage-graph", "data-highlight") == "down"
+    assert page.evaluate(
+        "window.lineageCy.getElementById('code:' + 'c0ffee'.repeat(6) + 'abcd').hasClass('faded')"
+    )
+
+    page.click("#lineage-upstream")
+    assert (
+        page.evaluate("window.lineageCy.elements('node.path').length") == 1
+    )  # a dataset has nothing upstream
+
+    page.uncheck("#lineage-filters input[value='promotion']")
+    assert page.evaluate("window.lineageCy.nodes('.promotion').every(n => !n.visible())")
+    with page.expect_download() as download:
+        page.click("#lineage-png")
+    assert download.value.suggested_filename == "lineage-churn-v1.png"
+    with page.expect_download() as download:
+        page.click("#lineage-json")
+    assert download.value.suggested_filename == "lineage-churn-v1.json"
+
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__cspViolations") == []
+    assert page.console_errors == []
