@@ -48,6 +48,9 @@ class GateInput:
     card_score: float | None = None
     card_missing: tuple[str, ...] = ()
     is_rollback: bool = False
+    # Active flags on data the version's run (or a parent run) trained on, {digest, reason, run_id, ...} each;
+    # None when no lineage source answered (the gate cannot decide).
+    flagged_training_data: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -370,3 +373,26 @@ def model_card_complete(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
         expected,
         f"The model card is {observed} complete (needs {threshold:.0%}); missing: {missing}.",
     )
+
+
+@gate("training_data_not_flagged")
+def training_data_not_flagged(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
+    expected, flagged = "no flagged training data", inp.flagged_training_data
+    if flagged is None:
+        return GateOutcome(
+            PENDING,
+            "lineage unknown",
+            expected,
+            "The data the version was trained on is not known yet (no lineage source answered), so whether a "
+            "flagged dataset trained it is unknown; waiting for it.",
+        )
+    if not flagged:
+        return GateOutcome(
+            PASSED, "none flagged", expected, "No dataset the version's runs trained on is flagged."
+        )
+    reasons = "; ".join(
+        f"{f.get('digest')} (run {f.get('run_id') or '?'}): {f.get('reason') or 'no reason given'}"
+        for f in sorted(flagged, key=lambda f: (str(f.get("digest")), str(f.get("run_id"))))
+    )
+    observed = "flagged: " + ", ".join(sorted({str(f.get("digest") or "") for f in flagged}))
+    return GateOutcome(FAILED, observed, expected, f"The version was trained on flagged data: {reasons}.")

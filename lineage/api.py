@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import InvalidInput
-from lineage import impact, selectors
+from lineage import flags, impact, selectors
 from mirror import access
 
 
@@ -116,3 +116,59 @@ class ImpactView(APIView):
     )
     def get(self, request):
         return Response(impact.impact(request.query_params.dict()).as_dict())
+
+
+class DatasetFlagSerializer(serializers.Serializer):
+    digest = serializers.CharField()
+    reason = serializers.CharField()
+    flagged_by = serializers.CharField()
+    flagged_at = serializers.DateTimeField()
+    lifted_by = serializers.CharField(allow_null=True)
+    lifted_at = serializers.DateTimeField(allow_null=True)
+    active = serializers.BooleanField(help_text="Not lifted: the gate training_data_not_flagged blocks on it")
+
+
+class DatasetFlagRequestSerializer(serializers.Serializer):
+    digest = serializers.CharField(help_text="The dataset's digest, as MLflow logged it")
+    reason = serializers.CharField(help_text="Why the dataset is wrong (named by the gate that blocks on it)")
+
+
+class DatasetFlagsView(APIView):
+    @extend_schema(
+        summary="Dataset flags, newest first (lifted ones too, unless ?active=true)",
+        parameters=[OpenApiParameter("active", bool, description="true: only the flags not lifted")],
+        responses={200: DatasetFlagSerializer(many=True)},
+    )
+    def get(self, request):
+        active_only = (request.query_params.get("active") or "").strip().lower() in {"1", "true", "yes"}
+        return Response([flags.as_dict(f) for f in flags.listing(include_lifted=not active_only)])
+
+    @extend_schema(
+        summary="Staff: flag a dataset as wrong (audited); promotions of versions trained on it are blocked",
+        request=DatasetFlagRequestSerializer,
+        responses={
+            201: DatasetFlagSerializer,
+            400: OpenApiResponse(description="digest or reason missing or too long"),
+            403: OpenApiResponse(description="not staff"),
+            409: OpenApiResponse(description="the dataset is flagged already"),
+        },
+    )
+    def post(self, request):
+        access.require_staff(request.user)
+        f = flags.flag(user=request.user, data=request.data)
+        return Response(flags.as_dict(f), status=status.HTTP_201_CREATED)
+
+
+class DatasetFlagView(APIView):
+    @extend_schema(
+        summary="Staff: lift a dataset's flag (audited; the flag stays listed as lifted)",
+        responses={
+            204: None,
+            403: OpenApiResponse(description="not staff"),
+            404: OpenApiResponse(description="no active flag on the digest"),
+        },
+    )
+    def delete(self, request, digest: str):
+        access.require_staff(request.user)
+        flags.lift(user=request.user, digest=digest)
+        return Response(status=status.HTTP_204_NO_CONTENT)

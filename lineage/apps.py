@@ -6,7 +6,10 @@ class LineageConfig(AppConfig):
 
     def ready(self):
         # Imported here, not at the top: an AppConfig module loads before the models are ready.
-        from lineage import panels
+        from approvals.workflow import evaluation
+        from lineage import flags, panels
         from mirror import slots
 
         slots.provide("version_detail.side", panels.version_link)
+        # Governance sits below lineage: it reads the flagged training data of a version from here.
+        evaluation.provide_flagged_training_data(flags.flagged_training_data)

@@ -46,6 +46,11 @@ def _runs(mv: ModelVersion, depth: int) -> dict[str, graph.RunFact]:
     return graph.runs_from_rows(rows)
 
 
+def version_runs(mv: ModelVersion) -> dict[str, graph.RunFact]:
+    """The version's source run and its parent chain, up to the maximum depth."""
+    return _runs(mv, max_depth())
+
+
 def _holdings(mv: ModelVersion) -> tuple[graph.HoldingFact, ...]:
     rows = TargetHolding.objects.filter(model_id=mv.model_id, version=mv.version).order_by("held_from", "id")
     return tuple(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.utils import timezone
@@ -17,6 +18,31 @@ from mirror.models import ModelVersion, RegisteredModel
 
 log = logging.getLogger(__name__)
 
+# Lineage sits above governance: it registers where the flagged training data of a version comes from.
+_flagged_source: Callable[[ModelVersion], list[dict]] | None = None
+
+
+def provide_flagged_training_data(
+    fn: Callable[[ModelVersion], list[dict]],
+) -> Callable[[ModelVersion], list[dict]]:
+    """Register fn(version) -> the active dataset flags on the data its run (or a parent run) trained on."""
+    global _flagged_source
+    _flagged_source = fn
+    return fn
+
+
+def flagged_training_data(mv: ModelVersion) -> tuple[dict, ...] | None:
+    """The registered source's answer; None (the gate cannot decide) without one or when it fails."""
+    if _flagged_source is None:
+        return None
+    try:
+        return tuple(_flagged_source(mv))
+    except Exception:
+        log.warning(
+            "the flagged training data of %s v%s is unavailable", mv.model_id, mv.version, exc_info=True
+        )
+        return None
+
 
 def holder_metrics(model: RegisteredModel, version: int | None) -> dict | None:
     """The source run metrics of `version` of the model ({} without a run); None without such a version."""
@@ -28,8 +54,12 @@ def holder_metrics(model: RegisteredModel, version: int | None) -> dict | None:
     return dict(mv.source_run.metrics or {}) if mv.source_run else {}
 
 
-def gate_input(p: Promotion) -> GateInput:
-    """What the gates read of the promotion's version, its model, its card and the target's current holder."""
+FLAG_GATE = "training_data_not_flagged"
+
+
+def gate_input(p: Promotion, specs: list[GateSpec] | None = None) -> GateInput:
+    """What the gates read of the promotion's version, its model, its card and the target's current holder
+    (and, when one of `specs` needs it or `specs` is None, the flagged data the version trained on)."""
     mv = p.version
     model = p.model
     holder = holders.holder(model, p.mlflow_target)
@@ -49,6 +79,9 @@ def gate_input(p: Promotion) -> GateInput:
         card_score=card.get("score"),
         card_missing=tuple(card.get("missing") or ()),
         is_rollback=p.kind == Promotion.Kind.ROLLBACK,
+        flagged_training_data=flagged_training_data(mv)
+        if specs is None or any(g.type == FLAG_GATE for g in specs)
+        else None,
     )
 
 
@@ -129,7 +162,8 @@ def evaluate(p: Promotion, specs: list[GateSpec], inp: GateInput, now: datetime)
 
 def fresh_gate_rows(p: Promotion, *, at_apply: bool) -> list[GateResult]:
     """The promotion's gates (as evaluated for its signers) evaluated again on the current mirror; unsaved."""
-    inp = gate_input(p)
+    specs = stored_specs(p)
+    inp = gate_input(p, specs)
     if at_apply and inp.holder_version == p.version.version:
         # A retried apply whose MLflow write the mirror already shows: the signers compared with the holder
         # this promotion replaces.
@@ -138,4 +172,4 @@ def fresh_gate_rows(p: Promotion, *, at_apply: bool) -> list[GateResult]:
             holder_version=p.previous_version,
             holder_metrics=holder_metrics(p.model, p.previous_version),
         )
-    return evaluate(p, stored_specs(p), inp, timezone.now())
+    return evaluate(p, specs, inp, timezone.now())

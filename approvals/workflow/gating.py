@@ -31,6 +31,8 @@ _DATA_WAIT_HINTS = {
     "on trust; re-check once the version page shows its content hash.",
     "model_card_complete": "the card-drafting worker may be down or behind. The gate fails rather than pass on "
     "trust; open the version's model card (that drafts it), complete it and re-check.",
+    "training_data_not_flagged": "no lineage source answered (the lineage app may be missing or failing). The "
+    "gate fails rather than pass on trust; re-check once the version's lineage page shows its data.",
 }
 
 
@@ -102,7 +104,7 @@ def run_gates(*, promotion_id: int) -> Promotion | None:
         if not states.allowed(states.RUN_GATES, p.state):
             return p
         specs = _specs(p)
-        inp = gate_input(p)
+        inp = gate_input(p, specs)
         now = timezone.now()
         rows = evaluate(p, specs, inp, now)
         if _store(p, specs, rows, holder_version=inp.holder_version, now=now):

@@ -27,6 +27,7 @@ BASE = GateInput(
     card_score=1.0,
     card_missing=(),
     is_rollback=False,
+    flagged_training_data=(),
 )
 
 
@@ -261,6 +262,7 @@ def test_every_registered_gate_returns_a_complete_outcome():
         "metric_threshold",
         "beats_current",
         "model_card_complete",
+        "training_data_not_flagged",
     ):
         assert name in GATE_TYPES
     params = {"required_tags": {"tags": {"a": "b"}}, "metric_threshold": {"metric": "roc_auc", "min": 0}}
