@@ -7,12 +7,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from common.errors import InvalidInput
-from lineage import layout, selectors
+from common.errors import InvalidInput, NotFound
+from lineage import datasets, layout, selectors
 from lineage.api import parse_depth
 from mirror import access
 
@@ -27,7 +28,8 @@ NODE_TYPES = (
 )
 
 
-def _links(node: dict[str, Any], page_model: str, page_version: int) -> list[dict[str, str]]:
+def _links(node: dict[str, Any], run_versions: dict[str, tuple[str, int]]) -> list[dict[str, str]]:
+    """The pages a node links to; a run links to the comparison of the version registered from it."""
     a, kind = node["attrs"], node["type"]
     if kind == "model_version":
         return [{"label": "Version page", "href": reverse("version-detail", args=[a["model"], a["version"]])}]
@@ -37,18 +39,36 @@ def _links(node: dict[str, Any], page_model: str, page_version: int) -> list[dic
         return [{"label": "Model page", "href": reverse("model-detail", args=[a["model"]])}]
     if kind == "promotion":
         return [{"label": "Promotion", "href": reverse("approvals:promotion-detail", args=[a["id"]])}]
-    if kind == "run" and a.get("mirrored"):
-        query = urlencode({"model": page_model, "versions": page_version})
-        return [{"label": "Comparison", "href": f"{reverse('compare')}?{query}"}]
+    if kind == "dataset" and a.get("digest"):
+        href = f"{reverse('lineage-dataset')}?{urlencode({'digest': a['digest']})}"
+        return [{"label": "Dataset graph", "href": href}]
+    if kind == "run" and a.get("run_id") in run_versions:
+        model, version = run_versions[a["run_id"]]
+        return [
+            {
+                "label": "Comparison",
+                "href": f"{reverse('compare')}?{urlencode({'model': model, 'versions': version})}",
+            }
+        ]
     return []
 
 
-def graph_json(mv, depth: int | None) -> dict[str, Any]:
-    """The version's graph as the page draws it: laid out, each node with its links."""
-    data = layout.with_positions(selectors.version_graph(mv, depth).as_dict())
+def laid_out(data: dict[str, Any]) -> dict[str, Any]:
+    """The graph as a page draws it: laid out, each node with its links."""
+    data = layout.with_positions(data)
+    run_versions = {
+        n["attrs"]["run_id"]: (n["attrs"]["model"], n["attrs"]["version"])
+        for n in data["nodes"]
+        if n["type"] == "model_version" and n["attrs"].get("run_id")
+    }
     for node in data["nodes"]:
-        node["links"] = _links(node, mv.model.name, mv.version)
+        node["links"] = _links(node, run_versions)
     return data
+
+
+def graph_json(mv, depth: int | None) -> dict[str, Any]:
+    """The version's graph as its page draws it."""
+    return laid_out(selectors.version_graph(mv, depth).as_dict())
 
 
 @login_required
@@ -66,5 +86,27 @@ def version_lineage(request, name: str, version: int):
         "graph": data,
         "node_types": NODE_TYPES,
         "filename": f"lineage-{mv.model.name}-v{mv.version}",
+        "graph_label": f"Lineage graph of {mv.model.name} v{mv.version}",
     }
     return render(request, "lineage/version.html", context)
+
+
+@login_required
+@require_GET
+def dataset_lineage(request):
+    digest = (request.GET.get("digest") or "").strip()
+    if not digest:
+        raise Http404("Name a dataset digest: ?digest=...")
+    try:
+        data, found = datasets.dataset_graph(digest)
+    except NotFound as exc:
+        raise Http404(str(exc)) from None
+    context = {
+        "digest": digest,
+        "impact": found,
+        "graph": laid_out(data),
+        "node_types": NODE_TYPES,
+        "filename": f"lineage-dataset-{digest[:16]}",
+        "graph_label": f"Lineage graph downstream of dataset {digest}",
+    }
+    return render(request, "lineage/dataset.html", context)

@@ -69,3 +69,22 @@ def test_the_layout_is_stable_layered_and_survives_a_loop():
     assert first == layout.positions(list(reversed(nodes)), edges)
     assert first["dataset:d"]["x"] < first["run:c"]["x"]
     assert len({(p["x"], p["y"]) for p in first.values()}) == len(nodes)
+
+
+def test_the_dataset_page_merges_every_downstream_version_and_says_how_many(client, user):
+    seed(versions=3)
+    client.force_login(user)
+    response = client.get("/lineage/dataset/?digest=d0")
+    assert response.status_code == 200
+    assert "3 versions" in response.content.decode()
+    graph = embedded(response)
+    ids = {n["id"] for n in graph["nodes"]}
+    assert {"dataset:d0", "dataset:d1", "registered_model:churn"} <= ids
+    assert {f"model_version:churn/{v}" for v in (1, 2, 3)} <= ids
+    assert len([i for i in ids if i == "dataset:d0"]) == 1
+    run = next(n for n in graph["nodes"] if n["id"] == "run:runchurn2")
+    assert run["links"][0]["href"] == "/compare/?model=churn&versions=2"
+    dataset_node = next(n for n in graph["nodes"] if n["id"] == "dataset:d0")
+    assert dataset_node["links"][0]["href"] == "/lineage/dataset/?digest=d0"
+    for path in ("/lineage/dataset/?digest=nope", "/lineage/dataset/"):
+        assert client.get(path).status_code == 404
