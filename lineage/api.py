@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import InvalidInput
-from lineage import flags, impact, selectors
+from lineage import flags, impact, openlineage, selectors
 from mirror import access
 
 
@@ -75,6 +75,22 @@ class VersionLineageView(APIView):
         depth = parse_depth(request.query_params.get("depth"))
         mv = access.access_version(request.user, name, version)
         return Response(selectors.version_graph(mv, depth).as_dict())
+
+
+class OpenLineageView(APIView):
+    @extend_schema(
+        summary="A version's lineage as OpenLineage run events (one COMPLETE RunEvent per run)",
+        responses={
+            200: OpenApiResponse(
+                description="A JSON array of OpenLineage RunEvents: job = the run's experiment and name, inputs = "
+                "its datasets, outputs = the version as the dataset `models:/<name>/<version>`"
+            ),
+            404: OpenApiResponse(description="No such model or version"),
+        },
+    )
+    def get(self, request, name: str, version: int):
+        mv = access.access_version(request.user, name, version)
+        return Response(openlineage.version_events(mv))
 
 
 class ImpactVersionSerializer(serializers.Serializer):

@@ -7,4 +7,9 @@ urlpatterns = [
     path("datasets/flags/<str:digest>", api.DatasetFlagView.as_view(), name="api-dataset-flag"),
     path("lineage/impact/", api.ImpactView.as_view(), name="api-lineage-impact"),
     path("lineage/<str:name>/<int:version>/", api.VersionLineageView.as_view(), name="api-lineage-version"),
+    path(
+        "lineage/<str:name>/<int:version>/openlineage",
+        api.OpenLineageView.as_view(),
+        name="api-lineage-openlineage",
+    ),
 ]
