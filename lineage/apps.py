@@ -11,5 +11,6 @@ class LineageConfig(AppConfig):
         from mirror import slots
 
         slots.provide("version_detail.side", panels.version_link)
+        slots.provide("model.banner", panels.model_link)
         # Governance sits below lineage: it reads the flagged training data of a version from here.
         evaluation.provide_flagged_training_data(flags.flagged_training_data)

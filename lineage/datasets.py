@@ -1,5 +1,5 @@
-"""The graph downstream of one dataset (by digest): every live version `impact` finds for it, each version's
-graph (lineage/graph.py) built from facts read in bulk and merged into one (nodes by id, edges by their ends
+"""The graph downstream of one dataset (by digest: every live version `impact` finds for it) and the graph of a
+registered model (its live versions): each version's graph (lineage/graph.py) built from facts read in bulk and merged into one (nodes by id, edges by their ends
 and type). Queries: impact's, then one each for the versions, the runs, their parents and the holdings,
 however many versions there are (`make bench-lineage`: 100 versions, 523 nodes). Promotions are left out
 (each version's own graph shows them)."""
@@ -31,9 +31,20 @@ def _holdings(mvs: list[ModelVersion]) -> dict[tuple[int, int], list[graph.Holdi
 def dataset_graph(digest: str) -> tuple[dict[str, Any], impact.Impact]:
     """(the merged graph's JSON, the dataset's impact); NotFound when no run logged the digest."""
     found = impact.impact({"dataset_digest": digest})
-    mvs = list(ModelVersion.objects.live().filter(run_id__in=found.runs).select_related("model"))
-    rows = list(Run.objects.filter(run_id__in=found.runs).values_list(*selectors.RUN_FIELDS))
-    parents = {str((r[3] or {}).get(graph.PARENT_RUN_TAG) or "") for r in rows} - {"", *found.runs}
+    mvs = ModelVersion.objects.live().filter(run_id__in=found.runs, model__deleted_at__isnull=True)
+    return merged_graph(list(mvs.select_related("model"))), found
+
+
+def model_graph(model) -> dict[str, Any]:
+    """The graphs of every live version of the registered model, merged."""
+    return merged_graph(list(ModelVersion.objects.live().filter(model=model).select_related("model")))
+
+
+def merged_graph(mvs: list[ModelVersion]) -> dict[str, Any]:
+    """The versions' graphs merged into one JSON graph (runs, their parents and holdings read in bulk)."""
+    run_ids = {mv.run_id for mv in mvs if mv.run_id}
+    rows = list(Run.objects.filter(run_id__in=run_ids).values_list(*selectors.RUN_FIELDS))
+    parents = {str((r[3] or {}).get(graph.PARENT_RUN_TAG) or "") for r in rows} - {"", *run_ids}
     rows += Run.objects.filter(run_id__in=parents).values_list(*selectors.RUN_FIELDS)
     runs = graph.runs_from_rows(rows)
     holdings = _holdings(mvs)
@@ -59,6 +70,5 @@ def dataset_graph(digest: str) -> tuple[dict[str, Any], impact.Impact]:
         for e in part.edges:
             edges.setdefault((e.source, e.target, e.type), e.as_dict())
     notes = [f"Nodes more than {depth} steps from a version are left out."] if truncated else []
-    data = {"nodes": list(nodes.values()), "edges": list(edges.values()), "depth": depth,
+    return {"nodes": list(nodes.values()), "edges": list(edges.values()), "depth": depth,
             "truncated": truncated, "notes": notes}  # fmt: skip
-    return data, found

@@ -3,7 +3,9 @@ from django.urls import path
 from lineage import views
 
 urlpatterns = [
-    # The digest is a query parameter: a path of its own could shadow a model named like the page.
+    # The digest is a query parameter and the model's graph sits under the model's own path: no path of
+    # these can be read as another page's for a model named like it.
     path("lineage/dataset/", views.dataset_lineage, name="lineage-dataset"),
     path("lineage/<str:name>/<int:version>/", views.version_lineage, name="lineage-version"),
+    path("models/<str:name>/lineage/", views.model_lineage, name="lineage-model"),
 ]

@@ -34,7 +34,10 @@ def _links(node: dict[str, Any], run_versions: dict[str, tuple[str, int]]) -> li
     if kind == "model_version":
         return [{"label": "Version page", "href": reverse("version-detail", args=[a["model"], a["version"]])}]
     if kind == "registered_model":
-        return [{"label": "Model page", "href": reverse("model-detail", args=[node["label"]])}]
+        return [
+            {"label": "Model page", "href": reverse("model-detail", args=[node["label"]])},
+            {"label": "Every version's lineage", "href": reverse("lineage-model", args=[node["label"]])},
+        ]
     if kind == "target":
         return [{"label": "Model page", "href": reverse("model-detail", args=[a["model"]])}]
     if kind == "promotion":
@@ -89,6 +92,20 @@ def version_lineage(request, name: str, version: int):
         "graph_label": f"Lineage graph of {mv.model.name} v{mv.version}",
     }
     return render(request, "lineage/version.html", context)
+
+
+@login_required
+@require_GET
+def model_lineage(request, name: str):
+    model = access.access_model(request.user, name)
+    context = {
+        "model": model,
+        "graph": laid_out(datasets.model_graph(model)),
+        "node_types": NODE_TYPES,
+        "filename": f"lineage-{model.name}",
+        "graph_label": f"Lineage graph of every version of {model.name}",
+    }
+    return render(request, "lineage/model.html", context)
 
 
 @login_required

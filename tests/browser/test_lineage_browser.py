@@ -58,3 +58,21 @@ def test_the_dataset_node_shows_its_digest_and_its_downstream_path(open_page, us
     page.wait_for_timeout(300)
     assert page.evaluate("window.__cspViolations") == []
     assert page.console_errors == []
+
+
+def test_the_dataset_and_model_graphs_draw_every_version_and_link_to_them(open_page, user):
+    seed(versions=3)
+    for path in ("/lineage/dataset/?digest=d0", "/models/churn/lineage/"):
+        page = open_page(user, path)
+        page.wait_for_selector("#lineage-graph[data-ready='1']")
+        assert page.evaluate("window.lineageCy.nodes('.model_version').length") == 3
+        click_node(page, "model_version:churn/2")
+        page.wait_for_selector("#lineage-side-links a")
+        assert page.get_attribute("#lineage-side-links a", "href") == "/models/churn/versions/2/"
+        page.click("#lineage-upstream")
+        upstream = set(page.evaluate("window.lineageCy.nodes('.path').map(n => n.id())"))
+        assert {"model_version:churn/2", "run:runchurn2", "dataset:d0"} <= upstream
+        assert "model_version:churn/1" not in upstream
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__cspViolations") == []
+        assert page.console_errors == []

@@ -88,3 +88,24 @@ def test_the_dataset_page_merges_every_downstream_version_and_says_how_many(clie
     assert dataset_node["links"][0]["href"] == "/lineage/dataset/?digest=d0"
     for path in ("/lineage/dataset/?digest=nope", "/lineage/dataset/"):
         assert client.get(path).status_code == 404
+
+
+def test_the_model_page_merges_its_versions_graphs(client, user):
+    seed(versions=3, chain=2)
+    client.force_login(user)
+    response = client.get("/models/churn/lineage/")
+    assert response.status_code == 200
+    graph = embedded(response)
+    ids = [n["id"] for n in graph["nodes"]]
+    assert len(ids) == len(set(ids))
+    assert {f"model_version:churn/{v}" for v in (1, 2, 3)} | {"run:parent1", "dataset:d0"} <= set(ids)
+    model = next(n for n in graph["nodes"] if n["type"] == "registered_model")
+    assert [link["href"] for link in model["links"]] == ["/models/churn/", "/models/churn/lineage/"]
+    assert client.get("/models/nope/lineage/").status_code == 404
+
+
+def test_the_model_page_links_to_every_versions_lineage_and_the_version_page_does_not(client, user):
+    seed()
+    client.force_login(user)
+    assert 'href="/models/churn/lineage/"' in client.get("/models/churn/").content.decode()
+    assert 'href="/models/churn/lineage/"' not in client.get("/models/churn/versions/1/").content.decode()
