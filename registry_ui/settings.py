@@ -228,6 +228,9 @@ OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=60)
 # A version's lineage graph reaches at most this many hops from the version (a deeper ?depth= is clamped, and
 # the answer says so); the run's parent chain is read one query per hop.
 LINEAGE_MAX_DEPTH = env.int("LINEAGE_MAX_DEPTH", default=6)
+# Set by the operators: an OpenLineage endpoint (Marquez: http://host:5000) that receives the run events of each
+# version as it is registered (POST <url>/api/v1/lineage, by a worker, retried); empty: nothing is pushed.
+OPENLINEAGE_URL = env.str("OPENLINEAGE_URL", default="")
 
 # --- Pages and API --------------------------------------------------------------------------------
 # Rows per page of the lists on pages (models, versions, promotions, the audit log) and in the API, where a
