@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -75,6 +76,22 @@ class Timer:
 
 
 # --- throwaway PostgreSQL database + Django -------------------------------------------------------
+def served_like_make_run() -> dict[str, str]:
+    """The environment of a server as `make run` runs it: DEBUG off with throwaway secrets, plain http on
+    loopback, static files from the compressed manifest storage (shared with `make run`: collected once)."""
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "MLFLOW_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "AUDIT_CHAIN_KEY": secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "STATIC_ROOT": os.environ.get("STATIC_ROOT", str(REPO / "var" / "staticfiles")),
+    }
+
+
 def _with_db(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))

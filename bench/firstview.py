@@ -20,7 +20,6 @@ and how they were encoded, and `ratio` = first_view_ms / 500 (target: first view
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import subprocess
 import sys
@@ -31,7 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import REPO, bench_environment, emit, median, note
+from bench._support import REPO, bench_environment, emit, median, note, served_like_make_run
 
 TARGET_MS = 500
 # Evaluated by Playwright on every animation frame until it returns a time: when the first chart is drawn.
@@ -150,18 +149,7 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=8)
     args = parser.parse_args()
 
-    production = {
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "MLFLOW_WEBHOOK_SECRET": secrets.token_urlsafe(32),
-        "AUDIT_CHAIN_KEY": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECURE_COOKIES": "false",
-        "SECURE_HSTS_SECONDS": "0",
-        # Shared with `make run` (same sources, same storage): collected once for both.
-        "STATIC_ROOT": os.environ.get("STATIC_ROOT", str(REPO / "var" / "staticfiles")),
-    }
+    production = served_like_make_run()
     with bench_environment(extra_env=production) as env:
         from demo.management.commands.devstack import collect_static_once
         from demo.mlflow_process import free_port

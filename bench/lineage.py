@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import REPO, bench_environment, emit, median, note
+from bench._support import REPO, bench_environment, emit, median, note, served_like_make_run
 from bench.firstview import CHROMIUM_ARGS, session_cookie, start_web
 
 TARGETS = {"graph_ms": 300, "browser_ready_ms": 2000, "impact_ms": 100}
@@ -121,17 +119,7 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    production = {
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "MLFLOW_WEBHOOK_SECRET": secrets.token_urlsafe(32),
-        "AUDIT_CHAIN_KEY": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECURE_COOKIES": "false",
-        "SECURE_HSTS_SECONDS": "0",
-        "STATIC_ROOT": os.environ.get("STATIC_ROOT", str(REPO / "var" / "staticfiles")),
-    }
+    production = served_like_make_run()
     with bench_environment(extra_env=production) as env:
         from demo.management.commands.devstack import collect_static_once
         from demo.mlflow_process import free_port
