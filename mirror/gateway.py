@@ -286,6 +286,17 @@ def transition_stage(name: str, version: int, stage: str, archive_existing: bool
     )
 
 
+def set_version_tag(name: str, version: int, key: str, value: str) -> None:
+    """Set one tag of a model version (mirror.outbox applies these; it confirms with `get_version_tags`)."""
+    _client_call(client().set_model_version_tag, name, str(version), key, value)
+
+
+def get_version_tags(name: str, version: int) -> dict[str, str]:
+    """The tags of one model version, read from MLflow now."""
+    body = _call("/api/2.0/mlflow/model-versions/get", params={"name": name, "version": str(version)})
+    return {t["key"]: t.get("value", "") for t in body["model_version"].get("tags") or ()}
+
+
 def register_webhook(url: str, secret: str, name: str = "registry-governance") -> tuple[str, bool]:
     """Create or update our webhook in MLflow; returns (webhook id, created?)."""
     mlflow_client = client()

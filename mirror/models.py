@@ -263,3 +263,50 @@ class MetricHistory(models.Model):
 
     def __str__(self):
         return f"{self.run.run_id}:{self.key}"
+
+
+class MlflowWrite(models.Model):
+    """A write to MLflow that is not a promotion (first kind: set a model-version tag), queued in the transaction
+    that decided it and applied by a worker until done (mirror.outbox). The promotion outbox is approvals'."""
+
+    class Kind(models.TextChoices):
+        VERSION_TAG = "version_tag"  # set tag `key` = `value` on model version `version` of `model_name`
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied"  # MLflow confirmed the value
+        SUPERSEDED = "superseded"  # a newer value for the same tag was queued before this one was applied
+        GONE = "gone"  # MLflow no longer has the version
+        FAILED = "failed"  # MLflow refused the write (retrying would not help)
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    model_name = models.CharField(max_length=256)
+    version = models.PositiveIntegerField()
+    key = models.CharField(max_length=250)
+    value = models.TextField(blank=True, default="")
+    requested_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True, default="")
+    done_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # One pending write per tag: a newer value supersedes the pending one (mirror.outbox.enqueue).
+            models.UniqueConstraint(
+                fields=["kind", "model_name", "version", "key"],
+                condition=Q(done_at__isnull=True),
+                name="one_pending_mlflow_write_per_key",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="mlflow_write_pending", condition=Q(done_at__isnull=True)
+            ),
+            models.Index(fields=["model_name", "version", "key", "-id"], name="mlflow_write_by_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.model_name} v{self.version} {self.key}={self.value!r} #{self.pk}"

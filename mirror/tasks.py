@@ -2,9 +2,11 @@
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from common.errors import MlflowNotFound, MlflowUnavailable
+from mirror import outbox
 from mirror.models import SyncRun
 from mirror.services import read_version_artifacts
 from mirror.sync import execute_sync
@@ -57,3 +59,31 @@ def read_version_artifacts_task(model_version_ids: list[int] | int) -> None:
             read_version_artifacts(model_version_id=pk)
         except MlflowNotFound:
             continue  # deleted meanwhile; the reconcile marks it
+
+
+# A write to MLflow queued by mirror.outbox: acknowledged once done (a lost worker's message is delivered again),
+# at most five minutes; a deadlock or serialization failure (PostgreSQL choosing a victim) is simply run again.
+_WRITE = {
+    "acks_late": True,
+    "time_limit": 5 * 60,
+    "soft_time_limit": 4 * 60,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "max_retries": 8,
+}
+
+
+@shared_task(name="registry_ui.tasks.apply_mlflow_write_task", **_WRITE)
+def apply_mlflow_write_task(write_id: int) -> str:
+    """Apply one queued MLflow write; while MLflow is down it re-enqueues itself with backoff. The beat sweep
+    (`sweep_mlflow_writes_task`) is the safety net for a lost message or a worker that died mid-way."""
+    outcome, retry_in = outbox.apply(write_id=write_id)
+    if retry_in is not None:
+        apply_mlflow_write_task.apply_async((write_id,), countdown=retry_in)
+    return outcome
+
+
+@shared_task(name="registry_ui.tasks.sweep_mlflow_writes_task", acks_late=True, time_limit=5 * 60)
+def sweep_mlflow_writes_task() -> int:
+    return len(outbox.sweep())

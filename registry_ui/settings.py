@@ -217,9 +217,10 @@ LOWER_IS_BETTER_METRICS = env.list(
 POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
 # A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
 GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
-# How often beat re-sends promotion applies whose task message was lost (MLflow-down retries re-schedule
-# themselves); a claimed apply is not taken again (by another worker or the sweep) for OUTBOX_LEASE_SECONDS;
-# an apply that could not reach MLflow is retried after 2^attempts seconds, at most the max backoff.
+# How often beat re-sends promotion applies (and the mirror outbox's other MLflow writes, such as version tags)
+# whose task message was lost (MLflow-down retries re-schedule themselves); a claimed apply is not taken again
+# (by another worker or the sweep) for OUTBOX_LEASE_SECONDS; an apply that could not reach MLflow is retried
+# after 2^attempts seconds, at most the max backoff.
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=30)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=60)
@@ -269,6 +270,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-promotion-outbox": {
         "task": "approvals.tasks.sweep_outbox_task",
+        "schedule": float(OUTBOX_SWEEP_SECONDS),
+    },
+    # The mirror's outbox (mirror.outbox: version tags such as `semver`), on the same schedule.
+    "sweep-mirror-outbox": {
+        "task": "registry_ui.tasks.sweep_mlflow_writes_task",
         "schedule": float(OUTBOX_SWEEP_SECONDS),
     },
     # Signs the chain's head into AUDIT_CHECKPOINT_DIR (only when it moved).

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from approvals.models import GateResult, Promotion
 from cards.selectors import card_status
 from mirror.models import ModelVersion
+from mirror.outbox import is_app_tag
 
 BOUND_NAMES = {"version_hash": "model version", "card_hash": "model card", "gates_hash": "gate results"}
 
@@ -41,7 +42,8 @@ def gates_hash(p: Promotion, rows: Iterable[GateResult] | None = None) -> str:
 
 
 def version_hash(mv: ModelVersion) -> str:
-    """What a signature binds of the model version: its identity, artifacts and the mirror fields gates read."""
+    """What a signature binds of the model version: its identity, artifacts and the mirror fields gates read.
+    Tags this app writes itself (`semver`, `package.*`: mirror.outbox) are derived facts, left out."""
     return canonical_hash(
         {
             "model": mv.model.name,
@@ -50,7 +52,7 @@ def version_hash(mv: ModelVersion) -> str:
             "source": mv.source,
             "run_id": mv.run_id,
             "status": mv.status,
-            "tags": mv.tags or {},
+            "tags": {k: v for k, v in (mv.tags or {}).items() if not is_app_tag(k)},
             "signature": mv.signature,
         }
     )

@@ -16,9 +16,11 @@ WIRE_NAMES = {
     "lineage.tasks.push_openlineage_task",
     "registry_ui.cards.tasks.build_bulk_export_task",
     "registry_ui.cards.tasks.draft_cards_task",
+    "registry_ui.tasks.apply_mlflow_write_task",
     "registry_ui.tasks.read_version_artifacts_task",
     "registry_ui.tasks.reconcile_registry",
     "registry_ui.tasks.run_sync_task",
+    "registry_ui.tasks.sweep_mlflow_writes_task",
 }
 
 
