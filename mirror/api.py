@@ -51,6 +51,15 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     run = serializers.SerializerMethodField()
     mlflow_url = serializers.SerializerMethodField()
     signature = serializers.JSONField(allow_null=True, help_text="{inputs, outputs} or null")
+    identical_to = serializers.SerializerMethodField(
+        help_text="Versions of the same model with the same content_hash (byte-identical artifacts), oldest "
+        "first; [] when none or not hashed yet."
+    )
+    semver = serializers.CharField(
+        allow_null=True,
+        read_only=True,
+        help_text="MAJOR.MINOR.PATCH+<hash8> against the model's previous version; null until computed.",
+    )
     authors = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
@@ -75,6 +84,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "creation_timestamp",
             "last_updated_timestamp",
             "content_hash",
+            "identical_to",
+            "semver",
             "signature",
             "run",
             "mlflow_url",
@@ -83,6 +94,11 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     @extend_schema_field(RunSerializer(allow_null=True))
     def get_run(self, mv) -> dict | None:
         return RunSerializer(mv.source_run).data if mv.source_run_id else None
+
+    def get_identical_to(self, mv) -> list[int]:
+        if not hasattr(mv, "identical_to"):
+            selectors.with_identical([mv])  # views set it for a whole page at once (one query)
+        return mv.identical_to
 
     def get_mlflow_url(self, mv) -> str:
         return gateway.version_ui_url(mv.model.name, mv.version)
@@ -168,12 +184,17 @@ class VersionListView(ListAPIView):
         model = access.access_model(self.request.user, self.kwargs["name"])
         return selectors.version_list(model).select_related("model")
 
+    def list(self, request, *args, **kwargs):
+        page = selectors.with_identical(self.paginate_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
 
 class VersionDetailView(GenericAPIView):
     serializer_class = ModelVersionSerializer
 
     def get(self, request, name: str, version: int):
-        return Response(self.get_serializer(access.access_version(request.user, name, version)).data)
+        mv = access.access_version(request.user, name, version)
+        return Response(self.get_serializer(selectors.with_identical([mv])[0]).data)
 
 
 class MetricHistoryView(APIView):

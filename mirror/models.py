@@ -115,6 +115,8 @@ class ModelVersion(MirroredRow):
     flavors = models.JSONField(default=list, blank=True)
     input_example = models.JSONField(null=True, blank=True)
     artifacts_read_at = models.DateTimeField(null=True, blank=True)
+    # MAJOR.MINOR.PATCH+<hash8> against the model's previous version (mirror.semver), once artifacts are read.
+    semver = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         ordering = ["model__name", "-version"]
@@ -122,6 +124,7 @@ class ModelVersion(MirroredRow):
         indexes = [
             models.Index(fields=["model", "-version"], name="version_newest_first"),
             models.Index(fields=["run_id"]),
+            models.Index(fields=["model", "content_hash"], name="version_by_content_hash"),
             models.Index(
                 fields=["model", "version"], name="live_versions", condition=Q(deleted_at__isnull=True)
             ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -68,6 +70,30 @@ def model_list(filters: ModelFilters) -> QuerySet[RegisteredModel]:
 
 def version_list(model: RegisteredModel) -> QuerySet[ModelVersion]:
     return ModelVersion.objects.live().filter(model=model).select_related("source_run").order_by("-version")
+
+
+def with_identical(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
+    """Set `identical_to` on each version: the numbers of the other live versions of its model with the same
+    content hash (byte-identical artifacts), oldest first; [] when none or not hashed yet. One query."""
+    versions = list(versions)
+    hashed = [mv for mv in versions if mv.content_hash]
+    groups: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    if hashed:
+        rows = (
+            ModelVersion.objects.live()
+            .filter(
+                model_id__in={mv.model_id for mv in hashed},
+                content_hash__in={mv.content_hash for mv in hashed},
+            )
+            .order_by("version")
+            .values_list("model_id", "content_hash", "pk", "version")
+        )
+        for model_id, content_hash, pk, number in rows:
+            groups[(model_id, content_hash)].append((pk, number))
+    for mv in versions:
+        same = groups.get((mv.model_id, mv.content_hash or ""), [])
+        mv.identical_to = [number for pk, number in same if pk != mv.pk]
+    return versions
 
 
 def alias_names() -> list[str]:

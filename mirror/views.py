@@ -65,7 +65,8 @@ def model_list(request):
 def model_detail(request, name: str):
     model = access.access_model(request.user, name)
     page_obj = paginate(request, selectors.version_list(model))
-    rows = [(mv, selectors.primary_metric_value(mv, model)) for mv in page_obj.object_list]
+    versions = selectors.with_identical(page_obj.object_list)
+    rows = [(mv, selectors.primary_metric_value(mv, model)) for mv in versions]
     context = {
         "model": model,
         "page_obj": page_obj,
@@ -79,7 +80,7 @@ def model_detail(request, name: str):
 
 @login_required
 def version_detail(request, name: str, version: int):
-    mv = access.access_version(request.user, name, version)
+    mv = selectors.with_identical([access.access_version(request.user, name, version)])[0]
     run = mv.source_run
     context = {
         "model": mv.model,
