@@ -4,6 +4,7 @@ Rows are written only by `audit.services.record`; the database itself refuses UP
 (and TRUNCATE on PostgreSQL) on this table — triggers installed by migration 0002 (see `triggers.py`).
 """
 
+from django.conf import settings
 from django.db import models
 
 
@@ -30,3 +31,29 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id} by {self.actor}"
+
+
+class SsoIdentity(models.Model):
+    """The account an OpenID Connect subject logs in as (`issuer`, `subject` = the ID token's iss and sub).
+
+    Beside the roles (this app holds their names and audits their changes): a login through the provider finds
+    its account here, never by a name or an e-mail the provider sends, and a signature under SSO must come back
+    from the provider with this same subject."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True)
+    # The provider's groups at the last login (shown to a user whose groups map to no role).
+    provider_groups = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="audit_sso_identity_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

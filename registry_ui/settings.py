@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 
+from registry_ui.settings_sso import sso_settings
 from registry_ui.settings_support import (
     INSECURE_SECRET_KEY,
     INSECURE_WEBHOOK_SECRET,
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Names the acting user on audit events recorded from signals (role changes in the admin).
     "audit.middleware.AuditActorMiddleware",
+    "audit.sso_gate.NoRoleGate",  # a single sign-on login whose groups map to no role: a 403 saying so
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -123,6 +125,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "registry_ui.auth.LoginLockoutBackend",  # django-axes first: a locked-out login never reaches the check
+    "registry_ui.oidc.SsoBackend",  # single sign-on (OpenID Connect), when OIDC_* are set: settings_sso.py
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Brute-force protection. Logins (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
@@ -143,6 +146,8 @@ else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 SIGNING_FAILURE_LIMIT = env.int("SIGNING_FAILURE_LIMIT", default=AXES_FAILURE_LIMIT)
 SIGNING_LOCKOUT_MINUTES = env.float("SIGNING_LOCKOUT_MINUTES", default=AXES_COOLOFF_TIME.total_seconds() / 60)
+
+vars().update(sso_settings(env))  # OIDC_* and SSO_*: off unless the provider is configured
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

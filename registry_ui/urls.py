@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from approvals import policy_views
 from mirror import views, webhooks
+from registry_ui import oidc
 
 api_v1 = [
     path("", include("mirror.api_urls")),
@@ -24,7 +25,8 @@ urlpatterns = [
     path("", include("cards.urls")),
     path("", include("compare.urls")),
     path("", include("lineage.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", oidc.SsoAwareLoginView.as_view(), name="login"),
+    path("oidc/", include("mozilla_django_oidc.urls")),  # single sign-on; 404 unless configured
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/profile/", views.profile, name="profile"),
     path("webhooks/mlflow/", webhooks.mlflow_webhook, name="mlflow-webhook"),
