@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals import evidence_views, views
+from approvals import evidence_views, sso_signing, views
 
 app_name = "approvals"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("promotions/<int:pk>/", views.promotion_detail, name="promotion-detail"),
     path("promotions/<int:pk>/gates/", views.promotion_gates, name="promotion-gates"),
     path("promotions/<int:pk>/sign/", views.promotion_sign, name="promotion-sign"),
+    path("promotions/sso-sign/callback/", sso_signing.callback, name="sso-sign-callback"),
     path("promotions/<int:pk>/cancel/", views.promotion_cancel, name="promotion-cancel"),
     path("promotions/<int:pk>/recheck/", views.promotion_recheck, name="promotion-recheck"),
     path("models/<str:name>/history/", views.model_history, name="model-history"),

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals import access, selectors, signing, states
+from approvals import access, selectors, signing, sso_signing, states
 from approvals.eligibility import eligibility_problem, may_cancel
 from approvals.models import Approval, Promotion
 from approvals.policy import get_policy
@@ -178,6 +178,8 @@ def promotion_sign(request, pk: int):
         elif not kwargs["meaning"]:
             # The meaning recorded is the one the signer chose: the form preselects none.
             error = "Choose the meaning of your signature."
+        elif sso_signing.wants_provider(request, kwargs["password"]):  # re-authenticate at the provider
+            return sso_signing.start(request, p.pk, decision, kwargs)
         elif decision == "reject":
             signatures.approval_reject(**kwargs)
             messages.success(request, "Rejected. Your signature is recorded.")

@@ -124,13 +124,14 @@ def _signed(  # positional on purpose: the two decisions call it on one line
     client_ip: str | None,
     meaning: str,
     comment: str,
+    provider_auth: signing.ProviderAuthentication | None = None,
 ) -> Iterator[tuple[Promotion, Approval]]:
     """Sign a decision: yields the locked promotion and the new signature, inside the transaction."""
     with _signing_attempt(promotion_id=promotion_id, user=user, decision=str(decision), client_ip=client_ip):
         # What does not depend on the password is refused first, so a wrong and a right password get the same
         # answer there; the password is checked outside the row lock (hashing takes a while).
         _check_signable(read(promotion_id), user, action=decision)
-        auth_method = signing.reauthenticate(user, password, client_ip=client_ip)
+        auth_method = signing.reauthenticate(user, password, client_ip=client_ip, provider_auth=provider_auth)
         with transaction.atomic():
             p = lock(promotion_id)
             _check_signable(p, user, action=decision)
@@ -153,10 +154,16 @@ def approval_grant(
     meaning: str | None = None,
     comment: str | None = None,
     client_ip: str | None = None,
+    provider_auth: signing.ProviderAuthentication | None = None,
 ) -> Promotion:
-    """Sign an approval; the signature that reaches the quorum approves the promotion (and queues its apply)."""
+    """Sign an approval (`provider_auth`: a fresh authentication at the identity provider instead of a password); the signature that reaches the quorum approves the promotion (and queues its apply)."""
     meaning, comment = _validate_signature_input(meaning, comment)
-    with _signed(promotion_id, user, DECISION.APPROVE, password, client_ip, meaning, comment) as (p, a):
+    with _signed(
+        promotion_id, user, DECISION.APPROVE, password, client_ip, meaning, comment, provider_auth
+    ) as (
+        p,
+        a,
+    ):
         count = approve_count(p)
         audit_event(
             actor=user,
@@ -177,10 +184,16 @@ def approval_reject(
     comment: str | None = None,
     meaning: str | None = None,
     client_ip: str | None = None,
+    provider_auth: signing.ProviderAuthentication | None = None,
 ) -> Promotion:
     """Sign a rejection: the promotion ends `rejected`."""
     meaning, comment = _validate_signature_input(meaning or Approval.Meaning.REVIEW, comment)
-    with _signed(promotion_id, user, DECISION.REJECT, password, client_ip, meaning, comment) as (p, a):
+    with _signed(
+        promotion_id, user, DECISION.REJECT, password, client_ip, meaning, comment, provider_auth
+    ) as (
+        p,
+        a,
+    ):
         audit_event(actor=user, action="promotion.signed", promotion=p, data=_signature_data(a))
         set_state(
             p,
