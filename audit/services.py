@@ -26,6 +26,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit import listeners
 from audit.canonical import FIELDS, GENESIS, canonical_json, compute_hash, normalise
 from audit.models import AuditEvent
 
@@ -142,8 +143,11 @@ def record(
     # No savepoint: an audit write that fails must fail the caller's transaction (and it saves round trips).
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
-            return _record_pg(fields, data_json, in_caller_transaction=in_caller_transaction)
-        return _record_other(fields)
+            event = _record_pg(fields, data_json, in_caller_transaction=in_caller_transaction)
+        else:
+            event = _record_other(fields)
+        listeners.notify(event)  # in the same transaction: what a listener writes commits with the event
+        return event
 
 
 def record_policy_loaded(policy) -> AuditEvent | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 
+from registry_ui.settings_events import outbound_settings
 from registry_ui.settings_sso import sso_settings
 from registry_ui.settings_support import (
     INSECURE_SECRET_KEY,
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "approvals",
     "audit",
     "lineage",
+    "events",
     "demo",
 ]
 
@@ -238,6 +240,8 @@ LINEAGE_MAX_DEPTH = env.int("LINEAGE_MAX_DEPTH", default=6)
 # version as it is registered (POST <url>/api/v1/lineage, by a worker, retried); empty: nothing is pushed.
 OPENLINEAGE_URL = env.str("OPENLINEAGE_URL", default="")
 
+vars().update(outbound_settings(env))  # OUTBOUND_*: the outbound events (settings_events)
+
 # --- Pages and API --------------------------------------------------------------------------------
 # Rows per page of the lists on pages (models, versions, promotions, the audit log) and in the API, where a
 # client may ask for up to API_MAX_PAGE_SIZE (?page_size=); the sync history pages by SYNC_RUNS_PAGE_SIZE.
@@ -282,6 +286,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry_ui.tasks.sweep_mlflow_writes_task",
         "schedule": float(OUTBOX_SWEEP_SECONDS),
     },
+    "sweep-event-deliveries": {"task": "events.tasks.sweep_deliveries_task", "schedule": 60.0},
     # Signs the chain's head into AUDIT_CHECKPOINT_DIR (only when it moved).
     "audit-checkpoint": {
         "task": "approvals.audit.tasks.write_checkpoint_task",

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("cards.api_urls")),
     path("", include("compare.api_urls")),
     path("", include("lineage.api_urls")),
+    path("", include("events.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include("cards.urls")),
     path("", include("compare.urls")),
     path("", include("lineage.urls")),
+    path("", include("events.urls")),
     path("accounts/login/", oidc.SsoAwareLoginView.as_view(), name="login"),
     path("oidc/", include("mozilla_django_oidc.urls")),  # single sign-on; 404 unless configured
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -13,6 +13,8 @@ WIRE_NAMES = {
     "approvals.tasks.build_evidence_pack_task",
     "approvals.tasks.run_gates_task",
     "approvals.tasks.sweep_outbox_task",
+    "events.tasks.deliver_task",
+    "events.tasks.sweep_deliveries_task",
     "lineage.tasks.push_openlineage_task",
     "registry_ui.cards.tasks.build_bulk_export_task",
     "registry_ui.cards.tasks.draft_cards_task",

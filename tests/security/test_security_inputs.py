@@ -13,9 +13,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from cards import rendering
+from common.webhook_signing import sign
 from mirror.models import ModelVersion
 from mirror.sync import apply_snapshot
-from mirror.webhooks import sign
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import time
 import uuid
 
-from mirror.webhooks import sign
+from common.webhook_signing import sign
 
 
 def post_webhook(client, body: bytes, *, secret: str, delivery_id: str | None = None, timestamp=None):
