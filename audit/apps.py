@@ -8,6 +8,7 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         # Imported here, not at the top: an AppConfig module loads before the models are ready.
-        from audit import role_changes
+        from audit import lockouts, role_changes
 
         role_changes.connect()
+        lockouts.connect()

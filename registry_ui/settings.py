@@ -130,12 +130,13 @@ AUTHENTICATION_BACKENDS = [
     "registry_ui.oidc.SsoBackend",  # single sign-on (OpenID Connect), when OIDC_* are set: settings_sso.py
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Brute-force protection. Logins (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
-# from one address, that username or address is locked for LOGIN_LOCKOUT_MINUTES (even with the right
-# password); a success resets the username's count. Signatures (approvals.signing): the same, counted apart.
+# Brute-force protection. Logins (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username from
+# one address (the two together: a guesser elsewhere cannot lock a user out), that username is locked at that
+# address for LOGIN_LOCKOUT_MINUTES (even with the right password), and the lockout is an audit event
+# (audit.lockouts); a success resets the count. Signatures (approvals.signing): per user and per address, apart.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each locks on its own
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair locks, not either alone
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The client address is REMOTE_ADDR unless TRUSTED_PROXY_COUNT proxies in front set X-Forwarded-For (a
