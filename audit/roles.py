@@ -5,8 +5,8 @@ the audit log's export is for auditors, the policy names the groups that sign). 
 policy parser uses the names too. A check takes a user (anything with `is_authenticated`, `is_staff` and a
 `groups` manager, as Django's User).
 
-- ml-engineers request promotions and edit model cards;
-- reviewers request promotions, edit model cards and sign where a target's policy names them;
+- ml-engineers request promotions, edit model cards and start packaging;
+- reviewers request promotions, edit model cards, start packaging and sign where a target's policy names them;
 - approvers sign where a target's policy names them;
 - auditors export the audit log, card exports and evidence packs (everyone who logs in reads everything);
 - staff (Django's flag, not a group) may do what the groups may, except sign: only a group a target's
@@ -28,6 +28,7 @@ STAFF = "staff"  # shown beside the groups; the user's is_staff flag, not a grou
 
 REQUESTERS = (ML_ENGINEERS, REVIEWERS)
 CARD_EDITORS = (ML_ENGINEERS, REVIEWERS)
+PACKAGERS = (ML_ENGINEERS, REVIEWERS)
 EXPORTERS = (AUDITORS,)
 # The groups a policy may name as a target's approver_groups, and the default when an override adds a target.
 SIGNERS = (REVIEWERS, APPROVERS)
@@ -54,6 +55,11 @@ def may_request(user: Any) -> bool:
 
 def may_edit_cards(user: Any) -> bool:
     return staff_or_member(user, CARD_EDITORS)
+
+
+def may_package(user: Any) -> bool:
+    """Start packaging a version (auditors and approvers alone may not)."""
+    return staff_or_member(user, PACKAGERS)
 
 
 def may_export(user: Any) -> bool:

@@ -49,3 +49,14 @@ class MlflowNotFound(Exception):
 
 class MlflowRejected(Exception):
     """MLflow refused a request (4xx other than not-found)."""
+
+
+class ArtifactTooLarge(Exception):
+    """A model's artifacts are larger than this app accepts to download (a setting names the limit)."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(
+            f"The model's files are {size / 1e6:.1f} MB, over the limit of {limit / 1e6:.1f} MB"
+            " (PACKAGE_MAX_ARTIFACT_BYTES)."
+        )
+        self.size, self.limit = size, limit

@@ -13,13 +13,13 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import requests
 from django.conf import settings
 
-from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
+from common.errors import ArtifactTooLarge, MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mirror.mlflow_data import (
     MetricPoint,
     MlflowModel,
@@ -44,6 +44,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 
 from mlflow.artifacts import download_artifacts
 from mlflow.exceptions import MlflowException, RestException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
 from mlflow.utils.rest_utils import MlflowHostCreds, http_request
 
@@ -271,7 +272,62 @@ def read_version_artifacts(name: str, version: int) -> VersionArtifacts:
         return read_model_dir(local)
 
 
+def _artifact_files(repo, path: str = "") -> list[tuple[str, int | None]]:
+    """Every file under `path` of an artifact repository, with its size when the store reports one."""
+    files: list[tuple[str, int | None]] = []
+    for info in _client_call(repo.list_artifacts, path or None):
+        if info.is_dir:
+            files.extend(_artifact_files(repo, info.path))
+        else:
+            files.append((info.path, info.file_size))
+    return files
+
+
+def download_model_dir(name: str, version: int, dst: Path, *, max_bytes: int) -> Path:
+    """Download a version's model directory into `dst`, one file at a time; refuses (ArtifactTooLarge) when
+    the listed sizes, or the bytes downloaded so far, pass `max_bytes`."""
+    location = _client_call(client().get_model_version_download_uri, name, str(version))
+    repo = _client_call(get_artifact_repository, location, tracking_uri=settings.MLFLOW_TRACKING_URI)
+    files = _artifact_files(repo)
+    if not files:
+        raise MlflowNotFound(f"Version {version} of {name!r} has no model files in MLflow.")
+    listed = sum(size or 0 for _, size in files)
+    if listed > max_bytes:
+        raise ArtifactTooLarge(listed, max_bytes)
+    dst.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for path, _ in files:
+        total += Path(_client_call(repo.download_artifacts, path, str(dst))).stat().st_size
+        if total > max_bytes:
+            raise ArtifactTooLarge(total, max_bytes)
+    return dst
+
+
+def open_artifact(artifact_uri: str) -> tuple[BinaryIO, int]:
+    """One artifact file (`runs:/<run_id>/<path>`) read from MLflow: (open file, size). The file is already
+    unlinked from its temporary directory, so streaming it needs no clean-up."""
+    with tempfile.TemporaryDirectory(prefix="artifact-") as tmp:
+        local = Path(
+            _client_call(
+                download_artifacts,
+                artifact_uri=artifact_uri,
+                dst_path=tmp,
+                tracking_uri=settings.MLFLOW_TRACKING_URI,
+            )
+        )
+        if not local.is_file():
+            raise MlflowNotFound(f"{artifact_uri} is not a file in MLflow.")
+        return local.open("rb"), local.stat().st_size
+
+
 # --- writes ---------------------------------------------------------------------------------------
+def log_run_artifact(run_id: str, local_file: Path, artifact_path: str) -> str:
+    """Log a file as an artifact of a run under `artifact_path` (replacing a file of the same name); returns
+    its `runs:/` URI."""
+    _client_call(client().log_artifact, run_id, str(local_file), artifact_path)
+    return f"runs:/{run_id}/{artifact_path.strip('/')}/{local_file.name}"
+
+
 def set_alias(name: str, alias: str, version: int) -> None:
     _client_call(client().set_registered_model_alias, name, alias, str(version))
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "audit",
     "lineage",
     "events",
+    "packager",
     "demo",
 ]
 
@@ -242,6 +243,14 @@ LINEAGE_MAX_DEPTH = env.int("LINEAGE_MAX_DEPTH", default=6)
 OPENLINEAGE_URL = env.str("OPENLINEAGE_URL", default="")
 
 vars().update(outbound_settings(env))  # OUTBOUND_*: the outbound events (settings_events)
+# --- Packaging (README's configuration table says what each knob does) ------------------------------
+PACKAGE_SOFT_TIME_LIMIT = env.int("PACKAGE_SOFT_TIME_LIMIT", default=15 * 60)
+PACKAGE_TIME_LIMIT = env.int("PACKAGE_TIME_LIMIT", default=16 * 60)
+PACKAGE_LEASE_SECONDS = env.float("PACKAGE_LEASE_SECONDS", default=60.0)  # renewed every third of it
+PACKAGE_SWEEP_SECONDS = env.int("PACKAGE_SWEEP_SECONDS", default=30)
+PACKAGE_MAX_ATTEMPTS = env.int("PACKAGE_MAX_ATTEMPTS", default=3)
+PACKAGE_MAX_ARTIFACT_BYTES = env.int("PACKAGE_MAX_ARTIFACT_BYTES", default=2 * 1024**3)
+PACKAGE_PARITY_TOLERANCE = env.float("PACKAGE_PARITY_TOLERANCE", default=1e-4)
 
 # --- Pages and API --------------------------------------------------------------------------------
 # Rows per page of the lists on pages (models, versions, promotions, the audit log) and in the API, where a
@@ -288,6 +297,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(OUTBOX_SWEEP_SECONDS),
     },
     "sweep-event-deliveries": {"task": "events.tasks.sweep_deliveries_task", "schedule": 60.0},
+    "sweep-package-jobs": {"task": "packager.tasks.sweep_package_jobs", "schedule": PACKAGE_SWEEP_SECONDS},
     # Signs the chain's head into AUDIT_CHECKPOINT_DIR (only when it moved).
     "audit-checkpoint": {
         "task": "approvals.audit.tasks.write_checkpoint_task",

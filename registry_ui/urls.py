@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("compare.api_urls")),
     path("", include("lineage.api_urls")),
     path("", include("events.api_urls")),
+    path("", include("packager.api_urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("compare.urls")),
     path("", include("lineage.urls")),
     path("", include("events.urls")),
+    path("", include("packager.urls")),
     path("accounts/login/", oidc.SsoAwareLoginView.as_view(), name="login"),
     path("oidc/", include("mozilla_django_oidc.urls")),  # single sign-on; 404 unless configured
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

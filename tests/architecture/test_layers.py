@@ -11,7 +11,19 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("registry_ui", "common", "audit", "mirror", "cards", "compare", "approvals", "lineage", "events", "demo")
+PACKAGES = (
+    "registry_ui",
+    "common",
+    "audit",
+    "mirror",
+    "cards",
+    "compare",
+    "packager",
+    "approvals",
+    "lineage",
+    "events",
+    "demo",
+)
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:

@@ -16,6 +16,8 @@ WIRE_NAMES = {
     "events.tasks.deliver_task",
     "events.tasks.sweep_deliveries_task",
     "lineage.tasks.push_openlineage_task",
+    "packager.tasks.run_package_job",
+    "packager.tasks.sweep_package_jobs",
     "registry_ui.cards.tasks.build_bulk_export_task",
     "registry_ui.cards.tasks.draft_cards_task",
     "registry_ui.tasks.apply_mlflow_write_task",

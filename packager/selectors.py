@@ -1,0 +1,38 @@
+"""Reads of packaging for the pages and the API (a bounded number of queries each)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from mirror.models import ModelVersion
+from packager.models import PackageJob
+
+
+def jobs() -> QuerySet[PackageJob]:
+    """Every job, newest first, with what a row shows (version, model, requester) loaded in the same query."""
+    return PackageJob.objects.select_related("version__model", "requested_by").order_by("-id")
+
+
+def jobs_of_version(mv: ModelVersion) -> list[PackageJob]:
+    """A version's jobs, newest first (a small list: a few formats, a few retries)."""
+    found = list(jobs().filter(version=mv)[:100])
+    for job in found:
+        job.version = mv  # the page's own row (aliases, deleted flag), no second copy
+    return found
+
+
+def latest_by_format(found: list[PackageJob]) -> dict[str, PackageJob]:
+    """The newest job of each format in `found` (newest first)."""
+    latest: dict[str, PackageJob] = {}
+    for job in found:
+        latest.setdefault(job.format, job)
+    return latest
+
+
+def filter_jobs(*, state: str = "", model: str = "") -> QuerySet[PackageJob]:
+    qs = jobs()
+    if state:
+        qs = qs.filter(state=state)
+    if model:
+        qs = qs.filter(version__model__name=model)
+    return qs
