@@ -13,7 +13,9 @@ from pathlib import Path
 
 import environ
 
+from registry_ui.settings_api import SPECTACULAR_SETTINGS  # noqa: F401 — the OpenAPI schema's (drf-spectacular)
 from registry_ui.settings_events import outbound_settings
+from registry_ui.settings_packaging import packaging_settings
 from registry_ui.settings_sso import sso_settings
 from registry_ui.settings_support import (
     INSECURE_SECRET_KEY,
@@ -243,14 +245,8 @@ LINEAGE_MAX_DEPTH = env.int("LINEAGE_MAX_DEPTH", default=6)
 OPENLINEAGE_URL = env.str("OPENLINEAGE_URL", default="")
 
 vars().update(outbound_settings(env))  # OUTBOUND_*: the outbound events (settings_events)
-# --- Packaging (README's configuration table says what each knob does) ------------------------------
-PACKAGE_SOFT_TIME_LIMIT = env.int("PACKAGE_SOFT_TIME_LIMIT", default=15 * 60)
-PACKAGE_TIME_LIMIT = env.int("PACKAGE_TIME_LIMIT", default=16 * 60)
-PACKAGE_LEASE_SECONDS = env.float("PACKAGE_LEASE_SECONDS", default=60.0)  # renewed every third of it
-PACKAGE_SWEEP_SECONDS = env.int("PACKAGE_SWEEP_SECONDS", default=30)
-PACKAGE_MAX_ATTEMPTS = env.int("PACKAGE_MAX_ATTEMPTS", default=3)
-PACKAGE_MAX_ARTIFACT_BYTES = env.int("PACKAGE_MAX_ARTIFACT_BYTES", default=2 * 1024**3)
-PACKAGE_PARITY_TOLERANCE = env.float("PACKAGE_PARITY_TOLERANCE", default=1e-4)
+PACKAGING = packaging_settings(env)
+vars().update(PACKAGING)  # PACKAGE_*: the packaging jobs' limits, lease and parity tolerance
 
 # --- Pages and API --------------------------------------------------------------------------------
 # Rows per page of the lists on pages (models, versions, promotions, the audit log) and in the API, where a
@@ -297,7 +293,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(OUTBOX_SWEEP_SECONDS),
     },
     "sweep-event-deliveries": {"task": "events.tasks.sweep_deliveries_task", "schedule": 60.0},
-    "sweep-package-jobs": {"task": "packager.tasks.sweep_package_jobs", "schedule": PACKAGE_SWEEP_SECONDS},
+    "sweep-package-jobs": PACKAGING["PACKAGE_SWEEP_BEAT"],  # jobs whose worker died go to another
     # Signs the chain's head into AUDIT_CHECKPOINT_DIR (only when it moved).
     "audit-checkpoint": {
         "task": "approvals.audit.tasks.write_checkpoint_task",
@@ -326,22 +322,6 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Registry Governance API",
-    "DESCRIPTION": "Governance, approvals and audit beside an MLflow Model Registry.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Several models share these value sets; name them once so the schema has no name collisions.
-    "ENUM_NAME_OVERRIDES": {
-        "JobStatusEnum": "mirror.models.SyncRun.Status",
-        "DriftActionEnum": [("flag", "flag"), ("revert", "revert")],
-    },
 }
 
 # --- Security -------------------------------------------------------------------------------------
