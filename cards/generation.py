@@ -108,6 +108,7 @@ def _model_details(f: dict) -> str:
         ["Run name", run.get("run_name")],
         ["Experiment", run.get("experiment_id")],
         ["Artifact content hash", NOT_READ if unread else v.get("content_hash")],
+        ["Semantic version", NOT_READ if unread else v.get("semver") or "not computed yet"],
     ]
     tags = {k: val for k, val in (v.get("tags") or {}).items() if not k.startswith("mlflow.")}
     rows += [[f"Tag `{cell(k)}`", val] for k, val in sorted(tags.items())]

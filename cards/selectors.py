@@ -156,6 +156,7 @@ def version_facts(mv: ModelVersion) -> dict:
             "run_id": mv.run_id,
             "flavors": list(mv.flavors or []),
             "content_hash": mv.content_hash,
+            "semver": mv.semver,  # MAJOR.MINOR.PATCH+<hash8>, None until computed (mirror.versioning)
             "signature": mv.signature,
             # False until the artifact facts (signature, flavors, content hash) are read: unknown, not absent.
             "artifacts_read": mv.artifacts_read_at is not None,

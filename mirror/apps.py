@@ -9,6 +9,10 @@ class MirrorConfig(AppConfig):
     def ready(self):
         # Imported here, not at the top: an AppConfig module loads before the models are ready.
         # Importing the tasks registers them with the Celery app (the sync enqueues them by name: common.queue).
-        from mirror import hooks, sync, tasks  # noqa: F401
+        from mirror import hooks, sync, tasks, versioning  # noqa: F401
 
         hooks.after_sync_failure(sync.record_sync_failure)
+        # First of the after_artifacts_read hooks (this app is ready before cards and approvals): the version's
+        # semantic label is stored before the card is refreshed with the facts.
+        hooks.after_artifacts_read(versioning.on_artifacts_read)
+        hooks.after_sync(versioning.backfill)

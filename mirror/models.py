@@ -126,6 +126,11 @@ class ModelVersion(MirroredRow):
             models.Index(fields=["run_id"]),
             models.Index(fields=["model", "content_hash"], name="version_by_content_hash"),
             models.Index(
+                fields=["model"],
+                name="versions_awaiting_semver",
+                condition=Q(semver__isnull=True, artifacts_read_at__isnull=False),
+            ),
+            models.Index(
                 fields=["model", "version"], name="live_versions", condition=Q(deleted_at__isnull=True)
             ),
         ]
