@@ -1,0 +1,63 @@
+"""Small real models saved as MLflow model directories (mlflow.<flavor>.save_model into a folder: no server),
+for the packaging tests and benchmark."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import mlflow.sklearn
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def iris():
+    features, labels = load_iris(return_X_y=True, as_frame=True)
+    return features, labels
+
+
+def save_sklearn(model, features, where: Path, **kwargs) -> Path:
+    """Fit on the features and save with the first 20 rows as input example; the model directory."""
+    # Requirements named, not inferred: inferring them starts a process that imports the model (seconds).
+    kwargs.setdefault("pip_requirements", ["scikit-learn"])
+    # cloudpickle, as most registries hold them (skops, MLflow's default, imports all of scikit-learn: seconds).
+    kwargs.setdefault("serialization_format", mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE)
+    mlflow.sklearn.save_model(model, str(where), input_example=features.head(20), **kwargs)
+    return where
+
+
+def logistic_regression(where: Path, **kwargs) -> Path:
+    features, labels = iris()
+    return save_sklearn(LogisticRegression(max_iter=500).fit(features, labels), features, where, **kwargs)
+
+
+def random_forest(where: Path, trees: int = 20) -> Path:
+    features, labels = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = RandomForestClassifier(n_estimators=trees, max_depth=6, random_state=0).fit(features, labels)
+    return save_sklearn(model, features, where)
+
+
+def scaler_pipeline(where: Path) -> Path:
+    features, labels = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(features, labels)
+    return save_sklearn(model, features, where)
+
+
+class Hostile:
+    """Runs `code` when unpickled: what a model pickle from anyone with MLflow write access can do."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __reduce__(self):
+        return (exec, (self.code,))
+
+
+def hostile_sklearn(where: Path, code: str) -> Path:
+    """A sklearn model directory (cloudpickle format) whose model file runs `code` when loaded."""
+    logistic_regression(where)
+    (where / "model.pkl").write_bytes(pickle.dumps(Hostile(code)))
+    return where
