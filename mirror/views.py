@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
 
 from common.errors import InvalidInput
 from common.pages import paginate
@@ -118,26 +117,6 @@ def sync_status(request):
     }
     template = "registry_ui/_sync_runs.html" if request.htmx else "registry_ui/sync_status.html"
     return render(request, template, context)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def profile(request):
-    token = Token.objects.filter(user=request.user).first()
-    new_key = None
-    if request.method == "POST":
-        if request.POST.get("action") not in ("create", "rotate"):
-            return HttpResponseBadRequest("Unknown action.")
-        if token:
-            token.delete()
-        token = Token.objects.create(user=request.user)
-        new_key = token.key  # shown in this one answer only; never again (not on reload, not in the admin)
-        messages.success(request, "A new API token was created. Copy it now: it is not shown again.")
-    context = {"token": token, "new_key": new_key, "groups": request.user.groups.all()}
-    response = render(request, "registry_ui/profile.html", context)
-    if new_key:
-        response["Cache-Control"] = "no-store"
-    return response
 
 
 def healthz(request):

@@ -24,6 +24,7 @@ from registry_ui.settings_support import (
     owner_only_local_state,
     refuse_insecure_production,
 )
+from registry_ui.settings_tokens import token_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -51,12 +52,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "accounts",
     "mirror",
     "cards",
     "approvals",
@@ -301,11 +302,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+vars().update(token_settings(env))  # API_TOKEN_*: lifetimes and last-use writes (settings_tokens)
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so anonymous requests get 401 with WWW-Authenticate rather than 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.HashedTokenAuthentication",  # hashed keys (accounts/keys.py)
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import views as account_views
 from approvals import policy_views
 from mirror import views, webhooks
 from registry_ui import oidc
 
 api_v1 = [
+    path("", include("accounts.api_urls")),
     path("", include("mirror.api_urls")),
     path("", include("approvals.api_urls")),
     path("", include("audit.api_urls")),
@@ -32,7 +34,7 @@ urlpatterns = [
     path("accounts/login/", oidc.SsoAwareLoginView.as_view(), name="login"),
     path("oidc/", include("mozilla_django_oidc.urls")),  # single sign-on; 404 unless configured
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/profile/", account_views.profile, name="profile"),
     path("webhooks/mlflow/", webhooks.mlflow_webhook, name="mlflow-webhook"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

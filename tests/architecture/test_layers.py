@@ -15,6 +15,7 @@ PACKAGES = (
     "registry_ui",
     "common",
     "audit",
+    "accounts",
     "mirror",
     "cards",
     "compare",

@@ -82,15 +82,16 @@ def test_register_webhook_creates_then_updates_without_duplicates(mlflow_uri, ml
     mlflow_client.delete_webhook(hooks[0].webhook_id)
 
 
-def test_issue_token_prints_the_key_alone_on_the_last_line(make_user):
+def test_issue_token_prints_a_new_key_alone_on_the_last_line_each_time(make_user, client):
     make_user("ci-bot")
     out = io.StringIO()
     call_command("issue_token", "ci-bot", stdout=out)
     key = out.getvalue().strip().splitlines()[-1]
-    assert len(key) == 40
+    assert key.startswith("rgt_") and len(key) == 68
     again = io.StringIO()
-    call_command("issue_token", "ci-bot", stdout=again)
-    assert again.getvalue().strip().splitlines()[-1] == key
+    call_command("issue_token", "ci-bot", "--name", "nightly", stdout=again)
+    assert again.getvalue().strip().splitlines()[-1] != key  # only hashes are stored: a key is shown once
+    assert client.get("/api/v1/models/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
 
 
 def test_issue_token_for_unknown_user_fails():

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from mirror.sync import apply_snapshot
 from tests.factories import mlflow_model, mlflow_run, mlflow_version, snapshot
+from tests.support.tokens import issue_key
 
 pytestmark = pytest.mark.django_db
 
@@ -61,11 +62,9 @@ def test_anonymous_pages_redirect_to_login(client):
 
 
 def test_token_authentication_works(client, user):
-    from rest_framework.authtoken.models import Token
-
     seed_mirror()
-    token = Token.objects.create(user=user)
-    response = client.get("/api/v1/models/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    key = issue_key(user)
+    response = client.get("/api/v1/models/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
 
 

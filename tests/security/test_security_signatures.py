@@ -13,9 +13,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
 from approvals.models import Approval, OutboxItem
 from approvals.workflow import gating, signatures
 from audit.models import AuditEvent
@@ -28,6 +28,7 @@ from tests.support.governance import (
     run_outbox,
     seed_model,
 )
+from tests.support.tokens import issue_key
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def _token_client(user, *, session_of=None) -> APIClient:
     c = APIClient()
     if session_of is not None:
         c.force_login(session_of)  # a real login: user_logged_in fires, the session is brand new
-    c.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    c.credentials(HTTP_AUTHORIZATION=f"Token {issue_key(user)}")
     return c
 
 
@@ -65,18 +66,19 @@ def test_one_staff_user_cannot_request_sign_twice_and_apply_a_production_promoti
     """The issue's story: staff requests, then signs as both approvers with their tokens (read in the admin
     before) and a fresh session of their own."""
     staff = people["staff"]
-    for name in ("a1", "a2"):
-        Token.objects.create(user=people[name])
+    keys = {name: issue_key(people[name]) for name in ("a1", "a2")}
     staff.is_superuser = True
     staff.save()
     client.force_login(staff)
-    admin_page = client.get("/admin/authtoken/tokenproxy/").content.decode()
+    admin_page = client.get("/admin/accounts/apitoken/").content.decode()
     p = request_and_check(staff, version=2, target="production")
     forged = self_approvals = 0
-    for victim in (people["a1"], people["a2"]):
-        key = Token.objects.get(user=victim).key
-        assert key not in admin_page
-        c = _token_client(victim, session_of=staff)  # the strongest case: the key leaked anyway
+    for name in ("a1", "a2"):
+        victim = people[name]
+        assert keys[name] not in admin_page
+        c = APIClient()  # the strongest case: the key leaked anyway
+        c.force_login(staff)
+        c.credentials(HTTP_AUTHORIZATION=f"Token {keys[name]}")
         res = c.post(_approve_url(p), {"password": "demo-pass-2026"}, format="json")
         assert res.status_code == 403
         forged += Approval.objects.filter(promotion=p, reviewer=victim).count()
@@ -117,25 +119,26 @@ def test_a_signature_records_how_the_signer_authenticated_and_the_hashes_it_sign
 
 def test_the_profile_shows_a_new_token_key_once_and_never_again(people, client):
     client.force_login(people["a1"])
-    res = client.post("/accounts/profile/", {"action": "create"})
-    key = Token.objects.get(user=people["a1"]).key
-    assert key in res.content.decode()
+    res = client.post("/accounts/profile/", {"action": "create", "name": "laptop"})
+    html = res.content.decode()
+    key = html.split('id="api-token">')[1].split("<")[0]
+    assert key.startswith("rgt_") and ApiToken.objects.filter(user=people["a1"], name="laptop").exists()
     assert res["Cache-Control"] == "no-store"
     assert key not in client.get("/accounts/profile/").content.decode()
 
 
 def test_staff_cannot_read_token_keys_in_the_admin(people, client):
-    keys = [Token.objects.create(user=people[name]).key for name in ("a1", "a2")]
+    keys = [issue_key(people[name]) for name in ("a1", "a2")]
     admin = people["staff"]
     admin.is_superuser = True
     admin.save()
     client.force_login(admin)
-    listing = client.get("/admin/authtoken/tokenproxy/")
+    listing = client.get("/admin/accounts/apitoken/")
     assert listing.status_code == 200
     html = listing.content.decode()
     assert "ann" in html and "bob" in html  # who has a token is visible
     assert all(key not in html for key in keys)  # the keys are not: no column, link, checkbox or title
-    assert client.get("/admin/authtoken/tokenproxy/add/").status_code == 403
+    assert client.get("/admin/accounts/apitoken/add/").status_code == 403
 
 
 # --- 4. signatures bind to what is applied --------------------------------------------------------------------
