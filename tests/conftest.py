@@ -196,49 +196,61 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings, tmp_path):
-    """A real Celery worker process on the real broker (Redis), using the test database."""
+def celery_workers(transactional_db, settings, tmp_path):
+    """Starts real Celery worker processes on the real broker (Redis) and one private queue, using the test
+    database: `start(*extra_args)` → the process (its own session: `os.killpg` ends it with its children),
+    started with the environment of that moment. Every worker still running is stopped at the end."""
     if not os.environ.get("REDIS_URL"):
         pytest.skip("needs REDIS_URL (make test sets it)")
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=_test_database_url(),
-        MLFLOW_TRACKING_URI=settings.MLFLOW_TRACKING_URI,
-        MLFLOW_UI_URL=settings.MLFLOW_UI_URL,
-        AUDIT_CHECKPOINT_DIR=str(settings.AUDIT_CHECKPOINT_DIR),
-        DJANGO_SETTINGS_MODULE="registry_ui.settings",
-    )
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
-    env["CELERY_DEFAULT_QUEUE"] = queue
     settings.CELERY_TASK_DEFAULT_QUEUE = queue
-    from registry_ui.celery import app
+    from registry_ui.celery import app, worker_command
 
     app.conf.task_default_queue = queue
-    log = (tmp_path / "worker.log").open("w")
-    from registry_ui.celery import worker_command
+    procs: list[subprocess.Popen] = []
 
-    proc = subprocess.Popen(
-        worker_command(queue=queue, isolated=True),
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if "ready." in (tmp_path / "worker.log").read_text():
-            break
-        if proc.poll() is not None:
-            raise RuntimeError("worker died:\n" + (tmp_path / "worker.log").read_text())
-        time.sleep(0.2)
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    def start(*extra_args: str) -> subprocess.Popen:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=_test_database_url(),
+            MLFLOW_TRACKING_URI=settings.MLFLOW_TRACKING_URI,
+            MLFLOW_UI_URL=settings.MLFLOW_UI_URL,
+            AUDIT_CHECKPOINT_DIR=str(settings.AUDIT_CHECKPOINT_DIR),
+            DJANGO_SETTINGS_MODULE="registry_ui.settings",
+            CELERY_DEFAULT_QUEUE=queue,
+        )
+        log_path = tmp_path / f"worker-{len(procs) + 1}.log"
+        proc = subprocess.Popen(
+            [*worker_command(queue=queue, isolated=True), *extra_args],
+            cwd=REPO,
+            env=env,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        procs.append(proc)
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("worker did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     app.conf.task_default_queue = "celery"
+
+
+@pytest.fixture
+def celery_worker_process(celery_workers):
+    """A real Celery worker process on the real broker (Redis), using the test database."""
+    return celery_workers()
 
 
 @pytest.fixture
