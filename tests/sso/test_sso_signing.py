@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from approvals.models import Approval
 from audit.models import AuditEvent
 from tests.support import oidc
 from tests.support.governance import request_and_check
+from tests.support.tokens import issue_key
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_a_provider_answer_is_used_once_and_only_for_the_signature_that_asked(si
 def test_neither_the_session_nor_an_api_token_stands_in_for_the_fresh_authentication(signer, promotion):
     sue = get_user_model().objects.get(username="sue")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=sue).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_key(sue)}")
     res = api.post(f"/api/v1/promotions/{promotion.pk}/approve", {}, format="json")
     assert res.status_code == 403
     res = signer.post(f"/api/v1/promotions/{promotion.pk}/approve", {}, format="json")  # the SSO session
