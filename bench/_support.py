@@ -231,9 +231,11 @@ def populate(
     params: int = 10,
     threads: int = 8,
     prefix: str = "bench-model",
+    logged_models: bool = False,
 ) -> list[str]:
     """``models`` registered models × ``versions`` versions, each version with its own run carrying
-    ``metrics`` metrics and ``params`` params (one ``log_batch`` per run). Returns the model names."""
+    ``metrics`` metrics and ``params`` params (one ``log_batch`` per run); with ``logged_models``, each version
+    is registered MLflow 3 style from a logged model of its run (its params too). Returns the model names."""
     import logging
 
     from mlflow.entities import Metric, Param
@@ -250,7 +252,7 @@ def populate(
 
     now_ms = int(time.time() * 1000)
 
-    def make_run(index: int) -> str:
+    def make_run(index: int) -> tuple[str, str | None]:
         run = retry(client.create_run, experiment_id, run_name=f"run-{index}")
         run_id = run.info.run_id
         retry(
@@ -259,21 +261,26 @@ def populate(
             metrics=[Metric(f"m{k}", (index * 7 + k) % 100 / 100, now_ms, 0) for k in range(metrics)],
             params=[Param(f"p{k}", str((index + k) % 13)) for k in range(params)],
         )
-        return run_id
+        if not logged_models:
+            return run_id, None
+        params_of = {f"p{k}": str((index + k) % 13) for k in range(params)}
+        logged = retry(client.create_logged_model, experiment_id, source_run_id=run_id, params=params_of)
+        return run_id, logged.model_id
 
     total = models * versions
     began = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
-        run_ids = list(pool.map(make_run, range(total)))
+        made = list(pool.map(make_run, range(total)))
     note(f"{total} runs with {metrics} metrics + {params} params in {time.perf_counter() - began:.1f} s")
 
     def make_versions(model_index: int) -> None:
         # Versions of one model are created in order (MLflow numbers them); models run in parallel.
         name = names[model_index]
         for v in range(versions):
-            run_id = run_ids[model_index * versions + v]
+            run_id, model_id = made[model_index * versions + v]
+            source = f"models:/{model_id}" if model_id else f"runs:/{run_id}/model"
             # Not wrapped in retry(): a repeated create would add a version (the client retries 5xx).
-            client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id)
+            client.create_model_version(name, source, run_id=run_id, model_id=model_id)
 
     began = time.perf_counter()
     if models == 1 and versions > 1:

@@ -5,10 +5,11 @@
     .venv/bin/python bench/sync.py --models 5 --versions 10   # a quick run
 
 A real ``mlflow server`` is populated with models × versions, each version with its own run holding 10
-metrics and 10 params. Then, in one run:
+metrics and 10 params, registered MLflow 3 style from a logged model of that run. Then, in one run:
   (a) the floor: every model, version and run read over MLflow's REST API with batched calls (plain
       ``requests``, keep-alive session: registered-models/search and model-versions/search pages,
-      experiments/search once, runs/search with ``attributes.run_id IN (...)`` in chunks of 100 —
+      experiments/search once, logged-models/search with ``model_id IN (...)`` and runs/search with
+      ``attributes.run_id IN (...)`` in chunks of 100 —
       JSON decoding included, nothing else). One warm-up read, then the median of ``--floor-repeats``
       reads before the full sync and ``--floor-repeats - 1`` right after it;
   (b) a full sync (``mirror.sync.execute_sync`` of a ``SyncRun(kind="full")``) into the empty mirror;
@@ -67,6 +68,15 @@ def floor_read(uri: str, *, page_size: int = 1000, run_batch: int = 100) -> tupl
         e["experiment_id"]
         for e in pages("POST", "experiments/search", "experiments", {"max_results": 1000, "view_type": "ALL"})
     ]
+    # MLflow 3 registers a logged model from `models:/<model_id>` (its REST answers leave `model_id` out).
+    model_ids = sorted(
+        {v["source"].removeprefix("models:/") for v in versions if v["source"].startswith("models:/m-")}
+    )
+    for start in range(0, len(model_ids), run_batch):
+        chunk = model_ids[start : start + run_batch]
+        model_filter = "model_id IN (" + ",".join(f"'{m}'" for m in chunk) + ")"
+        body = {"experiment_ids": experiments, "filter": model_filter, "max_results": len(chunk)}
+        pages("POST", "logged-models/search", "models", body)
     run_ids = sorted({v["run_id"] for v in versions if v.get("run_id")})
     runs = 0
     for start in range(0, len(run_ids), run_batch):
@@ -213,6 +223,7 @@ def set_up(args, uri: str) -> tuple[int, int, int]:
                 metrics=args.metrics,
                 params=args.params,
                 threads=args.threads,
+                logged_models=True,
             )
     emit("models", args.models)
     emit("versions", args.models * args.versions)

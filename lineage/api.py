@@ -17,7 +17,17 @@ class NodeSerializer(serializers.Serializer):
         help_text="TYPE:KEY, unique in the answer (`dataset:<digest>`, `run:<run_id>`, ...)"
     )
     type = serializers.ChoiceField(
-        choices=["dataset", "run", "code", "model_version", "registered_model", "target", "promotion"]
+        choices=[
+            "dataset",
+            "run",
+            "code",
+            "logged_model",
+            "model_version",
+            "registered_model",
+            "target",
+            "promotion",
+            "package",
+        ]  # fmt: skip
     )
     label = serializers.CharField()
     attrs = serializers.DictField(
@@ -30,8 +40,8 @@ class EdgeSerializer(serializers.Serializer):
     target = serializers.CharField()
     type = serializers.ChoiceField(
         choices=[
-            "trained_on", "evaluated_on", "child_of", "built_from", "registered_as", "version_of",
-            "holds", "held", "promoted_by",
+            "trained_on", "evaluated_on", "child_of", "built_from", "logged_as", "registered_as",
+            "version_of", "packaged_as", "holds", "held", "promoted_by",
         ]
     )  # fmt: skip
     attrs = serializers.DictField(help_text="A dataset edge's `context` tag, a holding's dates ...")
@@ -41,8 +51,14 @@ class LineageGraphSerializer(serializers.Serializer):
     nodes = NodeSerializer(many=True)
     edges = EdgeSerializer(many=True)
     depth = serializers.IntegerField(help_text="The depth applied (hops from the version)")
-    truncated = serializers.BooleanField(help_text="Nodes lay beyond `depth` and are left out")
-    notes = serializers.ListField(child=serializers.CharField(), help_text="Sentences: a clamped depth ...")
+    truncated = serializers.BooleanField(
+        help_text="Nodes lay beyond `depth` or the node limit and are left out"
+    )
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Sentences: a clamped depth, a graph cut to the node limit ...",
+    )
+    node_limit = serializers.IntegerField(help_text="The most nodes an answer holds (LINEAGE_MAX_NODES)")
 
 
 def parse_depth(raw: str | None) -> int | None:

@@ -1,7 +1,8 @@
 """The lineage graph of one model version, built from plain facts (no ORM, no I/O): typed nodes and named edges.
 
 Node ids are `TYPE:KEY` (API.md, "Lineage"): `dataset:<digest>`, `run:<run_id>`, `code:<commit>`,
-`model_version:<name>/<version>`, `registered_model:<name>`, `target:<name>/<target>`, `promotion:<id>`.
+`logged_model:<model_id>`, `model_version:<name>/<version>`, `registered_model:<name>`, `target:<name>/<target>`,
+`promotion:<id>`.
 
 Edges read `source <type> target`:
   run `trained_on` / `evaluated_on` dataset   the dataset's context tag: `training` → trained_on; `eval`,
@@ -11,7 +12,10 @@ Edges read `source <type> target`:
                                               keeps the tag as logged.
   run `child_of` run                          the `mlflow.parentRunId` tag
   run `built_from` code                       `mlflow.source.git.commit` (else the source name, labelled so)
-  run `registered_as` model_version           the version's source run (a logged model will sit between)
+  run `logged_as` logged_model                the logged model's source run (MLflow 3)
+  logged_model `registered_as` model_version  the version's `model_id`; without one (MLflow 2 style registration
+                                              from a run's artifacts) the run is `registered_as` the version
+  logged_model `evaluated_on` dataset         a metric of the logged model names the dataset (name and digest)
   model_version `version_of` registered_model an extension: the contract names no edge for it
   model_version `holds` / `held` target       the target's holdings now / before
   model_version `promoted_by` promotion       an applied promotion of the version (its signatures in attrs)
@@ -19,119 +23,60 @@ Edges read `source <type> target`:
 One dataset node per digest, whatever run logged it. A dataset entry without a digest is a node of its own,
 labelled as such, as are entries without a source or with a source type MLflow does not define.
 
-The graph is cut `depth` hops from the version (undirected). A parent chain that loops ends at the run seen
-first: nothing is visited twice.
+The graph is cut `depth` hops from the version (undirected), then to the `max_nodes` nodes nearest it (each cut
+said in `notes`). A parent chain that loops ends at the run seen first: nothing is visited twice.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_MAX_DEPTH = 6
-EVALUATION_CONTEXTS = frozenset({"eval", "evaluation", "validation", "test", "testing"})
-# MLflow's dataset source types (mlflow.data's sources and the artifact repositories a file source may name).
-KNOWN_SOURCE_TYPES = frozenset(
-    {
-        "local", "http", "https", "s3", "gs", "wasbs", "abfss", "hdfs", "dbfs", "ftp", "sftp", "file",
-        "code", "spark", "delta_table", "hugging_face", "uc_volume", "mlflow_evaluation_dataset",
-        "databricks_uc_table",
-    }
-)  # fmt: skip
-PARENT_RUN_TAG = "mlflow.parentRunId"
-COMMIT_TAG = "mlflow.source.git.commit"
-REPO_TAG = "mlflow.source.git.repoURL"
-SOURCE_NAME_TAG = "mlflow.source.name"
-SOURCE_TYPE_TAG = "mlflow.source.type"
-ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+from lineage.facts import (
+    COMMIT_TAG,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NODES,
+    ENTRY_POINT_TAG,
+    EVALUATION_CONTEXTS,
+    KNOWN_SOURCE_TYPES,
+    PARENT_RUN_TAG,
+    REPO_TAG,
+    SOURCE_NAME_TAG,
+    SOURCE_TYPE_TAG,
+    DatasetFact,
+    HoldingFact,
+    LoggedModelFact,
+    PromotionFact,
+    RunFact,
+    SignatureFact,
+    VersionFacts,
+    logged_model_from_row,
+    runs_from_rows,
+)
 
-
-# --- facts in -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DatasetFact:
-    name: str = ""
-    digest: str = ""
-    source_type: str = ""
-    source: str = ""
-    context: str = ""
-
-    @classmethod
-    def from_entry(cls, entry: Mapping[str, Any]) -> DatasetFact:
-        """One entry of a mirrored run's `datasets` (missing or non-string fields read as "")."""
-
-        def text(key: str) -> str:
-            value = entry.get(key)
-            return value.strip() if isinstance(value, str) else ""
-
-        return cls(
-            name=text("name"),
-            digest=text("digest"),
-            source_type=text("source_type"),
-            source=text("source"),
-            context=text("context"),
-        )
-
-
-@dataclass(frozen=True)
-class RunFact:
-    run_id: str
-    name: str = ""
-    status: str = ""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    datasets: tuple[DatasetFact, ...] = ()
-    mirrored: bool = True  # False: named by a child's parent tag, not in the mirror
-
-    @property
-    def parent_run_id(self) -> str:
-        return str(self.tags.get(PARENT_RUN_TAG) or "")
-
-
-@dataclass(frozen=True)
-class SignatureFact:
-    username: str
-    printed_name: str
-    decision: str
-    meaning: str
-    signed_at: str  # ISO-8601
-    counts: bool = True
-
-
-@dataclass(frozen=True)
-class PromotionFact:
-    id: int
-    kind: str
-    target: str
-    state: str
-    requested_by: str
-    requested_at: str
-    applied_at: str | None
-    signatures: tuple[SignatureFact, ...] = ()
-
-
-@dataclass(frozen=True)
-class HoldingFact:
-    target: str
-    held_from: str
-    held_to: str | None  # None: holds it now
-    source: str = ""
-    promotion_id: int | None = None
-
-
-@dataclass(frozen=True)
-class VersionFacts:
-    """Everything the graph of one version reads."""
-
-    model: str
-    version: int
-    run_id: str = ""
-    stage: str = ""
-    status: str = ""
-    aliases: tuple[str, ...] = ()
-    runs: Mapping[str, RunFact] = field(default_factory=dict)  # the source run and its ancestors, by run_id
-    holdings: tuple[HoldingFact, ...] = ()
-    promotions: tuple[PromotionFact, ...] = ()
+# Re-exported: callers read the facts from the builder's module.
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_NODES",
+    "EVALUATION_CONTEXTS",
+    "KNOWN_SOURCE_TYPES",
+    "PARENT_RUN_TAG",
+    "COMMIT_TAG",
+    "REPO_TAG",
+    "SOURCE_NAME_TAG",
+    "SOURCE_TYPE_TAG",
+    "ENTRY_POINT_TAG",
+    "DatasetFact",
+    "RunFact",
+    "SignatureFact",
+    "PromotionFact",
+    "HoldingFact",
+    "LoggedModelFact",
+    "VersionFacts",
+    "runs_from_rows",
+    "logged_model_from_row",
+]
 
 
 # --- graph out ------------------------------------------------------------------------------------------------
@@ -162,8 +107,9 @@ class Graph:
     nodes: list[Node]
     edges: list[Edge]
     depth: int  # the depth applied
-    truncated: bool  # nodes lay beyond `depth`
+    truncated: bool  # nodes lay beyond `depth`, or beyond the node limit
     notes: list[str]
+    node_limit: int = DEFAULT_MAX_NODES
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +118,7 @@ class Graph:
             "depth": self.depth,
             "truncated": self.truncated,
             "notes": list(self.notes),
+            "node_limit": self.node_limit,
         }
 
 
@@ -239,10 +186,9 @@ def _dataset_node(b: _Builder, run_id: str, index: int, ds: DatasetFact) -> str:
     )
 
 
-def _run_nodes(b: _Builder, facts: VersionFacts) -> None:
+def _run_nodes(b: _Builder, facts: VersionFacts, run_id: str) -> None:
     """The source run, its datasets and code, and its parent chain (each run once, whatever loops)."""
     seen: set[str] = set()
-    run_id = facts.run_id
     while run_id and run_id not in seen:
         seen.add(run_id)
         run = facts.runs.get(run_id) or RunFact(run_id, mirrored=False)
@@ -327,8 +273,8 @@ def _governance_nodes(b: _Builder, facts: VersionFacts, root: str) -> None:
         b.edge(root, node, "promoted_by")
 
 
-def build(facts: VersionFacts, depth: int) -> Graph:
-    """The version's graph, cut `depth` (≥ 1) hops from the version node."""
+def build(facts: VersionFacts, depth: int, max_nodes: int = DEFAULT_MAX_NODES) -> Graph:
+    """The version's graph, cut `depth` (≥ 1) hops from the version node, then to `max_nodes` nodes."""
     b = _Builder()
     root = b.node(
         version_id(facts.model, facts.version),
@@ -342,19 +288,56 @@ def build(facts: VersionFacts, depth: int) -> Graph:
         run_id=facts.run_id,
     )
     b.edge(root, b.node(f"registered_model:{facts.model}", "registered_model", facts.model), "version_of")
-    if facts.run_id:
-        _run_nodes(b, facts)
-        b.edge(f"run:{facts.run_id}", root, "registered_as")
+    lm = facts.logged_model
+    source_run = (lm.source_run_id if lm is not None else "") or facts.run_id
+    if source_run:
+        _run_nodes(b, facts, source_run)
+    if lm is not None:
+        node = _logged_model_node(b, lm)
+        b.edge(node, root, "registered_as")
+        if source_run:
+            b.edge(f"run:{source_run}", node, "logged_as")
+    elif source_run:
+        b.edge(f"run:{source_run}", root, "registered_as")
     _governance_nodes(b, facts, root)
-    return _cut(b, root, max(1, depth))
+    return _cut(b, root, max(1, depth), max(1, max_nodes))
 
 
-def _cut(b: _Builder, root: str, depth: int) -> Graph:
+def _logged_model_node(b: _Builder, lm: LoggedModelFact) -> str:
+    """The logged model, and the datasets its metrics name (one node per digest, as a run's datasets)."""
+    label = lm.name or lm.model_id
+    node = b.node(
+        f"logged_model:{lm.model_id}",
+        "logged_model",
+        label if lm.mirrored else f"{label} (not mirrored)",
+        model_id=lm.model_id,
+        name=lm.name,
+        source_run_id=lm.source_run_id,
+        status=lm.status,
+        model_type=lm.model_type,
+        params=dict(lm.params),
+        metrics=[dict(m) for m in lm.metrics],
+        mirrored=lm.mirrored,
+    )
+    on: dict[str, list[str]] = {}
+    for m in lm.metrics:
+        digest = str(m.get("dataset_digest") or "")
+        if digest:
+            on.setdefault(digest, []).append(str(m.get("key") or ""))
+            name = str(m.get("dataset_name") or "")
+            b.node(f"dataset:{digest}", "dataset", name or digest[:12], name=name, digest=digest,
+                   source_type="", source="", malformed=[])  # fmt: skip
+    for digest, keys in on.items():
+        b.edge(node, f"dataset:{digest}", "evaluated_on", context="metrics", metrics=sorted(set(keys)))
+    return node
+
+
+def _cut(b: _Builder, root: str, depth: int, max_nodes: int) -> Graph:
     neighbours: dict[str, list[str]] = {}
     for s, t, _ in b.edges:
         neighbours.setdefault(s, []).append(t)
         neighbours.setdefault(t, []).append(s)
-    distance = {root: 0}
+    distance = {root: 0}  # in the order reached: nearest first
     queue = deque([root])
     truncated = False
     while queue:
@@ -367,23 +350,20 @@ def _cut(b: _Builder, root: str, depth: int) -> Graph:
                 continue
             distance[other] = distance[current] + 1
             queue.append(other)
-    nodes = [n for n in b.nodes.values() if n.id in distance]
-    edges = [e for (s, t, _), e in b.edges.items() if s in distance and t in distance]
     notes = [f"Nodes more than {depth} steps from the version are left out."] if truncated else []
-    return Graph(nodes=nodes, edges=edges, depth=depth, truncated=truncated, notes=notes)
+    kept = set(list(distance)[:max_nodes])
+    if len(distance) > max_nodes:
+        truncated = True
+        notes.append(size_note(len(distance), max_nodes, "the version"))
+    nodes = [n for n in b.nodes.values() if n.id in kept]
+    edges = [e for (s, t, _), e in b.edges.items() if s in kept and t in kept]
+    return Graph(
+        nodes=nodes, edges=edges, depth=depth, truncated=truncated, notes=notes, node_limit=max_nodes
+    )
 
 
-def runs_from_rows(rows: Iterable[tuple[str, str, str, Mapping[str, str], list[Any]]]) -> dict[str, RunFact]:
-    """RunFacts from (run_id, name, status, tags, datasets) rows as the mirror holds them."""
-    out: dict[str, RunFact] = {}
-    for run_id, name, status, tags, datasets in rows:
-        out[run_id] = RunFact(
-            run_id=run_id,
-            name=name,
-            status=status,
-            tags={str(k): str(v) for k, v in (tags or {}).items()},
-            datasets=tuple(
-                DatasetFact.from_entry(d if isinstance(d, Mapping) else {}) for d in datasets or ()
-            ),
-        )
-    return out
+def size_note(total: int, limit: int, near: str) -> str:
+    return (
+        f"The graph has {total} nodes, over the limit of {limit} (LINEAGE_MAX_NODES): "
+        f"only the {limit} nearest {near} are shown."
+    )

@@ -1,8 +1,8 @@
 """A layered left-to-right layout of a lineage graph, computed on the server (pure, no I/O): the page draws it
 with cytoscape.js's `preset` layout, so a graph of 500+ nodes is placed in milliseconds, the same way each time.
 
-Data flows left to right: dataset and code, then runs (a parent run left of its children), the version, then
-its registered model, targets and promotions. Each node's layer is the longest flow path that reaches it, never
+Data flows left to right: dataset and code, then runs (a parent run left of its children), the logged model,
+the version, then its registered model, packages, targets and promotions. Each node's layer is the longest flow path that reaches it, never
 less than its type's rank (a loop in a parent chain is cut at the edge that closes it). Within a layer nodes
 are ordered by type, then label, then id, and the layer is centred on y = 0.
 """
@@ -16,10 +16,12 @@ TYPE_RANK = {
     "dataset": 0,
     "code": 0,
     "run": 1,
+    "logged_model": 2,
     "model_version": 2,
     "registered_model": 3,
     "target": 3,
     "promotion": 3,
+    "package": 3,
 }
 # Edges whose data flows from their target to their source (a run is trained on a dataset: dataset → run).
 REVERSED = frozenset({"trained_on", "evaluated_on", "built_from", "child_of"})

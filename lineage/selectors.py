@@ -1,6 +1,6 @@
 """The facts one version's lineage reads, in a bounded number of queries: the version (from the mirror's access
-helper), one query per level of its run's parent chain (at most the depth applied), its target holdings, and
-its applied promotions with their signatures (two queries)."""
+helper), its logged model (one query, when it names one), one query per level of its run's parent chain (at most
+the depth applied), its target holdings, and its applied promotions with their signatures (two queries)."""
 
 from __future__ import annotations
 
@@ -11,29 +11,44 @@ from django.db.models import Prefetch
 
 from approvals.models import Approval, Promotion, TargetHolding
 from lineage import graph
-from mirror.models import ModelVersion, Run
+from mirror.models import LoggedModel, ModelVersion, Run
 
 RUN_FIELDS = ("run_id", "run_name", "status", "tags", "datasets")
+LOGGED_MODEL_FIELDS = ("name", "source_run_id", "status", "model_type", "params", "metrics")
 
 
 def max_depth() -> int:
     return max(1, int(getattr(settings, "LINEAGE_MAX_DEPTH", graph.DEFAULT_MAX_DEPTH)))
 
 
+def max_nodes() -> int:
+    return max(1, int(getattr(settings, "LINEAGE_MAX_NODES", graph.DEFAULT_MAX_NODES)))
+
+
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def _runs(mv: ModelVersion, depth: int) -> dict[str, graph.RunFact]:
-    """The source run and its ancestors up to `depth` hops from the version (the run is one hop away)."""
+def logged_model(mv: ModelVersion) -> graph.LoggedModelFact | None:
+    """The logged model the version names (one query), None for a version registered MLflow 2 style."""
+    if not mv.logged_model_id:
+        return None
+    row = LoggedModel.objects.filter(model_id=mv.logged_model_id).values_list(*LOGGED_MODEL_FIELDS).first()
+    return graph.logged_model_from_row(mv.logged_model_id, row)
+
+
+def _runs(mv: ModelVersion, depth: int, start: str = "") -> dict[str, graph.RunFact]:
+    """The source run (`start`: the logged model's, else the version's) and its ancestors up to `depth` hops
+    from the version (the run is one hop away, two behind a logged model)."""
     rows = []
-    run = mv.source_run if mv.source_run_id else None
+    start = start or mv.run_id
+    run = mv.source_run if mv.source_run_id and start == mv.run_id else None
     if run is not None:
         rows.append(tuple(getattr(run, f) for f in RUN_FIELDS))
         wanted = str((run.tags or {}).get(graph.PARENT_RUN_TAG) or "")
         level = 2
     else:
-        wanted, level = mv.run_id, 1
+        wanted, level = start, 1
     seen = {r[0] for r in rows}
     while wanted and wanted not in seen and level <= depth:
         row = Run.objects.filter(run_id=wanted).values_list(*RUN_FIELDS).first()
@@ -100,6 +115,7 @@ def _promotions(mv: ModelVersion) -> tuple[graph.PromotionFact, ...]:
 
 def version_facts(mv: ModelVersion, depth: int) -> graph.VersionFacts:
     """`mv` as `mirror.access.access_version` returns it (model and source run loaded)."""
+    lm = logged_model(mv)
     return graph.VersionFacts(
         model=mv.model.name,
         version=mv.version,
@@ -107,7 +123,8 @@ def version_facts(mv: ModelVersion, depth: int) -> graph.VersionFacts:
         stage=mv.stage,
         status=mv.status,
         aliases=tuple(str(a) for a in mv.aliases or ()),
-        runs=_runs(mv, depth),
+        runs=_runs(mv, depth, lm.source_run_id if lm is not None else ""),
+        logged_model=lm,
         holdings=_holdings(mv),
         promotions=_promotions(mv),
     )
@@ -115,6 +132,6 @@ def version_facts(mv: ModelVersion, depth: int) -> graph.VersionFacts:
 
 def version_graph(mv: ModelVersion, requested_depth: int | None) -> graph.Graph:
     depth, notes = graph.clamp_depth(requested_depth, max_depth())
-    result = graph.build(version_facts(mv, depth), depth)
+    result = graph.build(version_facts(mv, depth), depth, max_nodes())
     result.notes[:0] = notes
     return result

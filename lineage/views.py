@@ -21,10 +21,12 @@ NODE_TYPES = (
     ("dataset", "Dataset"),
     ("code", "Code"),
     ("run", "Run"),
+    ("logged_model", "Logged model"),
     ("model_version", "Version"),
     ("registered_model", "Model"),
     ("target", "Target"),
     ("promotion", "Promotion"),
+    ("package", "Package"),
 )
 
 

@@ -2,7 +2,8 @@
 
 Reads go straight to MLflow's REST API through mlflow's own `http_request` (JSON in, our dataclasses out),
 in pages and batches: registered models and versions by page, source runs with `search_runs` filtered by
-`attributes.run_id IN (...)` in chunks — never one `get_run` per version. Writes use `MlflowClient`.
+`attributes.run_id IN (...)` in chunks — never one `get_run` per version — and MLflow 3 logged models likewise
+with `logged-models/search` filtered by `model_id IN (...)`. Writes use `MlflowClient`.
 Every call has a short timeout and a small retry budget so a worker never hangs for minutes on a dead
 server; failures surface as our own `MlflowUnavailable` / `MlflowNotFound` / `MlflowRejected`.
 """
@@ -22,6 +23,7 @@ from django.conf import settings
 from common.errors import ArtifactTooLarge, MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mirror.mlflow_data import (
     MetricPoint,
+    MlflowLoggedModel,
     MlflowModel,
     MlflowRun,
     MlflowVersion,
@@ -29,6 +31,7 @@ from mirror.mlflow_data import (
     RegistrySnapshot,
     VersionArtifacts,
     finite,
+    parse_logged_model,
     parse_model,
     parse_run,
     parse_version,
@@ -194,12 +197,14 @@ def _experiment_ids() -> list[str]:
     return ids
 
 
-def get_runs(run_ids: Iterable[str], progress: ProgressFn | None = None) -> dict[str, MlflowRun]:
+def get_runs(
+    run_ids: Iterable[str], progress: ProgressFn | None = None, experiments: list[str] | None = None
+) -> dict[str, MlflowRun]:
     """Source runs by id, fetched in batches with `search_runs` (never one `get_run` each)."""
     wanted = sorted({r for r in run_ids if r})
     if not wanted:
         return {}
-    experiments = _experiment_ids()
+    experiments = _experiment_ids() if experiments is None else experiments
     runs: dict[str, MlflowRun] = {}
     batch = settings.MLFLOW_RUN_BATCH
     for start in range(0, len(wanted), batch):
@@ -222,11 +227,54 @@ def get_runs(run_ids: Iterable[str], progress: ProgressFn | None = None) -> dict
     return runs
 
 
+def get_logged_models(
+    model_ids: Iterable[str], experiments: list[str] | None = None
+) -> dict[str, MlflowLoggedModel]:
+    """MLflow 3 logged models by id, fetched in batches with `logged-models/search` (never one get each).
+    A server without logged models (MLflow 2) answers none."""
+    wanted = sorted({m for m in model_ids if m})
+    if not wanted:
+        return {}
+    experiments = _experiment_ids() if experiments is None else experiments
+    found: dict[str, MlflowLoggedModel] = {}
+    batch = settings.MLFLOW_RUN_BATCH
+    for start in range(0, len(wanted), batch):
+        chunk = wanted[start : start + batch]
+        model_filter = "model_id IN (" + ",".join(quote_filter_value(m) for m in chunk) + ")"
+        try:
+            for page in _pages(
+                "/api/2.0/mlflow/logged-models/search",
+                "models",
+                method="POST",
+                experiment_ids=experiments,
+                filter=model_filter,
+                max_results=len(chunk),
+            ):
+                for raw in page:
+                    logged = parse_logged_model(raw)
+                    found[logged.model_id] = logged
+        except MlflowNotFound:
+            return found
+    return found
+
+
+def _runs_and_logged_models(
+    versions: list[MlflowVersion], progress: ProgressFn | None = None
+) -> tuple[dict[str, MlflowRun], dict[str, MlflowLoggedModel]]:
+    """The versions' source runs and logged models (experiments listed once for both)."""
+    if not any(v.run_id or v.model_id for v in versions):
+        return {}, {}
+    experiments = _experiment_ids()
+    logged = get_logged_models((v.model_id for v in versions), experiments)
+    run_ids = {v.run_id for v in versions} | {m.source_run_id for m in logged.values()}
+    return get_runs(run_ids, progress, experiments), logged
+
+
 def read_registry(progress: ProgressFn | None = None) -> RegistrySnapshot:
     models = list_models(progress)
     versions = list_versions({m.name: m.aliases for m in models}, progress=progress)
-    runs = get_runs((v.run_id for v in versions), progress)
-    return RegistrySnapshot(models=models, versions=versions, runs=runs)
+    runs, logged = _runs_and_logged_models(versions, progress)
+    return RegistrySnapshot(models=models, versions=versions, runs=runs, logged_models=logged)
 
 
 def read_model(name: str) -> RegistrySnapshot:
@@ -236,8 +284,10 @@ def read_model(name: str) -> RegistrySnapshot:
     except MlflowNotFound:
         return RegistrySnapshot(scope_model=name, missing_model=True)
     versions = list_versions({model.name: model.aliases}, name=name)
-    runs = get_runs(v.run_id for v in versions)
-    return RegistrySnapshot(models=[model], versions=versions, runs=runs, scope_model=name)
+    runs, logged = _runs_and_logged_models(versions)
+    return RegistrySnapshot(
+        models=[model], versions=versions, runs=runs, logged_models=logged, scope_model=name
+    )
 
 
 def metric_history(run_id: str, key: str) -> list[MetricPoint]:

@@ -40,6 +40,25 @@ class MlflowVersion:
     user_id: str | None
     creation_timestamp: int | None
     last_updated_timestamp: int | None
+    model_id: str = ""  # MLflow 3: the logged model the version was registered from ("" for MLflow 2 style)
+
+
+@dataclass(frozen=True)
+class MlflowLoggedModel:
+    """An MLflow 3 logged model: its source run, params, and metrics (each linked to a dataset by name and
+    digest when MLflow recorded one)."""
+
+    model_id: str
+    experiment_id: str
+    name: str
+    source_run_id: str
+    status: str
+    model_type: str
+    artifact_uri: str
+    creation_timestamp: int | None
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: list[dict[str, Any]]  # [{key, value, step, dataset_name, dataset_digest, run_id}]
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,7 @@ class RegistrySnapshot:
     models: list[MlflowModel] = field(default_factory=list)
     versions: list[MlflowVersion] = field(default_factory=list)
     runs: dict[str, MlflowRun] = field(default_factory=dict)
+    logged_models: dict[str, MlflowLoggedModel] = field(default_factory=dict)  # by model_id
     # A targeted read names its model; None means the whole registry.
     scope_model: str | None = None
     missing_model: bool = False  # the targeted model no longer exists in MLflow
@@ -140,6 +160,42 @@ def parse_version(raw: dict, model_aliases: dict[str, int] | None) -> MlflowVers
         user_id=raw.get("user_id") or None,
         creation_timestamp=_int_or_none(raw.get("creation_timestamp")),
         last_updated_timestamp=_int_or_none(raw.get("last_updated_timestamp")),
+        model_id=raw.get("model_id") or logged_model_id(raw.get("source") or ""),
+    )
+
+
+def logged_model_id(source: str) -> str:
+    """The logged model a version's source names: MLflow 3 registers a logged model from `models:/<model_id>`
+    (ids `m-<hex>`), and its server leaves the version's `model_id` out of REST answers. "" otherwise."""
+    rest = source.removeprefix("models:/") if source.startswith("models:/") else ""
+    return rest if rest.startswith("m-") and "/" not in rest else ""
+
+
+def parse_logged_model(raw: dict) -> MlflowLoggedModel:
+    info, data = raw.get("info") or {}, raw.get("data") or {}
+    metrics = [
+        {
+            "key": m.get("key", ""),
+            "value": finite(m["value"]) if m.get("value") is not None else None,
+            "step": int(m.get("step") or 0),
+            "dataset_name": m.get("dataset_name") or "",
+            "dataset_digest": m.get("dataset_digest") or "",
+            "run_id": m.get("run_id") or "",
+        }
+        for m in data.get("metrics") or ()
+    ]
+    return MlflowLoggedModel(
+        model_id=info.get("model_id", ""),
+        experiment_id=str(info.get("experiment_id", "")),
+        name=info.get("name", ""),
+        source_run_id=info.get("source_run_id") or "",
+        status=str(info.get("status") or ""),
+        model_type=info.get("model_type") or "",
+        artifact_uri=info.get("artifact_uri") or "",
+        creation_timestamp=_int_or_none(info.get("creation_timestamp_ms")),
+        tags=_kv(info.get("tags")),
+        params=_kv(data.get("params")),
+        metrics=metrics,
     )
 
 

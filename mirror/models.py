@@ -92,6 +92,28 @@ class Run(MirroredRow):
         return _distinct([self.user_id, self.first_mlflow_user])
 
 
+class LoggedModel(MirroredRow):
+    """An MLflow 3 logged model some version was registered from: its source run, params, and metrics, each
+    metric linked to the dataset it was computed on by name and digest when MLflow recorded one. Kept when
+    MLflow deletes it (like a run: a version's lineage still names it)."""
+
+    model_id = models.CharField(max_length=64, unique=True)
+    experiment_id = models.CharField(max_length=64, blank=True, default="")
+    name = models.CharField(max_length=256, blank=True, default="")
+    source_run_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    status = models.CharField(max_length=32, blank=True, default="")
+    model_type = models.CharField(max_length=128, blank=True, default="")
+    artifact_uri = models.TextField(blank=True, default="")
+    creation_timestamp = models.DateTimeField(null=True, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    # [{key, value, step, dataset_name, dataset_digest, run_id}]
+    metrics = models.JSONField(default=list, blank=True)
+
+    def __str__(self):
+        return self.model_id
+
+
 class ModelVersion(MirroredRow):
     model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
     version = models.PositiveIntegerField()
@@ -103,6 +125,8 @@ class ModelVersion(MirroredRow):
     description = models.TextField(blank=True, default="")
     source = models.TextField(blank=True, default="")
     run_id = models.CharField(max_length=64, blank=True, default="")
+    # MLflow 3: the logged model the version was registered from (MLflow's `model_id`; "" for MLflow 2 style).
+    logged_model_id = models.CharField(max_length=64, blank=True, default="")
     source_run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
     )

@@ -22,6 +22,7 @@ from common import queue
 from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mirror import gateway, hooks
 from mirror.identities import IdentityWatch
+from mirror.logged_models import apply_logged_models
 from mirror.models import IdentityChange, ModelVersion, RegisteredModel, Run, SyncRun
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ VERSION_FIELDS = [
     "description",
     "source",
     "run_id",
+    "logged_model_id",
     "source_run_id",
     "creator",
     "creation_timestamp",
@@ -108,6 +110,7 @@ def _version_values(v: gateway.MlflowVersion, run_pk: int | None) -> dict:
         "description": v.description,
         "source": v.source,
         "run_id": v.run_id,
+        "logged_model_id": v.model_id,
         "source_run_id": run_pk,
         "creator": v.user_id,
         "creation_timestamp": ms_to_dt(v.creation_timestamp),
@@ -123,6 +126,8 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
     identities = IdentityWatch(now)
     model_ids = _apply_models(snapshot, now, result)
     run_pks = _apply_runs(snapshot, now, identities, result)
+    created, updated = apply_logged_models(snapshot, now)
+    result.created, result.updated = result.created + created, result.updated + updated
     _apply_versions(snapshot, now, model_ids, run_pks, identities, result)
     result.identity_changes = identities.record()
     _refresh_model_counts(model_ids.values())

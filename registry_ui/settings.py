@@ -241,6 +241,9 @@ OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=60)
 # A version's lineage graph reaches at most this many hops from the version (a deeper ?depth= is clamped, and
 # the answer says so); the run's parent chain is read one query per hop.
 LINEAGE_MAX_DEPTH = env.int("LINEAGE_MAX_DEPTH", default=6)
+# ... and at most this many nodes (the nearest the version are kept; a dataset's or model's merged graph keeps
+# its first versions' nodes), the answer saying so.
+LINEAGE_MAX_NODES = env.int("LINEAGE_MAX_NODES", default=2000)
 # Set by the operators: an OpenLineage endpoint (Marquez: http://host:5000) that receives the run events of each
 # version as it is registered (POST <url>/api/v1/lineage, by a worker, retried); empty: nothing is pushed.
 OPENLINEAGE_URL = env.str("OPENLINEAGE_URL", default="")

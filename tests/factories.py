@@ -11,7 +11,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from approvals.models import DriftRecord, Promotion
-from mirror.gateway import MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
+from mirror.gateway import MlflowLoggedModel, MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
 from mirror.models import MetricHistory, ModelVersion, RegisteredModel, Run
 
 T0 = 1_700_000_000_000
@@ -39,6 +39,7 @@ def mlflow_version(
     status="READY",
     user_id="alice",
     description="",
+    model_id="",
 ) -> MlflowVersion:
     return MlflowVersion(
         name=name,
@@ -49,11 +50,34 @@ def mlflow_version(
         aliases=list(aliases),
         tags=tags or {},
         description=description,
-        source=f"models:/m-{name}-{version}",
+        source=f"models:/{model_id}" if model_id else f"runs:/{run_id or f'run{name}{version}'}/model",
         run_id=run_id if run_id is not None else f"run{name}{version}",
         user_id=user_id,
         creation_timestamp=T0 + version,
         last_updated_timestamp=T0 + version,
+        model_id=model_id,
+    )
+
+
+def mlflow_logged_model(
+    model_id, source_run_id, *, name="model", params=None, metrics=None
+) -> MlflowLoggedModel:
+    """An MLflow 3 logged model; `metrics`: [(key, value, dataset_name, dataset_digest)]."""
+    return MlflowLoggedModel(
+        model_id=model_id,
+        experiment_id="1",
+        name=name,
+        source_run_id=source_run_id,
+        status="READY",
+        model_type="",
+        artifact_uri=f"mlflow-artifacts:/1/models/{model_id}/artifacts",
+        creation_timestamp=T0,
+        tags={},
+        params=params or {"C": "1.0"},
+        metrics=[
+            {"key": k, "value": v, "step": 0, "dataset_name": n, "dataset_digest": d, "run_id": source_run_id}
+            for k, v, n, d in metrics or ()
+        ],
     )
 
 
@@ -74,12 +98,19 @@ def mlflow_run(run_id, *, metrics=None, params=None, tags=None, datasets=None) -
     )
 
 
-def snapshot(models=(), versions=(), runs=None, scope=None, missing=False) -> RegistrySnapshot:
+def snapshot(
+    models=(), versions=(), runs=None, scope=None, missing=False, logged_models=()
+) -> RegistrySnapshot:
     versions = list(versions)
     if runs is None:
         runs = {v.run_id: mlflow_run(v.run_id) for v in versions if v.run_id}
     return RegistrySnapshot(
-        models=list(models), versions=versions, runs=runs, scope_model=scope, missing_model=missing
+        models=list(models),
+        versions=versions,
+        runs=runs,
+        logged_models={m.model_id: m for m in logged_models},
+        scope_model=scope,
+        missing_model=missing,
     )
 
 

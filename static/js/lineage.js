@@ -7,11 +7,13 @@
 
   var COLOURS = {
     dataset: "#2f855a", code: "#6b7483", run: "#2557d6", model_version: "#b7791f",
-    registered_model: "#805ad5", target: "#c53030", promotion: "#319795"
+    registered_model: "#805ad5", target: "#c53030", promotion: "#319795", logged_model: "#d53f8c",
+    package: "#975a16"
   };
   var SHAPES = {
     dataset: "barrel", code: "tag", run: "ellipse", model_version: "round-rectangle",
-    registered_model: "hexagon", target: "diamond", promotion: "octagon"
+    registered_model: "hexagon", target: "diamond", promotion: "octagon", logged_model: "cut-rectangle",
+    package: "rectangle"
   };
   // Edges whose data flows from their target to their source (lineage/layout.py, REVERSED).
   var REVERSED = { trained_on: true, evaluated_on: true, built_from: true, child_of: true };

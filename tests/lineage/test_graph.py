@@ -105,7 +105,7 @@ def test_a_small_registry_gives_exactly_the_expected_nodes_and_edges():
     assert nodes["dataset:d1"].attrs["malformed"] == []
     assert nodes[MV].attrs["aliases"] == ["champion"]
     body = graph.as_dict()
-    assert set(body) == {"nodes", "edges", "depth", "truncated", "notes"}
+    assert set(body) == {"nodes", "edges", "depth", "truncated", "notes", "node_limit"}
     assert len({n["id"] for n in body["nodes"]}) == len(body["nodes"])
 
 
