@@ -96,7 +96,20 @@ def build_zip(*, versions: list[ModelVersion], formats: list[str], out, progress
             facts = selectors.version_facts(mv)
             folder = f"{slugify(mv.model.name) or 'model'}/v{mv.version}"
             files = {}
-            html = exports.export_html(mv, rev, record, facts=facts) if {"html", "pdf"} & set(formats) else ""
+            svg = selectors.lineage_image(mv)
+            html = (
+                exports.export_html(mv, rev, record, facts=facts, lineage_svg=svg)
+                if {"html", "pdf"} & set(formats)
+                else ""
+            )
+            if svg:  # the lineage graph beside the card's files (the Markdown export links no image)
+                data = svg.encode("utf-8")
+                zf.writestr(f"{folder}/lineage.svg", data)
+                files["lineage_svg"] = {
+                    "path": f"{folder}/lineage.svg",
+                    "sha256": _sha256(data),
+                    "bytes": len(data),
+                }
             for fmt in formats:
                 if fmt == "md":
                     data = exports.export_markdown(mv, rev, record)

@@ -5,6 +5,7 @@ artifact content hash and the version's sign-offs and gate results (from `select
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -176,9 +177,12 @@ def export_markdown(mv, rev: CardRevision, record: dict) -> bytes:
 
 
 # --- HTML / PDF ------------------------------------------------------------------------------------------
-def export_html(mv, rev: CardRevision, record: dict, *, facts: dict | None = None) -> str:
+def export_html(
+    mv, rev: CardRevision, record: dict, *, facts: dict | None = None, lineage_svg: str | None = None
+) -> str:
     facts = facts if facts is not None else selectors.version_facts(mv)
     images = [(name, "data:image/png;base64," + png) for name, png in charts.charts_for_version(mv, facts)]
+    svg = selectors.lineage_image(mv) if lineage_svg is None else lineage_svg
     return render_to_string(
         "cards/export.html",
         {
@@ -195,6 +199,10 @@ def export_html(mv, rev: CardRevision, record: dict, *, facts: dict | None = Non
             "card_html": rev.html,
             "front_rows": front_matter_rows(rev.front_matter or {}),
             "charts": images,
+            # An image, not inline markup: the export's CSP allows data: images only, and an <img> SVG runs nothing.
+            "lineage_src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+            if svg
+            else "",
             "css": EXPORT_CSS_PATH.read_text(),
             "csp": EXPORT_CSP,
             "score_percent": round(100 * rev.score),

@@ -201,3 +201,18 @@ def signoffs_and_gates(mv: ModelVersion) -> list[dict]:
         log.warning("no sign-off source is registered; exports carry no sign-offs")
         return []
     return _signoffs_source(mv)
+
+
+_lineage_image_source: Callable[[ModelVersion], str] | None = None
+
+
+def provide_lineage_image(fn: Callable[[ModelVersion], str]) -> Callable[[ModelVersion], str]:
+    """Register fn(mv) -> the version's lineage graph as an SVG document (lineage registers it)."""
+    global _lineage_image_source
+    _lineage_image_source = fn
+    return fn
+
+
+def lineage_image(mv: ModelVersion) -> str:
+    """The version's lineage graph as SVG for exports ("" when no source is registered)."""
+    return _lineage_image_source(mv) if _lineage_image_source is not None else ""

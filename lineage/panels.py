@@ -1,18 +1,34 @@
 """Lineage on the mirror's pages (`mirror.slots`), registered in lineage's AppConfig.ready(): the version page's
-link to the version's lineage graph, the model page's to every version's graph."""
+compact graph (drawn on the server as SVG, linking to the full graph), the model page's link to every version's
+graph."""
 
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
+from lineage import layout, selectors, svg
 from mirror.slots import Panel
+
+# The compact graph: data → run → logged model → version → targets and promotions, at most this many nodes.
+COMPACT_DEPTH = 3
+COMPACT_NODES = 40
+
+
+def compact_svg(mv) -> str:
+    """The version's compact graph as an SVG document (every label escaped by `lineage.svg`)."""
+    data = layout.with_positions(selectors.version_graph(mv, COMPACT_DEPTH, COMPACT_NODES).as_dict())
+    return svg.render(data, title=f"Lineage of {mv.model.name} v{mv.version}", legend=True)
 
 
 def version_link(request, *, mv, **_) -> Panel | None:
     if mv is None:
         return None
     href = reverse("lineage-version", args=[mv.model.name, mv.version])
-    return Panel("lineage/_version_link.html", {"lineage_href": href})
+    # Safe: lineage.svg escapes every text it draws (labels come from MLflow tags anyone may write).
+    return Panel(
+        "lineage/_version_link.html", {"lineage_href": href, "compact_svg": mark_safe(compact_svg(mv))}
+    )
 
 
 def model_link(request, *, model, mv=None, **_) -> Panel | None:

@@ -130,8 +130,12 @@ def version_facts(mv: ModelVersion, depth: int) -> graph.VersionFacts:
     )
 
 
-def version_graph(mv: ModelVersion, requested_depth: int | None) -> graph.Graph:
+def version_graph(
+    mv: ModelVersion, requested_depth: int | None, node_limit: int | None = None
+) -> graph.Graph:
+    """The version's graph (`node_limit`: fewer nodes than LINEAGE_MAX_NODES, for a compact view)."""
     depth, notes = graph.clamp_depth(requested_depth, max_depth())
-    result = graph.build(version_facts(mv, depth), depth, max_nodes())
+    limit = min(max_nodes(), node_limit) if node_limit else max_nodes()
+    result = graph.build(version_facts(mv, depth), depth, limit)
     result.notes[:0] = notes
     return result

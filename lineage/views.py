@@ -1,19 +1,22 @@
 """The lineage pages: a version's graph, drawn by static/js/lineage.js with cytoscape.js from the JSON embedded
-in the page (the API's graph, with each node's server-computed `position` and its page `links`)."""
+in the page (the API's graph, with each node's server-computed `position` and its page `links`). `?format=svg`
+on each page downloads the same laid-out graph as an SVG drawn on the server (`lineage.svg`)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from common.errors import InvalidInput, NotFound
-from lineage import datasets, layout, selectors
+from lineage import datasets, layout, selectors, svg
 from lineage.api import parse_depth
 from mirror import access
 
@@ -71,6 +74,18 @@ def laid_out(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _page(request, template: str, context: dict[str, Any], query: dict[str, str]):
+    """The page, or with `?format=svg` its graph as an SVG file."""
+    if request.GET.get("format") == "svg":
+        body = svg.render(context["graph"], title=context["graph_label"])
+        response = HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
+        name = re.sub(r"[^\w.-]+", "-", context["filename"])  # a model name may hold any character
+        response["Content-Disposition"] = content_disposition_header(True, f"{name}.svg")
+        return response
+    context["svg_href"] = "?" + urlencode({**query, "format": "svg"})
+    return render(request, template, context)
+
+
 def graph_json(mv, depth: int | None) -> dict[str, Any]:
     """The version's graph as its page draws it."""
     return laid_out(selectors.version_graph(mv, depth).as_dict())
@@ -93,7 +108,8 @@ def version_lineage(request, name: str, version: int):
         "filename": f"lineage-{mv.model.name}-v{mv.version}",
         "graph_label": f"Lineage graph of {mv.model.name} v{mv.version}",
     }
-    return render(request, "lineage/version.html", context)
+    query = {"depth": str(depth)} if depth is not None else {}
+    return _page(request, "lineage/version.html", context, query)
 
 
 @login_required
@@ -107,7 +123,7 @@ def model_lineage(request, name: str):
         "filename": f"lineage-{model.name}",
         "graph_label": f"Lineage graph of every version of {model.name}",
     }
-    return render(request, "lineage/model.html", context)
+    return _page(request, "lineage/model.html", context, {})
 
 
 @login_required
@@ -128,4 +144,4 @@ def dataset_lineage(request):
         "filename": f"lineage-dataset-{digest[:16]}",
         "graph_label": f"Lineage graph downstream of dataset {digest}",
     }
-    return render(request, "lineage/dataset.html", context)
+    return _page(request, "lineage/dataset.html", context, {"digest": digest})
