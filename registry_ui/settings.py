@@ -238,11 +238,9 @@ OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=60)
 
 # --- Lineage ----------------------------------------------------------------------------------------
-# A version's lineage graph reaches at most this many hops from the version (a deeper ?depth= is clamped, and
-# the answer says so); the run's parent chain is read one query per hop.
+# A lineage graph reaches at most LINEAGE_MAX_DEPTH hops from the version (parent runs: one query per hop) and
+# holds at most LINEAGE_MAX_NODES nodes (the nearest kept): a larger ?depth= or graph is clamped, and said so.
 LINEAGE_MAX_DEPTH = env.int("LINEAGE_MAX_DEPTH", default=6)
-# ... and at most this many nodes (the nearest the version are kept; a dataset's or model's merged graph keeps
-# its first versions' nodes), the answer saying so.
 LINEAGE_MAX_NODES = env.int("LINEAGE_MAX_NODES", default=2000)
 # Set by the operators: an OpenLineage endpoint (Marquez: http://host:5000) that receives the run events of each
 # version as it is registered (POST <url>/api/v1/lineage, by a worker, retried); empty: nothing is pushed.
