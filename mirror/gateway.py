@@ -1,11 +1,10 @@
 """The one gateway to MLflow: the only app module that imports `mlflow`.
 
-Reads go straight to MLflow's REST API through mlflow's own `http_request` (JSON in, our dataclasses out),
-in pages and batches: registered models and versions by page, source runs with `search_runs` filtered by
-`attributes.run_id IN (...)` in chunks — never one `get_run` per version — and MLflow 3 logged models likewise
-with `logged-models/search` filtered by `model_id IN (...)`. Writes use `MlflowClient`.
-Every call has a short timeout and a small retry budget so a worker never hangs for minutes on a dead
-server; failures surface as our own `MlflowUnavailable` / `MlflowNotFound` / `MlflowRejected`.
+Reads go straight to MLflow's REST API through mlflow's own `http_request` (JSON in, our dataclasses out), in pages
+and batches: registered models and versions by page, source runs and MLflow 3 logged models by id in chunks
+(`mirror.searches`: `attributes.run_id IN (...)`, `model_id IN (...)`) — never one get per version. Writes use
+`MlflowClient`. Every call has a short timeout and a small retry budget so a worker never hangs for minutes on a
+dead server; failures surface as our own `MlflowUnavailable` / `MlflowNotFound` / `MlflowRejected`.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import requests
 from django.conf import settings
 
 from common.errors import ArtifactTooLarge, MlflowNotFound, MlflowRejected, MlflowUnavailable
+from mirror import searches
 from mirror.mlflow_data import (
     MetricPoint,
     MlflowLoggedModel,
@@ -201,61 +201,22 @@ def get_runs(
     run_ids: Iterable[str], progress: ProgressFn | None = None, experiments: list[str] | None = None
 ) -> dict[str, MlflowRun]:
     """Source runs by id, fetched in batches with `search_runs` (never one `get_run` each)."""
-    wanted = sorted({r for r in run_ids if r})
-    if not wanted:
-        return {}
-    experiments = _experiment_ids() if experiments is None else experiments
-    runs: dict[str, MlflowRun] = {}
-    batch = settings.MLFLOW_RUN_BATCH
-    for start in range(0, len(wanted), batch):
-        chunk = wanted[start : start + batch]
-        run_filter = "attributes.run_id IN (" + ",".join(quote_filter_value(r) for r in chunk) + ")"
-        for page in _pages(
-            "/api/2.0/mlflow/runs/search",
-            "runs",
-            method="POST",
-            experiment_ids=experiments,
-            filter=run_filter,
-            max_results=len(chunk),
-            run_view_type="ALL",
-        ):
-            for raw in page:
-                run = parse_run(raw)
-                runs[run.run_id] = run
-        if progress:
-            progress("runs", min(start + batch, len(wanted)), len(wanted))
-    return runs
+    return searches.by_ids(
+        _pages, "/api/2.0/mlflow/runs/search", "runs", "attributes.run_id", run_ids, parse_run, "run_id",
+        batch=settings.MLFLOW_RUN_BATCH, progress=progress, experiment_ids=experiments or _experiment_ids(),
+        run_view_type="ALL",
+    )  # fmt: skip
 
 
-def get_logged_models(
-    model_ids: Iterable[str], experiments: list[str] | None = None
-) -> dict[str, MlflowLoggedModel]:
-    """MLflow 3 logged models by id, fetched in batches with `logged-models/search` (never one get each).
-    A server without logged models (MLflow 2) answers none."""
-    wanted = sorted({m for m in model_ids if m})
-    if not wanted:
+def get_logged_models(ids: Iterable[str], experiments: list[str] | None = None) -> dict[str, Any]:
+    """MLflow 3 logged models by id, in batches with `logged-models/search`; an MLflow 2 server: none."""
+    try:
+        return searches.by_ids(
+            _pages, "/api/2.0/mlflow/logged-models/search", "models", "model_id", ids, parse_logged_model,
+            "model_id", batch=settings.MLFLOW_RUN_BATCH, experiment_ids=experiments or _experiment_ids(),
+        )  # fmt: skip
+    except MlflowNotFound:
         return {}
-    experiments = _experiment_ids() if experiments is None else experiments
-    found: dict[str, MlflowLoggedModel] = {}
-    batch = settings.MLFLOW_RUN_BATCH
-    for start in range(0, len(wanted), batch):
-        chunk = wanted[start : start + batch]
-        model_filter = "model_id IN (" + ",".join(quote_filter_value(m) for m in chunk) + ")"
-        try:
-            for page in _pages(
-                "/api/2.0/mlflow/logged-models/search",
-                "models",
-                method="POST",
-                experiment_ids=experiments,
-                filter=model_filter,
-                max_results=len(chunk),
-            ):
-                for raw in page:
-                    logged = parse_logged_model(raw)
-                    found[logged.model_id] = logged
-        except MlflowNotFound:
-            return found
-    return found
 
 
 def _runs_and_logged_models(
@@ -285,9 +246,7 @@ def read_model(name: str) -> RegistrySnapshot:
         return RegistrySnapshot(scope_model=name, missing_model=True)
     versions = list_versions({model.name: model.aliases}, name=name)
     runs, logged = _runs_and_logged_models(versions)
-    return RegistrySnapshot(
-        models=[model], versions=versions, runs=runs, logged_models=logged, scope_model=name
-    )
+    return RegistrySnapshot([model], versions, runs, logged, scope_model=name)
 
 
 def metric_history(run_id: str, key: str) -> list[MetricPoint]:
