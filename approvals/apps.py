@@ -18,6 +18,7 @@ class ApprovalsConfig(AppConfig):
         hooks.after_sync(drift.on_sync)
         hooks.after_artifacts_read(gating.on_artifacts_read)
         hooks.after_card_drafted(gating.on_artifacts_read)
+        hooks.after_package_finished(gating.on_artifacts_read)
         # Features on a version sit below governance: it tells them where sign-offs and targets come from.
         card_selectors.provide_signoffs(selectors.signoffs_for_version)
         # Governance's panels on the mirror's pages.

@@ -30,6 +30,7 @@ _sync = _Hook("after_sync")
 _sync_failure = _Hook("after_sync_failure")
 _artifacts_read = _Hook("after_artifacts_read")
 _card_drafted = _Hook("after_card_drafted")
+_package_finished = _Hook("after_package_finished")
 _after_sync = _sync.subscribers  # who subscribed, in order (tests look)
 
 # Register fn(sync_run_id=..., result=ApplyResult) to run after every successful sync.
@@ -46,3 +47,7 @@ run_after_artifacts_read = _artifacts_read.run
 # what waited for the card (the `model_card_complete` gate) can catch up.
 after_card_drafted = _card_drafted.subscribe
 run_after_card_drafted = _card_drafted.run
+# Register fn(version_ids=[...]) to run once a packaging job of a version ended, succeeded or failed (committed):
+# what waited for it (the `package_valid` gate) can catch up.
+after_package_finished = _package_finished.subscribe
+run_after_package_finished = _package_finished.run

@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common import queue
+from mirror import hooks
 from packager import services
 from packager.models import PackageJob, empty_steps
 
@@ -85,6 +86,9 @@ def finish(job: PackageJob, worker: str, *, state: str, **fields) -> bool:
             services.after_success(job, sha256=fields.get("sha256", ""))
         else:
             services.audit(job, "package.failed", worker=worker, error=fields.get("error", ""))
+        # What waits for the package (the gate package_valid of a promotion in `checking`) runs again.
+        version_id = job.version_id
+        transaction.on_commit(lambda: hooks.run_after_package_finished(version_ids=[version_id]))
     return True
 
 
@@ -104,6 +108,8 @@ def _give_back(job: PackageJob, now: datetime) -> str | None:
             ):
                 return None
             services.audit(job, "package.failed", error=error, lost_worker=job.worker)
+            version_id = job.version_id
+            transaction.on_commit(lambda: hooks.run_after_package_finished(version_ids=[version_id]))
             return "failed"
         if not expired.update(state=S.QUEUED, worker="", lease_expires_at=None, queued_at=now):
             return None

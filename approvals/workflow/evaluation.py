@@ -15,6 +15,7 @@ from approvals.models import GateResult, Promotion
 from cards.selectors import card_status
 from mirror import holders
 from mirror.models import ModelVersion, RegisteredModel
+from packager.models import PackageJob
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,27 @@ def holder_metrics(model: RegisteredModel, version: int | None) -> dict | None:
 
 
 FLAG_GATE = "training_data_not_flagged"
+PACKAGE_GATE = "package_valid"
+
+
+def packages(mv: ModelVersion) -> tuple[dict, ...]:
+    """The version's packaging jobs, newest first, as the gate `package_valid` reads them (one query)."""
+    rows = (
+        PackageJob.objects.filter(version=mv)
+        .order_by("-id")
+        .values("id", "format", "state", "parity", "error")
+    )
+    return tuple(dict(row) for row in rows[:100])
+
+
+def _needs(specs: list[GateSpec] | None, gate_type: str) -> bool:
+    return specs is None or any(g.type == gate_type for g in specs)
 
 
 def gate_input(p: Promotion, specs: list[GateSpec] | None = None) -> GateInput:
     """What the gates read of the promotion's version, its model, its card and the target's current holder
-    (and, when one of `specs` needs it or `specs` is None, the flagged data the version trained on)."""
+    (and, when one of `specs` needs them or `specs` is None, the flagged data the version trained on and its
+    packaging jobs)."""
     mv = p.version
     model = p.model
     holder = holders.holder(model, p.mlflow_target)
@@ -79,9 +96,8 @@ def gate_input(p: Promotion, specs: list[GateSpec] | None = None) -> GateInput:
         card_score=card.get("score"),
         card_missing=tuple(card.get("missing") or ()),
         is_rollback=p.kind == Promotion.Kind.ROLLBACK,
-        flagged_training_data=flagged_training_data(mv)
-        if specs is None or any(g.type == FLAG_GATE for g in specs)
-        else None,
+        flagged_training_data=flagged_training_data(mv) if _needs(specs, FLAG_GATE) else None,
+        packages=packages(mv) if _needs(specs, PACKAGE_GATE) else None,
     )
 
 

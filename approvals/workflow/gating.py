@@ -31,6 +31,8 @@ _DATA_WAIT_HINTS = {
     "on trust; re-check once the version page shows its content hash.",
     "model_card_complete": "the card-drafting worker may be down or behind. The gate fails rather than pass on "
     "trust; open the version's model card (that drafts it), complete it and re-check.",
+    "package_valid": "the packaging job may still be running, or its worker is down or behind. The gate fails "
+    "rather than pass on trust; re-check once the version page shows the package succeeded.",
     "training_data_not_flagged": "no lineage source answered (the lineage app may be missing or failing). The "
     "gate fails rather than pass on trust; re-check once the version's lineage page shows its data.",
 }
@@ -78,8 +80,8 @@ def _data_wait(p: Promotion, rows: list[GateResult], now: datetime) -> float | N
 
 
 def on_artifacts_read(*, version_ids: Iterable[int], **_: object) -> None:
-    """after_artifacts_read and after_card_drafted hook: the data a pending gate waited for arrived, so promotions
-    of these versions still waiting in `checking` run their gates again."""
+    """after_artifacts_read, after_card_drafted and after_package_finished hook: the data a pending gate waited
+    for arrived, so promotions of these versions still waiting in `checking` run their gates again."""
     waiting = Promotion.objects.filter(version_id__in=list(version_ids), state=S.CHECKING)
     for pk in waiting.values_list("pk", flat=True).iterator(chunk_size=500):
         queue.enqueue_gates(pk)
