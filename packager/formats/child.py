@@ -76,6 +76,7 @@ def build(fmt: str, model_dir: Path, out_dir: Path, tolerance: float, step: Call
     from packager.formats import loaders  # the one module allowed to call MLflow's flavor loaders
 
     flavors = model_flavors(model_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     check_supported(fmt, flavors)
     flavor = pick_flavor(fmt, flavors)
     step("loading")

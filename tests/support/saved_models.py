@@ -61,3 +61,41 @@ def hostile_sklearn(where: Path, code: str) -> Path:
     logistic_regression(where)
     (where / "model.pkl").write_bytes(pickle.dumps(Hostile(code)))
     return where
+
+
+def torch_mlp(where: Path, model=None, serialization_format: str = "pt2") -> Path:
+    """A small PyTorch MLP (4 -> 16 -> 3) with an iris input example, saved by mlflow.pytorch (MLflow's default
+    "pt2" format: a torch.export program; "pickle": the module itself)."""
+    import mlflow.pytorch  # the [torch] extra: only the tests that need it import torch
+    import torch
+
+    torch.manual_seed(0)
+    model = model or torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    example = iris()[0].to_numpy("float32")[:20]
+    mlflow.pytorch.save_model(
+        model,
+        str(where),
+        input_example=example,
+        pip_requirements=["torch"],
+        serialization_format=serialization_format,
+    )
+    return where
+
+
+def branchy_torch(where: Path) -> Path:
+    """A module whose forward branches on its data: torch.export (the default ONNX exporter) refuses it, the
+    TorchScript-based exporter traces it. Saved as a pickle (the pt2 format would need torch.export too)."""
+    import torch  # the [torch] extra
+
+    class Branchy(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 3)
+
+        def forward(self, x):
+            hidden = self.linear(x)
+            if hidden.sum() > 0:
+                return hidden
+            return -hidden
+
+    return torch_mlp(where, Branchy(), serialization_format="pickle")
