@@ -2,7 +2,9 @@
 
 Starts (or reuses) a local MLflow server seeded once with real demo models — unless MLFLOW_TRACKING_URI
 points at an existing server — creates the demo users, mirrors the registry, registers the webhook, and
-runs web (gunicorn), a Celery worker and beat until Ctrl-C, which stops everything it started.
+runs web (gunicorn), a Celery worker and beat until Ctrl-C, which stops everything it started. A tiny receiver
+of outbound events (demo.receiver, on loopback, allowed through OUTBOUND_ALLOWED_HOSTS) is subscribed to every
+event and prints each delivery it verifies.
 
 Web, worker and beat run with DEBUG off, as in production: anonymous visitors get the styled error pages,
 never Django's debug pages (settings, paths, the broker URL), and static files are served compressed under
@@ -16,6 +18,7 @@ import hashlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,7 +30,18 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from demo.mlflow_process import MlflowServer
+from events import subscriptions
+from events.catalog import EVENTS
+from events.models import Subscription
 from registry_ui.celery import worker_command
+
+RECEIVER_PORT = int(os.environ.get("EVENT_RECEIVER_PORT") or 0)  # 0: a free port
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _local_secret(path: Path, nbytes: int) -> str:
@@ -56,6 +70,7 @@ def serving_env(host: str, port: int) -> dict[str, str]:
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_COOKIES": "false",
         "SECURE_HSTS_SECONDS": "0",
+        "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",  # the demo's own event receiver
     }
     chosen = {k: v for k, v in os.environ.items() if k in defaults}
     chosen["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _local_secret(var / "secret_key", 48)
@@ -131,6 +146,7 @@ class Command(BaseCommand):
             self._prepare_data(seed=not no_seed)
             url = f"http://{host}:{port}"
             self._start_processes(env, host, port)
+            self._event_receiver(env, Path(settings.VAR_DIR))
             self._wait_for(url + "/healthz", "web")
             if self.mlflow is not None:
                 self._step("Registering the webhook receiver in MLflow")
@@ -168,6 +184,24 @@ class Command(BaseCommand):
         beat = ["celery", "-A", "registry_ui", "beat", "--loglevel=INFO"]
         scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
         self._spawn("beat", [python, "-m", *beat, "--scheduler", scheduler], env, base)
+
+    def _event_receiver(self, env: dict, var: Path) -> None:
+        """Start the demo receiver of outbound events on a free loopback port and subscribe it to every event
+        (the demo subscription of an earlier run, on another port, is deleted)."""
+        secret = _local_secret(var / "event_receiver_secret", 32)
+        port = RECEIVER_PORT or _free_port()
+        receiver = f"http://127.0.0.1:{port}/events"
+        command = [sys.executable, "manage.py", "event_receiver", "--port", str(port)]
+        self._spawn(
+            "event receiver", command, {**env, "EVENT_RECEIVER_SECRET": secret}, Path(settings.BASE_DIR)
+        )
+        for old in Subscription.objects.filter(created_by="demo", active=True).exclude(url=receiver):
+            subscriptions.deactivate(actor="demo", subscription_id=old.pk)
+        if not Subscription.objects.filter(url=receiver, active=True).exists():
+            settings.OUTBOUND_ALLOWED_HOSTS = [*settings.OUTBOUND_ALLOWED_HOSTS, "127.0.0.1"]
+            data = {"url": receiver, "events": list(EVENTS), "secret": secret, "description": "demo receiver"}
+            subscriptions.create(actor="demo", data=data)
+        self.stdout.write(f"  outbound events go to {receiver} (printed below as they arrive)")
 
     def _supervise(self) -> None:
         """Until Ctrl-C: fail as soon as one of the processes started here exits."""
