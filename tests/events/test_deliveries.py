@@ -169,3 +169,23 @@ def test_a_delivery_is_queued_after_commit_and_the_sweep_queues_due_ones(
     assert outbox.sweep() == [d.pk]  # due now (a lost message)
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=_later())
     assert outbox.sweep() == []
+
+
+@pytest.mark.parametrize(
+    ("action", "object_type", "data", "event", "link_end"),
+    [
+        ("package.succeeded", "package", {"model": "churn", "version": 3, "format": "onnx"}, "package.succeeded",
+         "/models/churn/versions/3/"),
+        ("package.failed", "package", {"model": "churn", "version": 3, "error": "boom"}, "package.failed",
+         "/models/churn/versions/3/"),
+        ("promotion.apply_failed", "promotion", {"model": "churn", "version": 3}, "promotion.failed", "/promotions/9/"),
+        ("drift.detected", "drift", {"model": "churn", "target": "production"}, "drift.detected", "/drift/"),
+    ],
+)  # fmt: skip
+def test_audit_actions_map_to_outbound_events(
+    receiver, subscribe, action, object_type, data, event, link_end
+):
+    subscribe(receiver.url(), events=[event])
+    audit.record(actor="system", action=action, object_type=object_type, object_id="9", data=data)
+    d = Delivery.objects.get()
+    assert d.event == event and d.payload["link"].endswith(link_end)
