@@ -113,6 +113,18 @@ class LoggedModelFact:
 
 
 @dataclass(frozen=True)
+class PackageFact:
+    """A package built from the version (a succeeded packaging job)."""
+
+    id: int
+    format: str
+    sha256: str = ""
+    size_bytes: int | None = None
+    parity_passed: bool | None = None
+    artifact_uri: str = ""
+
+
+@dataclass(frozen=True)
 class VersionFacts:
     """Everything the graph of one version reads."""
 
@@ -126,6 +138,7 @@ class VersionFacts:
     logged_model: LoggedModelFact | None = None  # None: registered from a run's artifacts (MLflow 2 style)
     holdings: tuple[HoldingFact, ...] = ()
     promotions: tuple[PromotionFact, ...] = ()
+    packages: tuple[PackageFact, ...] = ()
 
 
 def runs_from_rows(rows: Iterable[tuple[str, str, str, Mapping[str, str], list[Any]]]) -> dict[str, RunFact]:

@@ -2,7 +2,7 @@
 
 Node ids are `TYPE:KEY` (API.md, "Lineage"): `dataset:<digest>`, `run:<run_id>`, `code:<commit>`,
 `logged_model:<model_id>`, `model_version:<name>/<version>`, `registered_model:<name>`, `target:<name>/<target>`,
-`promotion:<id>`.
+`promotion:<id>`, `package:<id>`.
 
 Edges read `source <type> target`:
   run `trained_on` / `evaluated_on` dataset   the dataset's context tag: `training` → trained_on; `eval`,
@@ -19,6 +19,7 @@ Edges read `source <type> target`:
   model_version `version_of` registered_model an extension: the contract names no edge for it
   model_version `holds` / `held` target       the target's holdings now / before
   model_version `promoted_by` promotion       an applied promotion of the version (its signatures in attrs)
+  model_version `packaged_as` package         a package built from the version (succeeded packaging job)
 
 One dataset node per digest, whatever run logged it. A dataset entry without a digest is a node of its own,
 labelled as such, as are entries without a source or with a source type MLflow does not define.
@@ -47,6 +48,7 @@ from lineage.facts import (
     DatasetFact,
     HoldingFact,
     LoggedModelFact,
+    PackageFact,
     PromotionFact,
     RunFact,
     SignatureFact,
@@ -71,6 +73,7 @@ __all__ = [
     "RunFact",
     "SignatureFact",
     "PromotionFact",
+    "PackageFact",
     "HoldingFact",
     "LoggedModelFact",
     "VersionFacts",
@@ -271,6 +274,11 @@ def _governance_nodes(b: _Builder, facts: VersionFacts, root: str) -> None:
             ],
         )
         b.edge(root, node, "promoted_by")
+    for pkg in facts.packages:
+        label = f"{pkg.format} package" + (f" {pkg.sha256[:8]}" if pkg.sha256 else "")
+        node = b.node(f"package:{pkg.id}", "package", label, id=pkg.id, format=pkg.format, sha256=pkg.sha256,
+                      size_bytes=pkg.size_bytes, parity_passed=pkg.parity_passed, artifact_uri=pkg.artifact_uri)  # fmt: skip
+        b.edge(root, node, "packaged_as")
 
 
 def build(facts: VersionFacts, depth: int, max_nodes: int = DEFAULT_MAX_NODES) -> Graph:

@@ -1,6 +1,7 @@
 """The facts one version's lineage reads, in a bounded number of queries: the version (from the mirror's access
 helper), its logged model (one query, when it names one), one query per level of its run's parent chain (at most
-the depth applied), its target holdings, and its applied promotions with their signatures (two queries)."""
+the depth applied), its target holdings, its applied promotions with their signatures (two queries) and its
+built packages (one)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.db.models import Prefetch
 from approvals.models import Approval, Promotion, TargetHolding
 from lineage import graph
 from mirror.models import LoggedModel, ModelVersion, Run
+from packager.models import PackageJob
 
 RUN_FIELDS = ("run_id", "run_name", "status", "tags", "datasets")
 LOGGED_MODEL_FIELDS = ("name", "source_run_id", "status", "model_type", "params", "metrics")
@@ -113,6 +115,21 @@ def _promotions(mv: ModelVersion) -> tuple[graph.PromotionFact, ...]:
     )
 
 
+def _packages(mv: ModelVersion) -> tuple[graph.PackageFact, ...]:
+    rows = PackageJob.objects.filter(version=mv, state=PackageJob.State.SUCCEEDED).order_by("id")
+    return tuple(
+        graph.PackageFact(
+            id=p.pk,
+            format=p.format,
+            sha256=p.sha256,
+            size_bytes=p.size_bytes,
+            parity_passed=(p.parity or {}).get("passed") if isinstance(p.parity, dict) else None,
+            artifact_uri=p.artifact_uri,
+        )
+        for p in rows
+    )
+
+
 def version_facts(mv: ModelVersion, depth: int) -> graph.VersionFacts:
     """`mv` as `mirror.access.access_version` returns it (model and source run loaded)."""
     lm = logged_model(mv)
@@ -127,6 +144,7 @@ def version_facts(mv: ModelVersion, depth: int) -> graph.VersionFacts:
         logged_model=lm,
         holdings=_holdings(mv),
         promotions=_promotions(mv),
+        packages=_packages(mv),
     )
 
 

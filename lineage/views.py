@@ -45,6 +45,8 @@ def _links(node: dict[str, Any], run_versions: dict[str, tuple[str, int]]) -> li
         ]
     if kind == "target":
         return [{"label": "Model page", "href": reverse("model-detail", args=[a["model"]])}]
+    if kind == "package":
+        return [{"label": "Package", "href": reverse("package-detail", args=[a["id"]])}]
     if kind == "promotion":
         return [{"label": "Promotion", "href": reverse("approvals:promotion-detail", args=[a["id"]])}]
     if kind == "dataset" and a.get("digest"):

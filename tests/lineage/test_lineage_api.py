@@ -94,8 +94,9 @@ def test_a_version_lineage_shows_data_run_code_model_targets_and_promotions(api)
 
 
 # access helper (1) + one query per parent level below the source run (depth - 1) + holdings (1) + promotions
-# with their signatures (2): the bound depends on LINEAGE_MAX_DEPTH only, never on the runs or datasets.
-MAX_QUERIES = 1 + (6 - 1) + 1 + 2
+# with their signatures (2) + packages (1): the bound depends on LINEAGE_MAX_DEPTH only, never on the runs or
+# datasets.
+MAX_QUERIES = 1 + (6 - 1) + 1 + 2 + 1
 
 
 @pytest.mark.parametrize("chain, datasets, versions", [(1, 1, 1), (3, 5, 2), (12, 60, 6)])

@@ -9,6 +9,7 @@ import pytest
 from mirror import gateway, mlflow_data
 from mirror.models import LoggedModel, ModelVersion
 from mirror.sync import apply_snapshot
+from packager.models import PackageJob
 from tests.factories import mlflow_logged_model, mlflow_model, mlflow_run, mlflow_version, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -119,8 +120,8 @@ def test_the_graph_with_a_logged_model_loads_in_a_bounded_number_of_queries(
     api, django_assert_max_num_queries
 ):
     seed_logged(versions=3)
-    # access (1) + logged model (1) + parent levels (depth - 1) + holdings (1) + promotions (2)
-    with django_assert_max_num_queries(1 + 1 + 5 + 1 + 2):
+    # access (1) + logged model (1) + parent levels (depth - 1) + holdings (1) + promotions (2) + packages (1)
+    with django_assert_max_num_queries(1 + 1 + 5 + 1 + 2 + 1):
         assert api.get(URL).status_code == 200
 
 
@@ -141,3 +142,17 @@ def test_a_model_graph_over_the_node_limit_is_cut_and_the_page_says_so(client, u
     response = client.get("/models/churn/lineage/")
     assert response.status_code == 200
     assert "over the limit of 4 (LINEAGE_MAX_NODES)" in response.content.decode()
+
+
+def test_a_version_built_into_a_package_is_packaged_as_it(api, user):
+    seed_logged()
+    mv = ModelVersion.objects.get(version=1)
+    done = PackageJob.objects.create(version=mv, format="onnx", state=PackageJob.State.SUCCEEDED, sha256="ab" * 32,
+                                     parity={"passed": True}, requested_by=user)  # fmt: skip
+    PackageJob.objects.create(version=mv, format="joblib", state=PackageJob.State.FAILED, requested_by=user)
+    body = api.get(URL).json()
+    packages = [n for n in body["nodes"] if n["type"] == "package"]
+    assert [(n["id"], n["label"], n["attrs"]["parity_passed"]) for n in packages] == [
+        (f"package:{done.pk}", "onnx package abababab", True)
+    ]
+    assert ("model_version:churn/1", f"package:{done.pk}", "packaged_as") in shape(body)
