@@ -107,6 +107,7 @@ def _seed_version(
             (val_df, f"{short}-validation", "validation"),
             (test_df, f"{short}-test", "evaluation"),
         ):
+            # Real digests (of the frames' contents): the same split is one dataset node in every graph.
             dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="target")
             mlflow.log_input(dataset, context=context)
 
@@ -116,7 +117,6 @@ def _seed_version(
             for step, train_loss, val_loss in history
             for key, value in (("train_loss", train_loss), ("val_loss", val_loss))
         ]
-        metrics += [Metric(key, value, now, 0) for key, value in final.items()]
         client.log_batch(run.info.run_id, metrics=metrics)
 
         input_example = splits.X_test[:5]
@@ -135,6 +135,9 @@ def _seed_version(
                 skops_trusted_types=None if spec.estimator == "logistic_regression" else TREE_TYPES,
                 registered_model_name=model.name,
             )
+        # The final test metrics, on the run and on the logged model (MLflow 3), linked to the test split by its
+        # name and digest: the lineage graph draws data → run → logged model → version.
+        mlflow.log_metrics(final, step=0, timestamp=now, model_id=info.model_id, dataset=dataset)
     version = str(info.registered_model_version)
     client.update_model_version(model.name, version, description=spec.description)
     version_tags = {

@@ -219,3 +219,32 @@ def test_demo_cards_are_written_on_top_of_a_refresh_that_lands_meanwhile(seeded,
     # A later `system` refresh on top of the demo's revision does not make the seed write again.
     services.save_card(mv=candidate, markdown=rev.markdown + "\n", author=None, base_revision=rev.revision)
     assert demo.seed_demo_cards(log=lambda line: None) == []
+
+
+@pytest.mark.django_db
+def test_a_demo_version_graph_shows_data_run_logged_model_version_and_targets(
+    seeded, settings, policy_file, api
+):
+    # Imported here like the card tests above: the mirror's models need Django set up (pytest-django does it).
+    from mirror.models import LoggedModel, ModelVersion, RegisteredModel, SyncRun
+    from mirror.sync import execute_sync
+
+    server, _ = seeded
+    settings.MLFLOW_TRACKING_URI = server.uri
+    assert execute_sync(SyncRun.objects.create(kind=SyncRun.Kind.FULL).pk).status == "succeeded"
+    holder = RegisteredModel.objects.get(name="credit-default-classifier").aliases["production"]
+    mv = ModelVersion.objects.get(model__name="credit-default-classifier", version=holder)
+    assert mv.logged_model_id and LoggedModel.objects.filter(model_id=mv.logged_model_id).exists()
+    body = api.get(f"/api/v1/lineage/credit-default-classifier/{mv.version}/").json()
+    nodes = {n["id"]: n for n in body["nodes"]}
+    assert {"dataset", "run", "code", "logged_model", "model_version", "target"} <= {
+        n["type"] for n in nodes.values()
+    }
+    edges = {(e["source"], e["target"], e["type"]) for e in body["edges"]}
+    run, logged = f"run:{mv.run_id}", f"logged_model:{mv.logged_model_id}"
+    assert {(run, logged, "logged_as"), (logged, f"model_version:credit-default-classifier/{mv.version}",
+                                         "registered_as")} <= edges  # fmt: skip
+    trained = [nodes[t] for s, t, kind in edges if s == run and kind == "trained_on"]
+    assert trained and all(len(n["attrs"]["digest"]) >= 8 and not n["attrs"]["malformed"] for n in trained)
+    tested = [t for s, t, kind in edges if s == logged and kind == "evaluated_on"]
+    assert tested and nodes[tested[0]]["attrs"]["name"].endswith("-test")  # metrics linked to the test split
