@@ -21,7 +21,7 @@ from django.utils import timezone
 from common.errors import ArtifactTooLarge, MlflowNotFound, MlflowRejected, MlflowUnavailable
 from common.jobs import file_sha256
 from mirror import gateway
-from packager import lease
+from packager import formats, lease
 from packager.bundle import single_file
 from packager.models import STEP_START_PERCENT, PackageJob
 
@@ -91,24 +91,9 @@ class Heartbeat(threading.Thread):
         self.join(timeout=10)
 
 
-def _formats():
-    """packager.formats (the converters), or None while this worker lacks them (the job then fails with a
-    sentence)."""
-    try:
-        # Imported when a job runs, not at the top: the converters land apart from this machinery.
-        from packager import formats
-    except ImportError:
-        return None
-    return formats
-
-
-def _no_converters(*args, **kwargs):
-    raise ImportError("packager.formats is not installed")
-
-
-def _sentence(exc: BaseException, formats) -> str:
+def _sentence(exc: BaseException) -> str:
     """What a user reads when the job fails."""
-    if formats is not None and isinstance(exc, formats.PackagingFailed):
+    if isinstance(exc, formats.PackagingFailed):
         return str(exc)
     if isinstance(exc, ArtifactTooLarge):
         return f"{exc} Raise the limit or package a smaller model."
@@ -120,8 +105,6 @@ def _sentence(exc: BaseException, formats) -> str:
         return "MLflow could not be reached while packaging; ask again once it is back."
     if isinstance(exc, MlflowRejected):
         return f"MLflow refused a request while packaging: {exc}"
-    if isinstance(exc, ImportError):
-        return "The package converters are not installed on this worker."
     return f"Packaging failed unexpectedly ({type(exc).__name__}); the worker's log has the details."
 
 
@@ -135,20 +118,17 @@ def run_job(job_id: int, *, build: Callable | None = None) -> str:
     beat = Heartbeat(job.pk, worker)
     beat.start()
     progress = Progress(job, worker)
-    formats = None
     try:
-        formats = _formats()
-        build = build or (formats.build if formats is not None else _no_converters)
         with tempfile.TemporaryDirectory(prefix=f"package-{job.pk}-") as tmp:
-            results = _work(job, progress, Path(tmp), build)
+            results = _work(job, progress, Path(tmp), build or formats.build)
         ended = lease.finish(job, worker, state=S.SUCCEEDED, **results, **progress.fields(done=True))
     except lease.LeaseLost:
         return "lost"
     except Exception as exc:  # every failure ends the job with a sentence; none crashes the worker
         log.warning("package job %s failed", job.pk, exc_info=True)
-        parity = exc.parity if formats is not None and isinstance(exc, formats.ParityFailed) else None
+        parity = exc.parity if isinstance(exc, formats.ParityFailed) else None
         ended = lease.finish(
-            job, worker, state=S.FAILED, error=_sentence(exc, formats)[:2000],
+            job, worker, state=S.FAILED, error=_sentence(exc)[:2000],
             parity=parity.as_dict() if parity is not None else None, **progress.fields(done=False),
         )  # fmt: skip
         return "failed" if ended else "lost"

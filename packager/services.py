@@ -10,12 +10,12 @@ from common import queue
 from common.errors import InvalidInput, NotAllowed
 from mirror import outbox
 from mirror.models import ModelVersion
+from packager import formats
 from packager.models import LIVE_STATES, PackageJob
 
 # packager.tasks imports the runner, which imports this module: the task is enqueued by its name.
 RUN_TASK = "packager.tasks.run_package_job"
-# The formats of API.md; which flavors each one takes is packager.formats' (the converters) to say.
-SUPPORTED_FORMATS = ("onnx", "torchscript", "joblib", "savedmodel")
+SUPPORTED_FORMATS = formats.SUPPORTED_FORMATS
 
 
 def audit(job: PackageJob, action: str, *, actor: str = "system", **data) -> None:
@@ -35,13 +35,19 @@ def check_format(fmt, mv: ModelVersion) -> str:
     supported = ", ".join(SUPPORTED_FORMATS)
     if not isinstance(fmt, str) or not fmt.strip():
         raise InvalidInput(f"Choose a format: one of {supported}.", field="format")
-    fmt = fmt.strip().lower()
-    if fmt not in SUPPORTED_FORMATS:
-        raise InvalidInput(
-            f"{fmt[:40]!r} is not a package format; supported formats: {supported}.",
-            field="format",
-            supported=list(SUPPORTED_FORMATS),
-        )
+    fmt = fmt.strip().lower()[:40]
+    # Until the version's artifacts are read its flavors are unknown: only the format's name is checked, and a
+    # build that cannot read the model fails with a sentence.
+    flavors = list(mv.flavors or []) if mv.artifacts_read_at is not None else []
+    try:
+        if flavors:
+            formats.check_supported(fmt, flavors)
+        elif fmt not in SUPPORTED_FORMATS:
+            raise formats.UnsupportedFormat(
+                f"{fmt!r} is not a package format; supported formats: {supported}."
+            )
+    except formats.UnsupportedFormat as exc:
+        raise InvalidInput(str(exc), field="format", supported=list(SUPPORTED_FORMATS)) from None
     return fmt
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mirror import gateway
@@ -18,7 +19,12 @@ from tests.factories import ModelVersionFactory
 
 @pytest.fixture
 def mv(db) -> ModelVersion:
-    version = ModelVersionFactory(model__name="churn", version=1, flavors=["python_function", "sklearn"])
+    version = ModelVersionFactory(
+        model__name="churn",
+        version=1,
+        flavors=["python_function", "sklearn"],
+        artifacts_read_at=timezone.now(),
+    )
     return ModelVersion.objects.select_related("model", "source_run").get(pk=version.pk)
 
 

@@ -143,3 +143,9 @@ def test_the_download_is_a_503_while_mlflow_is_down(mv, engineer, sent, monkeypa
     )
     response = engineer.get(f"/api/v1/packages/{job_id}/download")
     assert response.status_code == 503 and "unreachable" in response.json()["detail"]
+
+
+def test_a_format_the_versions_flavor_cannot_take_is_a_400_naming_the_ones_it_can(mv, engineer, sent):
+    response = engineer.post(URL, {"format": "torchscript"}, format="json")
+    assert response.status_code == 400
+    assert "onnx, joblib" in response.json()["detail"] and not PackageJob.objects.exists()

@@ -46,7 +46,7 @@ def test_an_auditor_sees_the_panel_without_the_form_and_may_not_post_it(mv, brow
 
 def test_an_unsupported_format_from_the_form_comes_back_as_a_message(mv, browser_as, sent):
     response = browser_as("eve", "ml-engineers").post(START, {"format": "pickle"}, follow=True)
-    assert "supported formats: onnx, torchscript, joblib, savedmodel" in response.content.decode()
+    assert "onnx, torchscript, joblib, savedmodel" in response.content.decode()
     assert not PackageJob.objects.exists()
 
 

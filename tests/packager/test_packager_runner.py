@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from common.errors import ArtifactTooLarge, MlflowUnavailable
 from mirror.models import MlflowWrite
-from packager import lease, runner, services
+from packager import formats, lease, runner, services
 from packager.models import PackageJob
 from tests.packager.conftest import fake_build
 
@@ -166,3 +166,18 @@ def test_the_sweep_resends_a_queued_job_nobody_claimed(job, sent):
     assert lease.sweep()["resent"] == [job.pk]
     assert lease.sweep()["resent"] == []  # not again before another while
     assert sent == [("packager.tasks.run_package_job", (job.pk,))]
+
+
+def test_a_conversion_error_ends_the_job_with_the_converters_sentence(job, artifacts):
+    sentence = "The model uses an operator ONNX cannot express (MyTransformer)."
+    assert runner.run_job(job.pk, build=raising(formats.PackagingFailed(sentence))) == "failed"
+    assert PackageJob.objects.get(pk=job.pk).error == sentence
+
+
+def test_a_parity_failure_keeps_the_measured_parity_on_the_failed_job(job, artifacts):
+    parity = formats.Parity(rows=20, max_abs_diff=0.3, passed=False, tolerance=1e-4)
+    failure = formats.ParityFailed("The package's predictions differ from the original's.", parity)
+    assert runner.run_job(job.pk, build=raising(failure)) == "failed"
+    job.refresh_from_db()
+    assert job.parity == {"rows": 20, "max_abs_diff": 0.3, "passed": False, "tolerance": 1e-4}
+    assert job.error == "The package's predictions differ from the original's."
