@@ -99,3 +99,25 @@ def branchy_torch(where: Path) -> Path:
             return -hidden
 
     return torch_mlp(where, Branchy(), serialization_format="pickle")
+
+
+def boosted(where: Path, library: str) -> Path:
+    """A small XGBoost or LightGBM classifier (scikit-learn API) on breast-cancer data, saved by its flavor."""
+    features, labels = load_breast_cancer(return_X_y=True, as_frame=True)
+    if library == "xgboost":
+        import mlflow.xgboost  # the [boosting] extra: only the tests that need it import it
+        import xgboost
+
+        model = xgboost.XGBClassifier(n_estimators=20, max_depth=3).fit(features, labels)
+        mlflow.xgboost.save_model(
+            model, str(where), input_example=features.head(20), pip_requirements=["xgboost"]
+        )
+    else:
+        import lightgbm
+        import mlflow.lightgbm
+
+        model = lightgbm.LGBMClassifier(n_estimators=20, num_leaves=8, verbose=-1).fit(features, labels)
+        mlflow.lightgbm.save_model(
+            model, str(where), input_example=features.head(20), pip_requirements=["lightgbm"]
+        )
+    return where
