@@ -1,5 +1,7 @@
 """In Chromium: a version's lineage graph; click the dataset node, read its digest, highlight its downstream path."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.lineage.test_lineage_api import govern, seed
@@ -54,6 +56,10 @@ def test_the_dataset_node_shows_its_digest_and_its_downstream_path(open_page, us
     with page.expect_download() as download:
         page.click("#lineage-json")
     assert download.value.suggested_filename == "lineage-churn-v1.json"
+    with page.expect_download() as download:
+        page.click("#lineage-svg")
+    assert download.value.suggested_filename == "lineage-churn-v1.svg"
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith("<svg xmlns=")
 
     page.wait_for_timeout(300)
     assert page.evaluate("window.__cspViolations") == []
@@ -76,3 +82,17 @@ def test_the_dataset_and_model_graphs_draw_every_version_and_link_to_them(open_p
         page.wait_for_timeout(300)
         assert page.evaluate("window.__cspViolations") == []
         assert page.console_errors == []
+
+
+def test_the_version_page_draws_a_compact_graph_that_opens_the_full_one(open_page, user):
+    govern(seed(datasets=1))
+    page = open_page(user, "/models/churn/versions/1/")
+    box = page.locator("#lineage-compact svg").bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 40  # drawn, and fitted to the page
+    assert page.locator("#lineage-compact svg text", has_text="churn v1").count() == 1
+    page.click("#lineage-compact")
+    page.wait_for_selector("#lineage-graph[data-ready='1']")
+    assert page.url.endswith("/lineage/churn/1/")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__cspViolations") == []
+    assert page.console_errors == []
