@@ -46,10 +46,12 @@ def test_the_shipped_policy_has_the_default_targets_of_the_contract():
         "signature_present",
         "required_tags",
         "beats_current",
+        "package_valid",
         "model_card_complete",
     ]
     assert production.gates[2].params == {"tags": {"data_validated": "true"}}
-    assert production.gates[4].params == {"threshold": 1.0}
+    assert production.gates[4].params == {"format": "onnx", "parity": True}
+    assert production.gates[5].params == {"threshold": 1.0}
     assert production.on_drift == "flag"
 
 

@@ -1,5 +1,6 @@
 """The README's "Try it" story, click by click in Chromium, against the seeded demo in a real MLflow server with
-a real Celery worker and the repository's own policies.yaml: alice requests production for the candidate,
+a real Celery worker and the repository's own policies.yaml: alice packages the candidate as ONNX and requests
+production for it,
 the gate shows the one missing card section, she writes it and re-runs the gates, ann and arthur sign with
 their passwords, the worker moves the alias in MLflow (timed: the elapsed time is printed); then audrey reads the
 audit log and builds and downloads the evidence pack."""
@@ -127,11 +128,21 @@ def test_newcomer_follows_the_readme_try_it_story_to_an_applied_production_promo
 
 
 def request_production(page, base, candidate) -> int:
-    """1. ML engineer: request production for the candidate; the promotion's id."""
+    """1. ML engineer: package the candidate as ONNX (the gate package_valid), then request production for it;
+    the promotion's id."""
     log_in(page, base, "alice")
     page.click("a[href='/models/']")
     page.click(f"a[href='/models/{TRY_IT_MODEL}/']")
     page.click(f"a[href='/models/{TRY_IT_MODEL}/versions/{candidate}/']")
+    assert re.search(r"\d+\.\d+\.\d+\+[0-9a-f]{8}", page.inner_text(".semver"))
+    packages = page.locator("form.package-form")
+    packages.locator("select[name=format]").select_option("onnx")
+    packages.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/packages/\d+/$"))  # the job's page, polled while it runs
+    page.wait_for_selector("#package-state.status-succeeded, #package-state.status-failed", timeout=120_000)
+    assert page.inner_text("#package-state") == "succeeded", page.inner_text("#package-job")
+    page.click(f".subtitle a[href='/models/{TRY_IT_MODEL}/versions/{candidate}/']")
+    assert "succeeded" in page.inner_text("#package-onnx")
     form = page.locator("form.request-promotion")
     form.locator("select[name=target]").select_option("production")
     form.locator("textarea[name=justification]").fill("Beats the production baseline on test_f1.")
