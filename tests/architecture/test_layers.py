@@ -24,6 +24,7 @@ PACKAGES = (
     "lineage",
     "events",
     "demo",
+    "registry_cli",
 )
 
 
