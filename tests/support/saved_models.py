@@ -121,3 +121,19 @@ def boosted(where: Path, library: str) -> Path:
             model, str(where), input_example=features.head(20), pip_requirements=["lightgbm"]
         )
     return where
+
+
+def keras_mlp(where: Path) -> Path:
+    """A small Keras MLP (4 -> 8 -> 3) with an iris input example, saved by mlflow.tensorflow."""
+    import keras  # the [tensorflow] extra: only the tests that need it import TensorFlow
+    import mlflow.tensorflow
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)]
+    )
+    example = iris()[0].to_numpy("float32")[:20]
+    mlflow.tensorflow.save_model(
+        model, str(where), input_example=example, pip_requirements=["tensorflow-cpu"]
+    )
+    return where
