@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -35,14 +36,19 @@ class NewTokenSerializer(TokenSerializer):
 class TokenRequestSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="Where the token is used (a pipeline, a script)")
     expires_in_days = serializers.IntegerField(
-        required=False, help_text="1 to API_TOKEN_MAX_DAYS (default API_TOKEN_DEFAULT_DAYS)"
+        required=False,
+        min_value=1,
+        max_value=settings.API_TOKEN_MAX_DAYS,
+        help_text="1 to API_TOKEN_MAX_DAYS (default API_TOKEN_DEFAULT_DAYS)",
     )
 
 
 class ServiceAccountRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.RegexField(services.USERNAME_RE.pattern, help_text="Letters, digits and @.+-_")
     role = serializers.ChoiceField(choices=list(roles.GROUPS))
-    expires_in_days = serializers.IntegerField(required=False, help_text="Of its first token")
+    expires_in_days = serializers.IntegerField(
+        required=False, min_value=1, max_value=settings.API_TOKEN_MAX_DAYS, help_text="Of its first token"
+    )
 
 
 class ServiceAccountSerializer(serializers.Serializer):

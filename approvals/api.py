@@ -35,6 +35,7 @@ from approvals.workflow import cancel, gating, requests, rollback, signatures
 from approvals.workflow.holdings import holder_adopt
 from audit.access import require_exporter
 from common.errors import InvalidInput, NotFound
+from common.query import query_flag
 from mirror.access import access_model
 
 
@@ -84,11 +85,14 @@ class PromotionListView(ListAPIView):
         state = params.get("state") or None
         if state and state not in Promotion.State.values:
             raise InvalidInput(f"Unknown state {state!r}.", state=["Not a promotion state."])
+        kind = params.get("kind") or None
+        if kind and kind not in Promotion.Kind.values:
+            raise InvalidInput(f"Unknown kind {kind!r}.", kind=["Not a promotion kind: promote or rollback."])
         qs = selectors.promotions_qs()
-        if (params.get("awaiting_me") or "").lower() in ("1", "true", "yes"):
+        if query_flag(params, "awaiting_me"):
             qs = qs.filter(pk__in=selectors.awaiting_for(self.request.user).values("pk"))
         qs = selectors.filter_promotions(
-            qs, state=state, model=params.get("model"), target=params.get("target"), kind=params.get("kind")
+            qs, state=state, model=params.get("model"), target=params.get("target"), kind=kind
         )
         return qs.order_by("-requested_at", "-id")
 
@@ -214,7 +218,7 @@ class DriftListView(APIView):
             OpenApiParameter("model", str),
             OpenApiParameter("open", bool, description="only unresolved drift"),
         ],
-        responses=DriftSerializer(many=True),
+        responses={200: DriftSerializer(many=True), 404: OpenApiResponse(description="No such model")},
         description=f"The newest {selectors.API_DRIFT_LIMIT:,} drift records, newest first (the drift page pages "
         "through all of them).",
     )
@@ -223,7 +227,7 @@ class DriftListView(APIView):
         name = request.query_params.get("model")
         if name:
             model = access_model(request.user, name)
-        open_only = (request.query_params.get("open") or "").lower() in ("1", "true", "yes")
+        open_only = query_flag(request.query_params, "open")
         return Response(
             [selectors.drift_dict(d) for d in selectors.drift_list(model=model, open_only=open_only)]
         )
@@ -297,7 +301,12 @@ class HolderAdoptView(APIView):
 class EvidenceView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("target", str, required=True, description="A policy target, e.g. production"),
+            OpenApiParameter(
+                "target",
+                {"type": "string", "minLength": 1},
+                required=True,
+                description="A policy target, e.g. production",
+            ),
             OpenApiParameter(
                 "formats",
                 str,

@@ -54,6 +54,10 @@ class CheckpointSerializer(serializers.Serializer):
     signature = serializers.CharField(help_text="HMAC-SHA256 of the other fields under the checkpoint key.")
 
 
+# A date-time or a bare date; empty is no filter (the audit page's form sends empty fields).
+WHEN = {"type": "string", "anyOf": [{"format": "date-time"}, {"format": "date"}, {"maxLength": 0}]}
+
+
 @extend_schema(
     summary="The audit chain, oldest first",
     parameters=[
@@ -63,12 +67,12 @@ class CheckpointSerializer(serializers.Serializer):
         OpenApiParameter("object_id", str),
         OpenApiParameter(
             "since",
-            OpenApiTypes.DATETIME,
+            WHEN,
             description="ISO-8601 date or date-time (UTC if no offset); 400 when invalid",
         ),
         OpenApiParameter(
             "until",
-            OpenApiTypes.DATETIME,
+            WHEN,
             description="Events before this ISO-8601 date-time (a bare date includes that day); 400 when invalid",
         ),
     ],

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from cards import access, bulk, exports, selectors, services
 from cards.models import BulkExport, CardRevision
+from common.api_fields import StrictCharField
 from common.downloads import zip_file_response
 from common.errors import InvalidInput, NotFound, PreconditionRequired
 from common.safejson import BoundedJSONParser, read_limited
@@ -276,8 +277,8 @@ class BulkExportSerializer(serializers.ModelSerializer):
 
 
 class BulkExportRequestSerializer(serializers.Serializer):
-    models = serializers.ListField(child=serializers.CharField(), required=False, default=list)
-    alias = serializers.CharField(required=False, allow_blank=True, default="")
+    models = serializers.ListField(child=StrictCharField(), required=False, default=list)
+    alias = StrictCharField(required=False, allow_blank=True, default="")
     formats = serializers.ListField(
         child=serializers.ChoiceField(choices=list(exports.FORMATS)), required=False
     )

@@ -37,7 +37,7 @@ class SubscriptionRequestSerializer(serializers.Serializer):
     url = serializers.CharField(
         help_text="http(s) URL; loopback, link-local and private addresses are refused"
     )
-    events = serializers.ListField(child=serializers.ChoiceField(choices=EVENTS))
+    events = serializers.ListField(child=serializers.ChoiceField(choices=EVENTS), allow_empty=False)
     secret = serializers.CharField(required=False, help_text="16-256 characters; generated when left out")
     format = serializers.ChoiceField(choices=Subscription.Format.values, required=False, default="json")
     description = serializers.CharField(required=False)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import InvalidInput
+from common.query import query_flag
 from lineage import flags, impact, openlineage, selectors
 from mirror import access
 
@@ -78,7 +79,9 @@ class VersionLineageView(APIView):
         summary="A version's lineage: data, runs, code, targets and promotions as a graph",
         parameters=[
             OpenApiParameter(
-                "depth", int, description="Hops from the version (default and maximum: LINEAGE_MAX_DEPTH)"
+                "depth",
+                {"type": "integer", "minimum": 1},
+                description="Hops from the version (default and maximum: LINEAGE_MAX_DEPTH)",
             )
         ],
         responses={
@@ -172,7 +175,7 @@ class DatasetFlagsView(APIView):
         responses={200: DatasetFlagSerializer(many=True)},
     )
     def get(self, request):
-        active_only = (request.query_params.get("active") or "").strip().lower() in {"1", "true", "yes"}
+        active_only = query_flag(request.query_params, "active")
         return Response([flags.as_dict(f) for f in flags.listing(include_lifted=not active_only)])
 
     @extend_schema(
