@@ -108,6 +108,7 @@ class PromotionListView(ListAPIView):
         },
     )
     def post(self, request):
+        access.require_requester(request.user)
         data = _valid(PromotionRequestSerializer, request)
         p = requests.promotion_request(
             user=request.user,
@@ -200,6 +201,7 @@ class RollbackCreateView(APIView):
         },
     )
     def post(self, request):
+        access.require_requester(request.user)
         data = _valid(RollbackRequestSerializer, request)
         p = rollback.rollback_request(
             user=request.user,
@@ -287,7 +289,7 @@ class HolderAdoptView(APIView):
         ),
     )
     def post(self, request, name):
-        model = access_model(request.user, name)
+        model = access.access_model_to_adopt(request.user, name)
         data = _valid(AdoptSerializer, request)
         h = holder_adopt(
             user=request.user,

@@ -6,7 +6,6 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -22,7 +21,7 @@ from common.pages import paginate
 from compare.charts import metric_bars
 from compare.goals import lower_is_better_metrics
 from mirror import holders
-from mirror.access import access_model, access_version
+from mirror.access import access_model
 
 log = logging.getLogger(__name__)
 SIGN_FORM_KEY = "approvals_sign_form_{pk}"  # what a refused signature form held, shown again once
@@ -230,7 +229,7 @@ def promotion_recheck(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def promotion_request_view(request, name: str, version: int):
-    mv = access_version(request.user, name, version)
+    mv = access.access_version_to_request(request.user, name, version)
     targets = get_policy().targets_for(mv.model.name)
     error = None
     conflict_id = None
@@ -315,7 +314,7 @@ def model_history(request, name: str):
 @require_http_methods(["GET", "POST"])
 def rollback_request_view(request, name: str):
     """A confirmation page: what the rollback does, a justification (required), then the request."""
-    model = access_model(request.user, name)
+    model = access.access_model_to_roll_back(request.user, name)
     data = request.POST if request.method == "POST" else request.GET
     target = data.get("target", "")
     spec = get_policy().target(model.name, target)
@@ -361,9 +360,7 @@ def rollback_request_view(request, name: str):
 @require_http_methods(["GET", "POST"])
 def holder_adopt_view(request, name: str):
     """Staff: adopt the holder set outside this app (a confirmation page with a required justification)."""
-    model = access_model(request.user, name)
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may adopt a holder set outside this app.")
+    model = access.access_model_to_adopt(request.user, name)
     data = request.POST if request.method == "POST" else request.GET
     target = data.get("target", "")
     spec = get_policy().target(model.name, target)
