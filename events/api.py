@@ -8,10 +8,9 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events import outbox, selectors, subscriptions
+from events import access, outbox, selectors, subscriptions
 from events.catalog import EVENTS
 from events.models import Delivery, Subscription
-from mirror import access
 
 NOT_STAFF = OpenApiResponse(description="not staff")
 
@@ -152,8 +151,7 @@ class DeliveryView(APIView):
         },
     )
     def get(self, request, pk: int):
-        access.require_staff(request.user)
-        return Response(selectors.delivery_dict(selectors.delivery(pk), with_attempts=True))
+        return Response(selectors.delivery_dict(access.access_delivery(request.user, pk), with_attempts=True))
 
 
 class ReplayView(APIView):

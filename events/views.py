@@ -6,14 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from common.errors import DomainError
 from common.pages import paginate
-from events import outbox, selectors, subscriptions
+from events import access, outbox, selectors, subscriptions
 from events.catalog import EVENTS
 from events.models import Delivery, Subscription
-from mirror.access import require_staff
 
 
 def _subscriptions_context(form: dict, error: str | None = None, created: Subscription | None = None) -> dict:
@@ -32,7 +31,7 @@ def _subscriptions_context(form: dict, error: str | None = None, created: Subscr
 @require_http_methods(["GET", "POST"])
 def subscription_list(request):
     """The subscriptions and the form that adds one; after a create, the secret is shown on this answer only."""
-    require_staff(request.user)
+    access.require_staff(request.user)
     if request.method == "GET":
         return render(request, "events/subscriptions.html", _subscriptions_context({"format": "json"}))
     form = {
@@ -54,7 +53,7 @@ def subscription_list(request):
 @login_required
 @require_POST
 def subscription_delete(request, pk: int):
-    require_staff(request.user)
+    access.require_staff(request.user)
     try:
         sub = subscriptions.deactivate(actor=request.user.get_username(), subscription_id=pk)
         messages.success(request, f"Subscription #{sub.pk} deleted: nothing more is sent to {sub.url}.")
@@ -64,8 +63,9 @@ def subscription_delete(request, pk: int):
 
 
 @login_required
+@require_safe
 def delivery_list(request):
-    require_staff(request.user)
+    access.require_staff(request.user)
     try:
         filters = selectors.parse_filters(request.GET)
         error = None
@@ -86,9 +86,9 @@ def delivery_list(request):
 
 
 @login_required
+@require_safe
 def delivery_detail(request, pk: int):
-    require_staff(request.user)
-    d = selectors.delivery(pk)
+    d = access.access_delivery(request.user, pk)
     context = {"d": d, "attempts": list(d.attempt_log.all()), "active_nav": "events"}
     return render(request, "events/delivery_detail.html", context)
 
@@ -96,7 +96,7 @@ def delivery_detail(request, pk: int):
 @login_required
 @require_POST
 def delivery_replay(request, pk: int):
-    require_staff(request.user)
+    access.require_staff(request.user)
     try:
         copy = outbox.replay(actor=request.user.get_username(), delivery_id=pk)
     except DomainError as exc:
