@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from approvals.policy import get_policy, reload_error
 from approvals.policy_parse import PolicyError
@@ -12,6 +13,7 @@ from mirror.models import RegisteredModel
 
 
 @login_required
+@require_safe
 def policy_page(request):
     access.require_reader(request.user)
     model_name = (request.GET.get("model") or "").strip()[:255]

@@ -7,7 +7,7 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals import access, selectors, signing, sso_signing, states
 from approvals.eligibility import eligibility_problem, may_cancel
@@ -28,6 +28,7 @@ SIGN_FORM_KEY = "approvals_sign_form_{pk}"  # what a refused signature form held
 
 
 @login_required
+@require_safe
 def promotion_list(request):
     params = request.GET
     tab = params.get("tab") or "all"
@@ -121,6 +122,7 @@ def _card_diff(p: Promotion) -> str | None:
 
 
 @login_required
+@require_safe
 def promotion_detail(request, pk: int):
     p = access.access_promotion(request.user, pk)
     if request.htmx:
@@ -150,6 +152,7 @@ def promotion_detail(request, pk: int):
 
 
 @login_required
+@require_safe
 def promotion_gates(request, pk: int):
     """htmx partial: the gates and the state, polled while the promotion is moving."""
     p = access.access_promotion(request.user, pk)
@@ -259,6 +262,7 @@ def promotion_request_view(request, name: str, version: int):
 
 
 @login_required
+@require_safe
 def model_history(request, name: str):
     model = access_model(request.user, name)
     targets = get_policy().targets_for(model.name)
@@ -387,6 +391,7 @@ def holder_adopt_view(request, name: str):
 
 
 @login_required
+@require_safe
 def drift_list(request):
     records = selectors.drift_qs(open_only=request.GET.get("open") == "1")
     context = {"page_obj": paginate(request, records), "active_nav": "promotions"}

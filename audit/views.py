@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from audit import access, selectors, verification
 from audit.forms import AuditFilterForm
@@ -12,6 +13,7 @@ from common.pages import paginate
 
 
 @login_required
+@require_safe
 def audit_list(request):
     access.require_reader(request.user)
     form = AuditFilterForm(request.GET)
@@ -32,6 +34,7 @@ def audit_list(request):
 
 
 @login_required
+@require_safe
 def audit_verify(request):
     """The verification panel (an htmx partial; a full page without htmx)."""
     access.require_reader(request.user)

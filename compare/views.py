@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.html import format_html
+from django.views.decorators.http import require_safe
 
 from common.errors import InvalidInput
 from compare import holders, refs, selectors, tables
@@ -81,6 +82,7 @@ def _selection_query(versions) -> str:
 
 
 @login_required
+@require_safe
 def compare(request):
     if not refs.has_selection(request.GET):
         return _chooser(request)
@@ -123,6 +125,7 @@ def _scatter_keys(data: dict, request) -> tuple[str | None, str | None]:
 
 
 @login_required
+@require_safe
 def compare_csv(request):
     try:
         versions = refs.selection(request.GET)
@@ -138,6 +141,7 @@ def compare_csv(request):
 
 
 @login_required
+@require_safe
 def target_holders(request, name: str, version: int):
     """Buttons "compare with the holder of <target>" for the policy's targets (htmx fragment)."""
     mv = access.access_version(request.user, name, version)

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from common.errors import InvalidInput
 from common.pages import paginate
@@ -17,6 +17,7 @@ from mirror.sync import start_sync
 
 
 @login_required
+@require_safe
 def dashboard(request):
     context = {
         "model_count": RegisteredModel.objects.live().count(),
@@ -36,6 +37,7 @@ def dashboard(request):
 
 
 @login_required
+@require_safe
 def model_list(request):
     try:
         filters = selectors.ModelFilters.parse(request.GET)
@@ -61,6 +63,7 @@ def model_list(request):
 
 
 @login_required
+@require_safe
 def model_detail(request, name: str):
     model = access.access_model(request.user, name)
     page_obj = paginate(request, selectors.version_list(model))
@@ -78,6 +81,7 @@ def model_detail(request, name: str):
 
 
 @login_required
+@require_safe
 def version_detail(request, name: str, version: int):
     mv = selectors.with_identical([access.access_version(request.user, name, version)])[0]
     run = mv.source_run
@@ -119,5 +123,6 @@ def sync_status(request):
     return render(request, template, context)
 
 
+@require_safe
 def healthz(request):
     return JsonResponse({"ok": True})
