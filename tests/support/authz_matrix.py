@@ -103,15 +103,22 @@ def instances(op: Operation, world: World) -> list[Instance] | str:
     return found
 
 
+CSRF_SECRET = "m" * 32  # a browser's csrftoken cookie, sent back in X-CSRFToken as the app's pages do
+
+
 def clients(world: World) -> dict[rules.Actor, Client]:
+    """A client per actor; sessions go through the CSRF checks as a browser's would."""
     made = {}
     for actor in rules.ACTORS:
         if actor.via == "token":
             made[actor] = Client(HTTP_AUTHORIZATION=f"Token {world.keys[actor.role]}")
+        elif actor.via == "session":
+            made[actor] = Client(enforce_csrf_checks=True, HTTP_X_CSRFTOKEN=CSRF_SECRET)
+            made[actor].cookies[settings.CSRF_COOKIE_NAME] = CSRF_SECRET
         else:
-            made[actor] = Client()
-            if actor.via == "session":
-                made[actor].force_login(world.users[actor.role])
+            made[actor] = Client(enforce_csrf_checks=actor.via == "no-csrf")
+        if actor.via in ("session", "no-csrf"):
+            made[actor].force_login(world.users[actor.role])
     return made
 
 

@@ -24,7 +24,7 @@ USERNAMES = {READER: "rea", roles.ML_ENGINEERS: "eng", roles.REVIEWERS: "rev", r
 @dataclass(frozen=True)
 class Actor:
     role: str | None  # None: anonymous
-    via: str  # anonymous | session | token
+    via: str  # anonymous | session | token | no-csrf (a session whose writes carry no CSRF token)
 
     @property
     def label(self) -> str:
@@ -35,8 +35,13 @@ class Actor:
         return USERNAMES.get(self.role or "", "")
 
 
-ACTORS = (Actor(None, "anonymous"), *(Actor(r, via) for via in ("session", "token") for r in ROLES))
+ACTORS = (
+    Actor(None, "anonymous"),
+    *(Actor(r, via) for via in ("session", "token") for r in ROLES),
+    Actor(roles.STAFF, "no-csrf"),  # a cross-site form posted with staff's session cookie
+)
 ANONYMOUS = ACTORS[0]
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,16 @@ def session_only(actor: Actor, subject: Subject) -> str:
     if actor.role is None:
         return LOGIN
     return DENY if actor.via == "token" else ALLOW
+
+
+def expected(kind: str, method: str, rule: Rule, actor: Actor, subject: Subject) -> str:
+    """The outcome for this actor: pages read the session only (a token there is no login); a write with a
+    session but no CSRF token is refused (403) wherever a session counts, the signed webhook aside."""
+    if kind == "page" and actor.via == "token":
+        return rule(ANONYMOUS, subject)
+    if actor.via == "no-csrf" and method not in SAFE_METHODS and rule is not by_signature:
+        return DENY
+    return rule(actor, subject)
 
 
 V = "/api/v1"
