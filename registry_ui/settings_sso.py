@@ -12,11 +12,13 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-ROLE_NAMES = ("ml-engineers", "reviewers", "approvers", "auditors", "staff")  # audit.roles.GROUPS + staff
+from audit import roles  # pure (no Django import): safe to read while settings load
+
+ROLE_NAMES = (*roles.GROUPS, roles.STAFF)  # the names are spelled in audit.roles alone
 
 
 def parse_role_map(text: str) -> dict[str, tuple[str, ...]]:
-    """ "idp-a=approvers, idp-a=reviewers, admins=staff" -> {"idp-a": ("approvers", "reviewers"), ...}."""
+    """ "idp-a=approvers, idp-a=reviewers, admins=staff" -> {"idp-a": (approvers, reviewers), ...} (names)."""
     mapping: dict[str, list[str]] = {}
     for item in (part.strip() for part in text.split(",")):
         if not item:
