@@ -37,6 +37,7 @@ from mirror.mlflow_data import (
     parse_version,
     quote_filter_value,
     read_model_dir,
+    without_nul,
 )
 
 # The client reads these at call time; the defaults (120 s timeout, 7 retries with backoff) would let a
@@ -90,7 +91,7 @@ def _call(endpoint: str, method: str = "GET", **kwargs) -> dict:
         raise MlflowUnavailable(f"MLflow at {settings.MLFLOW_TRACKING_URI} is unreachable: {exc}") from exc
     if response.status_code == 200:
         try:
-            return response.json()
+            return response.json(object_hook=without_nul)
         except ValueError as exc:
             raise MlflowUnavailable(f"MLflow answered {endpoint} with invalid JSON") from exc
     detail = _error_text(response)

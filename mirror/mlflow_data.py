@@ -108,6 +108,21 @@ class VersionArtifacts:
 ProgressFn = Callable[[str, int, int | None], None]  # (phase, done, total or None)
 
 
+def without_nul(obj: dict) -> dict:
+    """A JSON object from MLflow with NUL characters dropped from its keys and strings (json.loads'
+    object_hook): anyone who may write a tag or a dataset name in MLflow could otherwise stop every sync,
+    since PostgreSQL stores no NUL in text or jsonb."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\0", "")
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    return {clean(key): clean(value) for key, value in obj.items()}
+
+
 def _kv(items: Iterable[dict] | None) -> dict[str, str]:
     return {item["key"]: item.get("value", "") for item in items or ()}
 
