@@ -93,7 +93,7 @@ class Heartbeat(threading.Thread):
 
 def _sentence(exc: BaseException) -> str:
     """What a user reads when the job fails."""
-    if isinstance(exc, formats.PackagingFailed):
+    if isinstance(exc, formats.PackagingFailed | formats.UnsupportedFormat):
         return str(exc)
     if isinstance(exc, ArtifactTooLarge):
         return f"{exc} Raise the limit or package a smaller model."

@@ -115,6 +115,7 @@ def raising(exc):
         (RuntimeError("boom"), "Packaging failed unexpectedly (RuntimeError)"),
         (MlflowUnavailable("refused"), "MLflow could not be reached"),
         (ValueError("unsupported operator"), "Packaging failed unexpectedly (ValueError)"),
+        (formats.UnsupportedFormat("Format pickle is not supported."), "Format pickle is not supported."),
     ],
 )
 def test_a_failing_build_ends_the_job_failed_with_a_sentence(job, artifacts, exc, sentence):
