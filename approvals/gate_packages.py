@@ -4,6 +4,7 @@ difference within it). Pure, over GateInput.packages; registered when approvals.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from approvals.gate_base import (
@@ -12,6 +13,7 @@ from approvals.gate_base import (
     PENDING,
     GateInput,
     GateOutcome,
+    GateSpec,
     as_float,
     fmt,
     gate,
@@ -99,3 +101,15 @@ def package_valid(inp: GateInput, params: dict[str, Any]) -> GateOutcome:
             f"The last {name} packaging job {ref} failed ({error}): fix it and {start}.",
         )
     return GateOutcome(FAILED, "no package", expected, f"The version has no {name} package: {start}.")
+
+
+def strictest_tolerance(specs: Iterable[GateSpec]) -> float | None:
+    """The smallest `tolerance` among these package_valid gates with a parity check (None: none sets one): what
+    a packaging job of the model checks its parity against, so a job passes only what the policy will accept."""
+    found = [
+        as_float(s.params["tolerance"])
+        for s in specs
+        if s.type == "package_valid" and s.params.get("parity", True) and is_number(s.params.get("tolerance"))
+    ]
+    values = [v for v in found if v is not None]
+    return min(values) if values else None

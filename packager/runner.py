@@ -21,7 +21,7 @@ from django.utils import timezone
 from common.errors import ArtifactTooLarge, MlflowNotFound, MlflowRejected, MlflowUnavailable
 from common.jobs import file_sha256
 from mirror import gateway
-from packager import formats, lease
+from packager import formats, lease, tolerance
 from packager.bundle import single_file
 from packager.models import STEP_START_PERCENT, PackageJob
 
@@ -151,7 +151,7 @@ def _work(job: PackageJob, progress: Progress, tmp: Path, build: Callable) -> di
         job.format,
         model_dir,
         tmp / "out",
-        tolerance=settings.PACKAGE_PARITY_TOLERANCE,
+        tolerance=tolerance.for_model(mv.model.name),
         on_step=progress.start,
     )
     progress.start("uploading")

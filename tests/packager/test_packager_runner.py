@@ -182,3 +182,44 @@ def test_a_parity_failure_keeps_the_measured_parity_on_the_failed_job(job, artif
     job.refresh_from_db()
     assert job.parity == {"rows": 20, "max_abs_diff": 0.3, "passed": False, "tolerance": 1e-4}
     assert job.error == "The package's predictions differ from the original's."
+
+
+STRICT_POLICY = """
+version: 1
+targets:
+  production:
+    mlflow: {alias: production}
+    approvals: 1
+    approver_groups: [approvers]
+    gates:
+      - {package_valid: {format: onnx, parity: true, tolerance: 0.001}}
+      - {package_valid: {format: onnx, parity: true, tolerance: 0.000001}}
+"""
+
+
+def _recording_build(seen: list[float]):
+    def build(fmt, model_dir, out_dir, *, tolerance, on_step):
+        seen.append(tolerance)
+        return fake_build(fmt, model_dir, out_dir, tolerance=tolerance, on_step=on_step)
+
+    return build
+
+
+def test_the_parity_check_uses_the_strictest_tolerance_of_the_models_package_gates(
+    job, artifacts, use_policy
+):
+    use_policy(STRICT_POLICY)
+    seen: list[float] = []
+    assert runner.run_job(job.pk, build=_recording_build(seen)) == "succeeded"
+    assert seen == [0.000001]
+
+
+def test_without_a_tolerance_in_the_policy_the_setting_is_used(job, artifacts, use_policy, settings):
+    use_policy(
+        STRICT_POLICY.split("      - {package_valid: {format: onnx, parity: true, tolerance: 0.001}}")[0]
+        + "      - {package_valid: {format: onnx, parity: true}}\n"
+    )
+    settings.PACKAGE_PARITY_TOLERANCE = 0.25
+    seen: list[float] = []
+    assert runner.run_job(job.pk, build=_recording_build(seen)) == "succeeded"
+    assert seen == [0.25]
