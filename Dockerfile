@@ -37,6 +37,7 @@ RUN DEBUG=false \
     SECRET_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
     MLFLOW_WEBHOOK_SECRET="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
     AUDIT_CHAIN_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
+    OUTBOUND_SECRETS_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \
     && rm -f /tmp/build.sqlite3 \

@@ -84,6 +84,7 @@ def served_like_make_run() -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "MLFLOW_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "AUDIT_CHAIN_KEY": secrets.token_urlsafe(32),
+        "OUTBOUND_SECRETS_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_COOKIES": "false",

@@ -15,7 +15,9 @@ class Subscription(models.Model):
 
     url = models.CharField(max_length=2000)
     events = models.JSONField(default=list)  # event names (events.catalog.EVENTS)
-    secret = models.CharField(max_length=256)  # the HMAC key the receiver shares; shown only as a hint
+    # The HMAC key the receiver shares, sealed under OUTBOUND_SECRETS_KEY for this subscription (events.sealing):
+    # the database alone cannot sign a delivery. The plaintext is shown once, in the answer that created it.
+    sealed_secret = models.TextField()
     format = models.CharField(max_length=8, choices=Format.choices, default=Format.JSON)
     description = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True)
@@ -23,6 +25,9 @@ class Subscription(models.Model):
     created_at = models.DateTimeField()
     deleted_by = models.CharField(max_length=150, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+
+    # Not a column: the plaintext secret, on the instance events.subscriptions.create returns only.
+    new_secret: str = ""
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -5,7 +5,9 @@ up to OUTBOUND_MAX_ATTEMPTS.
 Idempotent and never a row lock held across the network, as the promotion outbox: claim (a lease and an attempt
 number), talk (HTTP), record (an attempt row, the delivery's new state and its audit event). A receiver that
 answers 2xx has it; anything else (another status, a timeout, a refused connection) is retried; an address the
-SSRF rules refuse fails at once.
+SSRF rules refuse fails at once, and so does a secret that does not open (events.sealing: a missing or wrong
+OUTBOUND_SECRETS_KEY, a row altered in the database), with the reason and nothing sent. The secret is opened
+here only, for the signature, and never stored or logged in the clear.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from common import outbound_http, webhook_signing
-from events import catalog
+from events import catalog, sealing
 from events.models import Attempt, Delivery
 
 MAX_ERROR = 1000
@@ -32,9 +34,10 @@ LEASE_SECONDS = 60
 @dataclass
 class _Claim:
     delivery_id: str
+    subscription_id: int
     attempt: int
     url: str
-    secret: str
+    sealed_secret: str
     format: str
     payload: dict
 
@@ -45,7 +48,7 @@ class _Talk:
     excerpt: str = ""
     error: str = ""
     address: str = ""
-    refused: bool = False  # permanent: the SSRF rules refuse the destination
+    refused: bool = False  # permanent: the SSRF rules refuse the destination, or the secret does not open
     duration_ms: int = 0
 
     @property
@@ -90,19 +93,20 @@ def _claim(delivery_pk: int, now: datetime) -> _Claim | str:
         d.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
         d.save(update_fields=["attempts", "next_attempt_at"])
         sub = d.subscription
-        return _Claim(d.delivery_id, d.attempts, sub.url, sub.secret, sub.format, d.payload)
+        return _Claim(d.delivery_id, sub.pk, d.attempts, sub.url, sub.sealed_secret, sub.format, d.payload)
 
 
 def _talk(c: _Claim) -> _Talk:
     talk = _Talk()
     started = time.monotonic()
     try:
+        secret = sealing.unseal(c.sealed_secret, c.subscription_id)
         target, talk.address = outbound_http.check(c.url, settings.OUTBOUND_ALLOWED_HOSTS)
         body = catalog.body(c.payload, c.format)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "registry-governance-events/1",
-            **webhook_signing.signed_headers(webhook_signing.REGISTRY, c.secret, c.delivery_id, body),
+            **webhook_signing.signed_headers(webhook_signing.REGISTRY, secret, c.delivery_id, body),
         }
         answer = outbound_http.post(
             target,
@@ -116,7 +120,7 @@ def _talk(c: _Claim) -> _Talk:
         if not talk.ok:
             hint = " (redirects are not followed)" if 300 <= answer.status < 400 else ""
             talk.error = f"The receiver answered {answer.status}{hint}."
-    except outbound_http.Refused as exc:
+    except (outbound_http.Refused, sealing.Unsealable) as exc:
         talk.error, talk.refused = str(exc), True
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         talk.error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]

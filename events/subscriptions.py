@@ -1,7 +1,8 @@
 """Staff's subscriptions to outbound events: create (the URL checked against SSRF rules first), deactivate.
 
 Each is a row and an audit event. The secret is the HMAC key the receiver verifies with: generated when the
-request brings none, and shown only in the answer that created it.
+request brings none, shown only in the answer that created it, and stored sealed for the subscription's id
+(events.sealing), which the row has once inserted: the insert and the sealing are one transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.utils import timezone
 from audit import services as audit
 from common import outbound_http
 from common.errors import InvalidInput, NotFound
+from events import sealing
 from events.catalog import EVENTS
 from events.models import Subscription
 
@@ -37,7 +39,7 @@ def as_dict(s: Subscription, *, with_secret: bool = False) -> dict[str, Any]:
         "deleted_at": s.deleted_at.isoformat() if s.deleted_at else None,
     }
     if with_secret:
-        out["secret"] = s.secret
+        out["secret"] = s.new_secret
     return out
 
 
@@ -97,7 +99,8 @@ def _description(value: Any) -> str:
 
 
 def create(*, actor: str, data: Any) -> Subscription:
-    """A new active subscription (audited as `subscription.created`, without its secret)."""
+    """A new active subscription (audited as `subscription.created`, without its secret); its `new_secret` is
+    the plaintext secret, for the answer to show once."""
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object with url, events, secret and format.")
     events, secret = _events(data.get("events")), _secret(data.get("secret"))
@@ -105,7 +108,6 @@ def create(*, actor: str, data: Any) -> Subscription:
     sub = Subscription(
         url=check_destination(data.get("url")),  # last: it resolves the host
         events=events,
-        secret=secret,
         format=fmt,
         description=description,
         created_by=actor,
@@ -113,6 +115,8 @@ def create(*, actor: str, data: Any) -> Subscription:
     )
     with transaction.atomic():
         sub.save()
+        sub.sealed_secret = sealing.seal(secret, sub.pk)
+        sub.save(update_fields=["sealed_secret"])
         audit.record(
             actor=actor,
             action="subscription.created",
@@ -120,6 +124,7 @@ def create(*, actor: str, data: Any) -> Subscription:
             object_id=str(sub.pk),
             data={"url": sub.url, "events": sub.events, "format": sub.format},
         )
+    sub.new_secret = secret
     return sub
 
 

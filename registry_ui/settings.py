@@ -246,7 +246,8 @@ LINEAGE_MAX_NODES = env.int("LINEAGE_MAX_NODES", default=2000)
 # version as it is registered (POST <url>/api/v1/lineage, by a worker, retried); empty: nothing is pushed.
 OPENLINEAGE_URL = env.str("OPENLINEAGE_URL", default="")
 
-vars().update(outbound_settings(env))  # OUTBOUND_*: the outbound events (settings_events)
+# OUTBOUND_*: the outbound events, OUTBOUND_SECRETS_KEY required when DEBUG is off (settings_events)
+vars().update(outbound_settings(env, debug=DEBUG, var_dir=VAR_DIR))
 PACKAGING = packaging_settings(env)
 vars().update(PACKAGING)  # PACKAGE_*: the packaging jobs' limits, lease and parity tolerance
 

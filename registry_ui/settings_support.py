@@ -1,5 +1,5 @@
 """Helpers of config/settings.py that are code rather than settings: refusing insecure production values, the
-embedded demo's audit-chain key file, and owner-only local state files. Imports nothing of Django's settings."""
+embedded demo's key files (audit chain, subscription secrets), and owner-only local state files. Imports nothing of Django's settings."""
 
 from __future__ import annotations
 
@@ -22,11 +22,7 @@ def refuse_insecure_production(
         raise ImproperlyConfigured("Set SECRET_KEY to a random value of 50+ characters when DEBUG is off.")
     if webhook_secret == INSECURE_WEBHOOK_SECRET:
         raise ImproperlyConfigured("Set MLFLOW_WEBHOOK_SECRET to a random value when DEBUG is off.")
-    if len(audit_chain_key) < 32:
-        raise ImproperlyConfigured(
-            "Set AUDIT_CHAIN_KEY to a random value of 32+ characters when DEBUG is off "
-            "(kept outside the database; see docs/deployment.md)."
-        )
+    refuse_short_key("AUDIT_CHAIN_KEY", audit_chain_key)
     if len(webhook_secret.encode()) < 32:
         raise ImproperlyConfigured(
             "MLFLOW_WEBHOOK_SECRET must be at least 32 bytes when DEBUG is off (openssl rand -hex 32)."
@@ -37,8 +33,21 @@ def refuse_insecure_production(
         )
 
 
+def refuse_short_key(name: str, value: str) -> None:
+    """With DEBUG off: a key kept outside the database (AUDIT_CHAIN_KEY, OUTBOUND_SECRETS_KEY) is 32+ characters."""
+    if len(value) < 32:
+        raise ImproperlyConfigured(
+            f"Set {name} to a random value of 32+ characters when DEBUG is off "
+            "(kept outside the database; see docs/deployment.md)."
+        )
+
+
 def local_audit_chain_key(path: Path) -> str:
-    """The embedded demo's key: generated once (race-free: O_EXCL) into a file only this user can read."""
+    return local_key(path, "AUDIT_CHAIN_KEY")
+
+
+def local_key(path: Path, name: str) -> str:
+    """The embedded demo's key `name`: generated once (race-free: O_EXCL) into a file only this user can read."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -48,7 +57,7 @@ def local_audit_chain_key(path: Path) -> str:
             if key:
                 return key
             time.sleep(0.01)
-        raise ImproperlyConfigured(f"{path} is empty: delete it or set AUDIT_CHAIN_KEY.") from None
+        raise ImproperlyConfigured(f"{path} is empty: delete it or set {name}.") from None
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_urlsafe(48))
     return path.read_text().strip()

@@ -20,6 +20,7 @@ def _settings_subprocess(tmp_path, **env_overrides) -> subprocess.CompletedProce
     }
     env.update(
         SECRET_KEY="s" * 64,
+        OUTBOUND_SECRETS_KEY="o" * 40,
         MLFLOW_WEBHOOK_SECRET="w" * 40,
         ALLOWED_HOSTS="example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",

@@ -113,7 +113,7 @@ def _jobs(world: World, mv: ModelVersion, files: Path) -> None:
 def _events_and_flags(world: World) -> None:
     staff = world.users[roles.STAFF]
     sub = Subscription.objects.create(
-        url="https://hooks.example.com/registry", events=["promotion.applied"], secret="s" * 32,
+        url="https://hooks.example.com/registry", events=["promotion.applied"], sealed_secret="v1.unused.",
         created_by=staff.username, created_at=timezone.now(),
     )  # fmt: skip
     delivery = Delivery.objects.create(

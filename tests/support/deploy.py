@@ -16,6 +16,7 @@ _CLEARED = (
     "SECRET_KEY",
     "MLFLOW_WEBHOOK_SECRET",
     "AUDIT_CHAIN_KEY",
+    "OUTBOUND_SECRETS_KEY",
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
     "SECURE_SSL_REDIRECT",
@@ -33,6 +34,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
         MLFLOW_WEBHOOK_SECRET=secrets.token_urlsafe(32),
         AUDIT_CHAIN_KEY=secrets.token_urlsafe(32),
+        OUTBOUND_SECRETS_KEY=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         VAR_DIR=str(tmp_path / "var"),

@@ -47,6 +47,10 @@ def test_production_settings_pass_check_deploy_without_warnings(tmp_path):
             id="webhook-secret-set-to-the-default",
         ),
         pytest.param({"AUDIT_CHAIN_KEY": None}, "AUDIT_CHAIN_KEY", id="no-audit-chain-key"),
+        pytest.param({"OUTBOUND_SECRETS_KEY": None}, "OUTBOUND_SECRETS_KEY", id="no-outbound-secrets-key"),
+        pytest.param(
+            {"OUTBOUND_SECRETS_KEY": "k" * 31}, "OUTBOUND_SECRETS_KEY", id="short-outbound-secrets-key"
+        ),
         pytest.param({"MLFLOW_WEBHOOK_SECRET": "s" * 31}, "MLFLOW_WEBHOOK_SECRET", id="short-webhook-secret"),
         pytest.param({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS", id="any-host"),
         pytest.param({"ALLOWED_HOSTS": "example.com,*"}, "ALLOWED_HOSTS", id="any-host-among-others"),
@@ -95,7 +99,12 @@ def test_compose_runs_the_whole_stack_with_healthchecks(compose):
 def test_compose_app_environment_is_read_by_the_project(compose):
     readers = "\n".join(
         (REPO / path).read_text()
-        for path in ("registry_ui/settings.py", "mirror/gateway.py", "docker/prestart.py")
+        for path in (
+            "registry_ui/settings.py",
+            "registry_ui/settings_events.py",
+            "mirror/gateway.py",
+            "docker/prestart.py",
+        )
     )
     for name in APP_SERVICES:
         environment = compose["services"][name]["environment"]

@@ -79,6 +79,8 @@ def serving_env(host: str, port: int) -> dict[str, str]:
     )
     # The key the chain was sealed with so far (made under var/ by the DEBUG-on settings of this process).
     chosen["AUDIT_CHAIN_KEY"] = os.environ.get("AUDIT_CHAIN_KEY") or settings.AUDIT_CHAIN_KEY
+    # Likewise the key the subscriptions' secrets were sealed with (var/outbound-secrets.key).
+    chosen["OUTBOUND_SECRETS_KEY"] = os.environ.get("OUTBOUND_SECRETS_KEY") or settings.OUTBOUND_SECRETS_KEY
     return {**defaults, **chosen}
 
 
