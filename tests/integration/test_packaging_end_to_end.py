@@ -25,6 +25,8 @@ pytestmark = pytest.mark.mlflow
 def iris_version(db, own_mlflow):
     X, y = load_iris(return_X_y=True, as_frame=True)
     mlflow.set_tracking_uri(own_mlflow.uri)
+    # An experiment of this server: the process may still have another server's experiment active.
+    mlflow.set_experiment("packaging-end-to-end")
     with mlflow.start_run() as run:
         mlflow.sklearn.log_model(
             LogisticRegression(max_iter=300).fit(X, y), name="model", input_example=X.head(5),
