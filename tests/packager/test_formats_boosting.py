@@ -7,6 +7,9 @@ import pytest
 from packager.formats import build
 from tests.support import saved_models
 
+# Conversions touch no database: they run once, in the PostgreSQL pass.
+pytestmark = pytest.mark.postgres_pass_only
+
 
 @pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
 def test_a_boosted_classifier_becomes_an_onnx_package_with_the_same_probabilities(library, tmp_path):

@@ -7,6 +7,9 @@ import pytest
 from packager.formats import SUPPORTED_FORMATS, PackagingFailed, UnsupportedFormat, build, check_supported
 from tests.support import saved_models
 
+# Conversions touch no database: they run once, in the PostgreSQL pass.
+pytestmark = pytest.mark.postgres_pass_only
+
 
 def test_an_unknown_format_is_refused_naming_the_supported_ones():
     with pytest.raises(UnsupportedFormat) as refused:

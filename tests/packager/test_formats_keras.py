@@ -9,6 +9,9 @@ import pytest
 from packager.formats import build
 from tests.support import saved_models
 
+# Conversions touch no database: they run once, in the PostgreSQL pass.
+pytestmark = pytest.mark.postgres_pass_only
+
 pytest.importorskip("tensorflow", reason="the [tensorflow] extra is not installed")
 
 

@@ -12,6 +12,9 @@ import pytest
 from packager.formats import Limits, PackagingFailed, build
 from tests.support import saved_models
 
+# Conversions touch no database: they run once, in the PostgreSQL pass.
+pytestmark = pytest.mark.postgres_pass_only
+
 QUICK = Limits(cpu_seconds=60, memory_mb=4096, file_mb=512, timeout_seconds=120)
 
 

@@ -11,6 +11,9 @@ import pytest
 from packager.formats import ParityFailed, build
 from tests.support import saved_models
 
+# Conversions touch no database: they run once, in the PostgreSQL pass.
+pytestmark = pytest.mark.postgres_pass_only
+
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):

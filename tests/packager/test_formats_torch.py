@@ -9,6 +9,9 @@ import pytest
 from packager.formats import build
 from tests.support import saved_models
 
+# Conversions touch no database: they run once, in the PostgreSQL pass.
+pytestmark = pytest.mark.postgres_pass_only
+
 torch = pytest.importorskip("torch", reason="the [torch] extra is not installed")
 
 
