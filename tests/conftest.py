@@ -134,6 +134,20 @@ def people(make_user, fast_hashes):
 
 
 @pytest.fixture
+def eager_tasks(monkeypatch):
+    """Celery tasks run in the test's process as they are sent (pages and the CLI against a live server with
+    MLflow faked in memory)."""
+    from registry_ui.celery import app  # the project's Celery app: loaded only by the tests that run tasks
+
+    # The mirror refresh after an apply would read the (fake, in-memory) MLflow over HTTP: skip it here.
+    monkeypatch.setattr("mirror.sync.start_sync", lambda **kwargs: None)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
 def no_task_sends(monkeypatch):
     """Committed transactions would enqueue real Celery messages; record them instead."""
     from approvals import tasks

@@ -14,19 +14,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def eager_tasks(monkeypatch):
-    from registry_ui.celery import app
-
-    # The mirror refresh after an apply would read the (fake, in-memory) MLflow over HTTP: skip it here.
-    monkeypatch.setattr("mirror.sync.start_sync", lambda **kwargs: None)
-
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def browser_page(browser):
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.set_default_timeout(20_000)

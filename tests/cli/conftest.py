@@ -11,18 +11,6 @@ from tests.support.governance import seed_model
 
 
 @pytest.fixture
-def eager_tasks(monkeypatch):
-    from registry_ui.celery import app
-
-    # The mirror refresh after an apply would read the (fake, in-memory) MLflow over HTTP: skip it here.
-    monkeypatch.setattr("mirror.sync.start_sync", lambda **kwargs: None)
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def served(policy_file, role_groups, fast_hashes, make_user, fake_mlflow, eager_tasks, live_server):
     """churn v1..v3 (v1 holds production; v3 lacks the data_validated tag), signers, and staff."""
     seed_model("churn", (1, 2, 3), aliases={"production": 1}, version_tags={3: {}})
