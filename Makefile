@@ -65,7 +65,7 @@ bench-webhook: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/webhook.py $(BENCH_ARGS)
 
 bench-pages: venv services
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/pages.py $(BENCH_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/pages.py $(BENCH_ARGS)
 
 bench-audit: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/audit.py $(BENCH_ARGS)
