@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_date, parse_datetime
 
 from approvals.eligibility import sod_conflict_reason
@@ -240,6 +241,20 @@ def pending_outbox(now, limit: int = 100) -> list[int]:
     return list(
         OutboxItem.objects.filter(done_at__isnull=True, next_attempt_at__lte=now)
         .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def lost_gate_runs(now, *, quiet_seconds: float, wait_seconds: float, limit: int = 100) -> list[int]:
+    """Promotions in `checking` whose gate run should have happened by now: no gate evaluated in this round of
+    checks `quiet_seconds` after it began (the run's message or its worker was lost), or still checking
+    `quiet_seconds` after the wait for data ended (the run at the end of the wait was lost)."""
+    evaluated = GateResult.objects.filter(promotion=OuterRef("pk"), evaluated_at__gte=OuterRef("since"))
+    return list(
+        Promotion.objects.annotate(since=Coalesce("checking_since", "requested_at"))
+        .filter(state=Promotion.State.CHECKING, since__lt=now - timedelta(seconds=quiet_seconds))
+        .filter(~Exists(evaluated) | Q(since__lt=now - timedelta(seconds=quiet_seconds + wait_seconds)))
+        .order_by("since")
         .values_list("pk", flat=True)[:limit]
     )
 

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from approvals.evidence_jobs import run_evidence_pack
-from approvals.workflow.gating import run_gates
+from approvals.workflow.gating import run_gates, sweep_gates
 from approvals.workflow.outbox import apply, sweep_outbox
 
 # A deadlock or serialization failure is PostgreSQL choosing a victim: running the (idempotent) task again is
@@ -35,6 +35,11 @@ def apply_outbox_task(outbox_id: int) -> str:
 @shared_task(name="approvals.tasks.sweep_outbox_task", **STEP)
 def sweep_outbox_task() -> int:
     return len(sweep_outbox())
+
+
+@shared_task(name="approvals.tasks.sweep_gates_task", **STEP)
+def sweep_gates_task() -> int:
+    return len(sweep_gates())
 
 
 @shared_task(

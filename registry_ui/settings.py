@@ -229,6 +229,9 @@ LOWER_IS_BETTER_METRICS = env.list(
 POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
 # A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
 GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
+# A gate run that has not happened this long after it was due (its worker killed in it, its message lost with
+# Redis) is sent again by beat, which looks this often.
+GATE_SWEEP_SECONDS = env.int("GATE_SWEEP_SECONDS", default=30)
 # How often beat re-sends promotion applies (and the mirror outbox's other MLflow writes, such as version tags)
 # whose task message was lost (MLflow-down retries re-schedule themselves); a claimed apply is not taken again
 # (by another worker or the sweep) for OUTBOX_LEASE_SECONDS; an apply that could not reach MLflow is retried
@@ -285,6 +288,10 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-registry": {
         "task": "registry_ui.tasks.reconcile_registry",
         "schedule": float(RECONCILE_INTERVAL_SECONDS),
+    },
+    "sweep-promotion-gates": {
+        "task": "approvals.tasks.sweep_gates_task",
+        "schedule": float(GATE_SWEEP_SECONDS),
     },
     "sweep-promotion-outbox": {
         "task": "approvals.tasks.sweep_outbox_task",

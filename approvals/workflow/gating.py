@@ -17,6 +17,7 @@ from approvals.eligibility import may_recheck
 from approvals.gates import GateSpec
 from approvals.models import GateResult, OutboxItem, Promotion
 from approvals.policy import policy_for_decision
+from approvals.selectors import lost_gate_runs
 from approvals.workflow import queue
 from approvals.workflow.evaluation import evaluate, gate_input, stored_specs
 from approvals.workflow.quorum import approve_count, mark_approved
@@ -85,6 +86,21 @@ def on_artifacts_read(*, version_ids: Iterable[int], **_: object) -> None:
     waiting = Promotion.objects.filter(version_id__in=list(version_ids), state=S.CHECKING)
     for pk in waiting.values_list("pk", flat=True).iterator(chunk_size=500):
         queue.enqueue_gates(pk)
+
+
+def sweep_gates(*, limit: int = 100) -> list[int]:
+    """Beat: run again the gates of promotions whose run was lost (a worker killed in it, a message lost with
+    Redis), found GATE_SWEEP_SECONDS late. A run that was merely slow and runs twice does nothing the second
+    time: the first one moved the promotion out of `checking` under its row lock."""
+    ids = lost_gate_runs(
+        timezone.now(),
+        quiet_seconds=settings.GATE_SWEEP_SECONDS,
+        wait_seconds=settings.GATE_DATA_WAIT_SECONDS,
+        limit=limit,
+    )
+    for pk in ids:
+        queue.send_gates(pk)
+    return ids
 
 
 def _specs(p: Promotion) -> list[GateSpec]:

@@ -40,6 +40,11 @@ def enqueue_apply(outbox_id: int, *, countdown: float | None = None) -> None:
     _on_commit(APPLY_OUTBOX_TASK, outbox_id, countdown)
 
 
+def send_gates(promotion_id: int) -> None:
+    """Enqueue the promotion's gate run right away (the sweep runs outside any decision's transaction)."""
+    task(RUN_GATES_TASK).delay(promotion_id)
+
+
 def apply_now(outbox_id: int) -> None:
     """Enqueue the outbox item's apply right away (the sweep runs outside any decision's transaction)."""
     task(APPLY_OUTBOX_TASK).delay(outbox_id)

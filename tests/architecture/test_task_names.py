@@ -12,6 +12,7 @@ WIRE_NAMES = {
     "approvals.tasks.apply_outbox_task",
     "approvals.tasks.build_evidence_pack_task",
     "approvals.tasks.run_gates_task",
+    "approvals.tasks.sweep_gates_task",
     "approvals.tasks.sweep_outbox_task",
     "events.tasks.deliver_task",
     "events.tasks.sweep_deliveries_task",
