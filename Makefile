@@ -91,5 +91,10 @@ bench-load: venv services
 bench-packaging: venv
 	$(PY) bench/packages.py $(BENCH_ARGS)
 
+# Every bench-* target above, one after the other, judged and written to docs/performance.md (bench/report.py):
+# `make bench-report BENCH_ARGS="--quick"` for each one's quick arguments, `--only pages,audit` for some.
+bench-report: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) VENV=$(VENV) $(PY) bench/report.py $(BENCH_ARGS)
+
 clean:
 	rm -rf var .pytest_cache
