@@ -219,7 +219,8 @@ class SyncRun(models.Model):
     class Kind(models.TextChoices):
         FULL = "full"
         WEBHOOK = "webhook"
-        RECONCILE = "reconcile"
+        RECONCILE = "reconcile"  # the frequent, incremental reconcile (mirror.reconcile)
+        SWEEP = "sweep", "Full sweep"  # the periodic full read that backs it (RECONCILE_FULL_SWEEP_SECONDS)
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -246,6 +247,9 @@ class SyncRun(models.Model):
     deleted = models.PositiveIntegerField(default=0)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
     error = models.TextField(blank=True, default="")
+    # A read of the whole registry (full, sweep, reconcile) that succeeded: the newest MLflow
+    # last_updated_timestamp (ms, MLflow's clock) it saw; the next reconcile reads back to it (mirror.reconcile).
+    watermark_ms = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

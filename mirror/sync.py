@@ -24,6 +24,7 @@ from mirror import gateway, hooks
 from mirror.identities import IdentityWatch
 from mirror.logged_models import apply_logged_models
 from mirror.models import IdentityChange, ModelVersion, RegisteredModel, Run, SyncRun
+from mirror.watermark import snapshot_watermark
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +197,10 @@ def _apply_runs(
     result.created += len(new_runs)
     result.updated += len(changed_runs)
     run_pks = {r.run_id: r.pk for r in [*existing_runs.values(), *new_runs]}
-    if len(run_pks) < len(snapshot.runs):  # bulk_create on some backends does not return pks
-        run_pks.update(Run.objects.filter(run_id__in=list(snapshot.runs)).values_list("run_id", "pk"))
+    # Pks bulk_create did not give (some backends) and runs this read did not fetch (a reconcile's): mirrored.
+    unlinked = (set(snapshot.runs) | {v.run_id for v in snapshot.versions if v.run_id}) - run_pks.keys()
+    if unlinked:
+        run_pks.update(Run.objects.filter(run_id__in=list(unlinked)).values_list("run_id", "pk"))
     return run_pks
 
 
@@ -362,6 +365,7 @@ def execute_sync(sync_run_id: int, progress: ProgressSink | None = None) -> Sync
         created=result.created,
         updated=result.updated,
         deleted=result.deleted,
+        watermark_ms=None if snapshot.scope_model is not None else snapshot_watermark(snapshot),
     )
     _after_sync_success(sync_run_id, result)
     return SyncRun.objects.get(pk=sync_run_id)

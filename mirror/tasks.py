@@ -8,6 +8,7 @@ from django.utils import timezone
 from common.errors import MlflowNotFound, MlflowUnavailable
 from mirror import outbox
 from mirror.models import SyncRun
+from mirror.reconcile import execute_reconcile
 from mirror.services import read_version_artifacts
 from mirror.sync import execute_sync
 
@@ -21,7 +22,25 @@ def run_sync_task(sync_run_id: int) -> None:
 
 @shared_task(name="registry_ui.tasks.reconcile_registry", acks_late=True, time_limit=60 * 60)
 def reconcile_registry() -> None:
-    """Periodic: a full read compared with the mirror (catches stage moves, edits, deletions, drift)."""
+    """Periodic (RECONCILE_INTERVAL_SECONDS): the incremental reconcile, what changed since the watermark
+    (stage moves, edits, aliases, deletions, drift; mirror.reconcile)."""
+    if _mark_lost_and_check_busy([SyncRun.Kind.RECONCILE, SyncRun.Kind.SWEEP, SyncRun.Kind.FULL]):
+        return  # one is already on its way; do not pile up reconciles behind a slow MLflow
+    execute_reconcile(SyncRun.objects.create(kind=SyncRun.Kind.RECONCILE).pk)
+
+
+@shared_task(name="registry_ui.tasks.sweep_registry", acks_late=True, time_limit=60 * 60)
+def sweep_registry() -> None:
+    """Periodic (RECONCILE_FULL_SWEEP_SECONDS): the full sweep, a full read that catches what the incremental
+    reconcile cannot see (version tags without their webhook, metrics logged to ended runs) and resets the
+    watermark."""
+    if _mark_lost_and_check_busy([SyncRun.Kind.SWEEP, SyncRun.Kind.FULL]):
+        return
+    execute_sync(SyncRun.objects.create(kind=SyncRun.Kind.SWEEP).pk)
+
+
+def _mark_lost_and_check_busy(kinds: list[str]) -> bool:
+    """Mark failed the syncs whose worker was lost; True when a sync of these kinds is already on its way."""
     now = timezone.now()
     # A sync still "running" past the task's hard time limit lost its worker: say so, so it neither
     # shows as running forever nor blocks the reconciles below.
@@ -29,14 +48,11 @@ def reconcile_registry() -> None:
         status=SyncRun.Status.RUNNING,
         started_at__lt=now - timezone.timedelta(minutes=settings.SYNC_LOST_AFTER_MINUTES),
     ).update(status=SyncRun.Status.FAILED, finished_at=now, error="The worker running this sync was lost.")
-    if SyncRun.objects.filter(
-        kind__in=[SyncRun.Kind.RECONCILE, SyncRun.Kind.FULL],
+    return SyncRun.objects.filter(
+        kind__in=kinds,
         status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING],
         queued_at__gte=now - timezone.timedelta(minutes=10),
-    ).exists():
-        return  # one is already on its way; do not pile up reconciles behind a slow MLflow
-    sync_run = SyncRun.objects.create(kind=SyncRun.Kind.RECONCILE)
-    execute_sync(sync_run.pk)
+    ).exists()
 
 
 @shared_task(

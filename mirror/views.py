@@ -115,6 +115,8 @@ def sync_status(request):
     context = {
         "page_obj": runs,
         "deliveries": selectors.webhook_deliveries()[:20],
+        "reconcile_interval": settings.RECONCILE_INTERVAL_SECONDS,
+        "sweep_interval": settings.RECONCILE_FULL_SWEEP_SECONDS,
         "running": SyncRun.objects.filter(
             status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
         ).exists(),

@@ -16,6 +16,7 @@ import environ
 from registry_ui.settings_api import SPECTACULAR_SETTINGS  # noqa: F401 — the OpenAPI schema's (drf-spectacular)
 from registry_ui.settings_events import outbound_settings
 from registry_ui.settings_packaging import packaging_settings
+from registry_ui.settings_reconcile import reconcile_settings
 from registry_ui.settings_sso import sso_settings
 from registry_ui.settings_support import (
     INSECURE_SECRET_KEY,
@@ -204,13 +205,14 @@ MLFLOW_TIMEOUT_SECONDS = env.float("MLFLOW_TIMEOUT_SECONDS", default=10.0)
 MLFLOW_MAX_RETRIES = env.int("MLFLOW_MAX_RETRIES", default=2)
 MLFLOW_PAGE_SIZE = env.int("MLFLOW_PAGE_SIZE", default=1000)
 MLFLOW_RUN_BATCH = env.int("MLFLOW_RUN_BATCH", default=100)
-RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=60)
+RECONCILE = reconcile_settings(env)
+vars().update(RECONCILE)  # RECONCILE_*: the incremental reconcile, the full sweep, the overlap
 # A sync still "running" this long after it started lost its worker (above the task's hard time limit): the
 # next reconcile marks it failed.
 SYNC_LOST_AFTER_MINUTES = env.int("SYNC_LOST_AFTER_MINUTES", default=60)
 # A mirror whose last successful sync is older than this is shown as stale.
 MIRROR_STALE_AFTER_SECONDS = env.int(
-    "MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE_INTERVAL_SECONDS)
+    "MIRROR_STALE_AFTER_SECONDS", default=max(180, 3 * RECONCILE["RECONCILE_INTERVAL_SECONDS"])
 )
 
 # --- Model cards and comparison -------------------------------------------------------------------
@@ -285,10 +287,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60} if REDIS_U
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "reconcile-registry": {
-        "task": "registry_ui.tasks.reconcile_registry",
-        "schedule": float(RECONCILE_INTERVAL_SECONDS),
-    },
+    **RECONCILE["RECONCILE_BEAT"],  # the incremental reconcile and the full sweep (settings_reconcile)
     "sweep-promotion-gates": {
         "task": "approvals.tasks.sweep_gates_task",
         "schedule": float(GATE_SWEEP_SECONDS),

@@ -173,7 +173,7 @@ def _record_drift(
 
 def on_sync(*, sync_run_id: int | None = None, result: object = None, **_: object) -> None:
     """after_sync hook: check drift on the models the sync touched (all models with applied promotions on a
-    full or reconcile run, so a missed webhook is caught within one reconcile), then record observed holders."""
+    full, sweep or reconcile run, so a missed webhook is caught within one reconcile), then record observed holders."""
     names = set(getattr(result, "touched_models", None) or ())
     kind = None
     if sync_run_id is not None:
@@ -185,7 +185,7 @@ def on_sync(*, sync_run_id: int | None = None, result: object = None, **_: objec
         )
         if model_name:
             names.add(model_name)  # a targeted sync: check even when the mirror did not change
-        if kind in (SyncRun.Kind.FULL, SyncRun.Kind.RECONCILE):
+        if kind in (SyncRun.Kind.FULL, SyncRun.Kind.RECONCILE, SyncRun.Kind.SWEEP):
             names |= set(
                 Promotion.objects.filter(state=S.APPLIED)
                 .values_list("model__name", flat=True)
@@ -194,5 +194,5 @@ def on_sync(*, sync_run_id: int | None = None, result: object = None, **_: objec
             )
     if names:
         check_drift(model_names=sorted(names), sync_run_id=sync_run_id)
-    full = kind in ("full", "reconcile")
+    full = kind in ("full", "reconcile", "sweep")
     record_observed_holders(model_names=None if full else sorted(names), sync_run_id=sync_run_id)

@@ -25,6 +25,7 @@ WIRE_NAMES = {
     "registry_ui.tasks.read_version_artifacts_task",
     "registry_ui.tasks.reconcile_registry",
     "registry_ui.tasks.run_sync_task",
+    "registry_ui.tasks.sweep_registry",
     "registry_ui.tasks.sweep_mlflow_writes_task",
 }
 
