@@ -215,6 +215,20 @@ class MlflowServer:
         self._proc = None
         _live_servers.discard(self)
 
+    def kill(self) -> None:
+        """SIGKILL the whole process group, as a crash would: no shutdown, requests in flight cut off (the
+        fault suite). `start()` brings it back on the same port over the same store."""
+        proc = self._proc
+        if proc is None:
+            return
+        self._signal_group(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while self._group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._proc = None
+        _live_servers.discard(self)
+
     @staticmethod
     def _signal_group(pgid: int, sig: int) -> None:
         try:
