@@ -181,11 +181,12 @@ class VersionListView(ListAPIView):
     serializer_class = ModelVersionListSerializer
 
     def get_queryset(self):
-        model = access.access_model(self.request.user, self.kwargs["name"])
-        return selectors.version_list(model).select_related("model")
+        self.model = access.access_model(self.request.user, self.kwargs["name"])
+        return selectors.version_list(self.model, with_run_facts=False)
 
     def list(self, request, *args, **kwargs):
-        page = selectors.with_identical(self.paginate_queryset(self.get_queryset()))
+        page = self.paginate_queryset(self.get_queryset())
+        page = selectors.with_identical(selectors.of_model(page, self.model))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 

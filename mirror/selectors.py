@@ -68,8 +68,22 @@ def model_list(filters: ModelFilters) -> QuerySet[RegisteredModel]:
     return qs.order_by(order, "name") if order.lstrip("-") != "name" else qs.order_by(order)
 
 
-def version_list(model: RegisteredModel) -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.live().filter(model=model).select_related("source_run").order_by("-version")
+# A run's facts: large JSON (every metric, param and tag, `mlflow.log-model.history` among them) that a list
+# showing only the versions' authors does not decode.
+RUN_FACTS = ("source_run__metrics", "source_run__params", "source_run__tags", "source_run__datasets")
+
+
+def version_list(model: RegisteredModel, *, with_run_facts: bool = True) -> QuerySet[ModelVersion]:
+    qs = ModelVersion.objects.live().filter(model=model).select_related("source_run").order_by("-version")
+    return qs if with_run_facts else qs.defer(*RUN_FACTS)
+
+
+def of_model(versions: Iterable[ModelVersion], model: RegisteredModel) -> list[ModelVersion]:
+    """Versions of `model` given the model row already loaded: no join, no copy of it decoded per version."""
+    versions = list(versions)
+    for mv in versions:
+        mv.model = model
+    return versions
 
 
 def with_identical(versions: Iterable[ModelVersion]) -> list[ModelVersion]:

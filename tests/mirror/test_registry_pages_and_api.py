@@ -230,6 +230,20 @@ def test_api_runs_the_same_number_of_queries_with_10_and_500_versions(api, url):
     _assert_queries_do_not_grow(api, url)
 
 
+def test_the_api_version_list_reads_neither_the_runs_facts_nor_the_model_once_per_version(api):
+    """The list shows authors, not the run's metrics, params and tags (large JSON): it does not decode them,
+    nor join the model row it already read once."""
+    seed_mirror(5)
+    with CaptureQueriesContext(connection) as ctx:
+        body = api.get("/api/v1/models/churn/versions/").json()
+    (listing,) = [q["sql"] for q in ctx.captured_queries if 'FROM "registry_ui_modelversion"' in q["sql"]
+                  and "COUNT(" not in q["sql"]]  # fmt: skip
+    assert '"registry_ui_run"."metrics"' not in listing and '"registry_ui_run"."tags"' not in listing
+    assert 'JOIN "registry_ui_registeredmodel"' not in listing
+    assert {r["model"] for r in body["results"]} == {"churn"} and len(body["results"]) == 5
+    assert all(r["authors"] for r in body["results"])
+
+
 # --- MLflow unreachable: pages work from the mirror and say how old it is ----------------------
 def test_pages_keep_working_and_say_the_mirror_is_stale_when_the_last_sync_failed(client_user):
     from django.utils import timezone
