@@ -46,6 +46,11 @@ def check_drift(*, model_names: Iterable[str], sync_run_id: int | None = None) -
     created: list[DriftRecord] = []
     policy = policy_for_decision()
     names = list(model_names)
+    read_at = (
+        SyncRun.objects.filter(pk=sync_run_id).values_list("started_at", flat=True).first()
+        if sync_run_id is not None
+        else None
+    )
     for start in range(0, len(names), NAMES_PER_CHECK):
         chunk = names[start : start + NAMES_PER_CHECK]
         # Only targets this app governs can drift; one query instead of a locking check per model × target.
@@ -54,19 +59,23 @@ def check_drift(*, model_names: Iterable[str], sync_run_id: int | None = None) -
             for target in policy.targets_for(model.name).values():
                 if (model.name, target.name) not in applied:
                     continue
-                record = _check_target(model, target, sync_run_id)
+                record = _check_target(model, target, sync_run_id, read_at)
                 if record is not None:
                     created.append(record)
     return created
 
 
-def _check_target(model: RegisteredModel, target: Target, sync_run_id: int | None) -> DriftRecord | None:
+def _check_target(
+    model: RegisteredModel, target: Target, sync_run_id: int | None, read_at: datetime | None
+) -> DriftRecord | None:
     with transaction.atomic():
         RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()  # serialise checks per model
         model.refresh_from_db()
         base = baseline(model=model, target=target.name)
         if base is None:
             return None  # this app governs nothing there: nothing to compare with
+        if read_at is not None and _decided_since(model, target.name, read_at):
+            return None
         approved, last = base
         holder = holders.holder(model, target.mlflow())
         now = timezone.now()
@@ -97,6 +106,17 @@ def _check_target(model: RegisteredModel, target: Target, sync_run_id: int | Non
         return _record_drift(
             model, target, holder, approved=approved, last=last, now=now, sync_run_id=sync_run_id
         )
+
+
+def _decided_since(model: RegisteredModel, target: str, read_at: datetime) -> bool:
+    """A promotion applied (or a holder adopted) after the sync began reading MLflow: the sync's view predates
+    the decision, so it can neither contradict nor confirm it (found by the fault suite: a read just before the
+    worker set an alias, checked just after the apply was recorded, showed no holder). The apply's own
+    follow-up sync, queued when it was recorded, checks again."""
+    return (
+        Promotion.objects.filter(model=model, target=target, applied_at__gt=read_at).exists()
+        or TargetHolding.objects.filter(model=model, target=target, adopted_at__gt=read_at).exists()
+    )
 
 
 def _explained(

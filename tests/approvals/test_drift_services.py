@@ -102,3 +102,32 @@ def test_drift_api_lists_records(applied, api):
         }
     ]
     assert body[0]["detected_at"].endswith("+00:00") or body[0]["detected_at"].endswith("Z")
+
+
+def _sync_read_at_start(name, aliases, started_at):
+    """A targeted sync whose read of MLflow began at `started_at`, written and checked now."""
+    from approvals.workflow import drift
+    from mirror.models import SyncRun
+    from mirror.sync import apply_snapshot
+    from tests.factories import mlflow_model, mlflow_version, snapshot
+
+    run = SyncRun.objects.create(kind="webhook", model_name=name, status="running", started_at=started_at)
+    mvs = [mlflow_version(name, v, aliases=[a for a, hv in aliases.items() if hv == v]) for v in (1, 2, 3)]
+    result = apply_snapshot(
+        snapshot([mlflow_model(name, aliases=aliases, tags={"primary_metric": "acc"})], mvs, scope=name)
+    )
+    drift.on_sync(sync_run_id=run.pk, result=result)
+
+
+def test_a_sync_that_read_mlflow_before_an_apply_was_recorded_is_not_drift(policy_file, people, fake_mlflow):
+    """Found by the fault suite: a sync read MLflow just before the worker set the alias, and checked drift just
+    after the apply was recorded; its stale read showed no holder."""
+    from django.utils import timezone
+
+    seed_model("churn", (1, 2, 3))
+    read_began = timezone.now()
+    promote_and_apply(people["requester"], [people["a1"]], version=2, target="staging")
+    _sync_read_at_start("churn", {}, read_began)
+    assert DriftRecord.objects.count() == 0
+    _sync_read_at_start("churn", {}, timezone.now())  # a read after the apply: the alias really is gone
+    assert DriftRecord.objects.get().mlflow_version is None
