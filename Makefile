@@ -14,7 +14,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Browser and real-MLflow tests run on both: the pages a `make run` user sees sit on SQLite.
 SQLITE_PASS_SKIPS := not postgres_only and not postgres_pass_only
 
-.PHONY: run test test-postgres test-sqlite venv services lint typecheck bench-firstview bench-sync bench-webhook bench-pages bench-audit bench-compare bench-cards bench-promotion bench-lineage bench-packaging bench-load clean
+.PHONY: run test test-postgres test-sqlite venv services lint typecheck bench-firstview bench-sync bench-webhook bench-pages bench-audit bench-compare bench-cards bench-promotion bench-lineage bench-packaging bench-load bench-reconcile clean
 
 venv: $(VENV)/.installed
 
@@ -86,6 +86,9 @@ bench-lineage: venv services
 # a mirror of 500 models and 10,000 versions (bench/load_world.py says what is real and what is bulk-written).
 bench-load: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/load.py $(BENCH_ARGS)
+
+bench-reconcile: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/reconcile.py $(BENCH_ARGS)
 
 # No database, no MLflow server: a forest converted and validated in the sandbox, and hashing against sha256sum.
 bench-packaging: venv
