@@ -47,6 +47,11 @@ URL_ATTRIBUTES = {
 }
 
 
+def _image_data(tag: str, name: str, url: str) -> bool:
+    """An image's own raster pixels: inert, and the only image a card shows (cards/sanitize.py)."""
+    return tag == "img" and name == "src" and re.match(r"data:image/(png|jpeg|gif|webp)[;,]", url) is not None
+
+
 class _Elements(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -71,7 +76,9 @@ class _Elements(HTMLParser):
                         "\x1b\x1c\x1d\x1e\x1f "
                     ),
                 ).lower()
-                if cleaned.startswith(("javascript:", "vbscript:", "data:")):
+                if cleaned.startswith(("javascript:", "vbscript:", "data:")) and not _image_data(
+                    tag, name, cleaned
+                ):
                     self.problems.append(f"{tag}[{name}={value!r}]")
 
     def handle_comment(self, data):
@@ -131,6 +138,34 @@ print("<b>hi</b>")
     assert 'class="toc"' in html
     assert 'href="https://example.com/x?a=1&amp;b=2"' in html
     assert 'rel="noopener noreferrer nofollow"' in html
+
+
+PIXEL = "data:image/png;base64,iVBORw0KGgo="
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "![chart](x.png)",
+        "![chart](/static/img/logo.png)",
+        "![chart](https://tracker.example.com/p.png)",
+        '<img src="/accounts/profile/?tab=tokens" alt="chart">',
+        "![chart](data:image/svg+xml;base64,PHN2Zy8+)",
+        "![chart](data:text/html;base64,PHNjcmlwdD4=)",
+    ],
+)
+def test_an_image_without_its_own_pixels_keeps_its_alt_text_and_loads_nothing(image):
+    # The CSPs block remote images (a violation on every view), and a relative one is a request of the
+    # author's choosing sent by every reader's browser with the reader's cookies.
+    html = render_markdown(image)
+    assert "src=" not in html
+    assert 'alt="chart"' in html
+
+
+def test_an_image_carrying_its_pixels_shows_and_a_data_link_does_not():
+    html = render_markdown(f"![chart]({PIXEL}) [page](data:text/html,hi) [doc](DATA:text/html,hi)")
+    assert f'<img src="{PIXEL}" alt="chart">' in html
+    assert "data:text" not in html.lower()
 
 
 def test_generated_markers_and_front_matter_are_not_in_the_output():
