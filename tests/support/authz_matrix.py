@@ -86,9 +86,11 @@ def _kind(template: str, param: str) -> str | None:
     return None
 
 
-def instances(op: Operation, world: World) -> list[Instance] | str:
-    """The operation on each object its path names (one per variant); a sentence when a parameter is unknown."""
-    found = [Instance(op, op.template + QUERIES.get(op.template, ""), rules.Subject())]
+def instances(op: Operation, world: World, queries: dict[str, str] | None = None) -> list[Instance] | str:
+    """The operation on each object its path names (one per variant); a sentence when a parameter is unknown.
+    `queries`: the query string added to a template's path (QUERIES by default)."""
+    query = (QUERIES if queries is None else queries).get(op.template, "")
+    found = [Instance(op, op.template + query, rules.Subject())]
     for param in re.findall(r"{(\w+)}", op.template):
         kind = _kind(op.template, param)
         if kind is None or kind not in world.params:

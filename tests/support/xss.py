@@ -93,3 +93,62 @@ OWASP_PAYLOADS = [
     "| a | b |\n|---|---|\n| <img src=x onerror=alert(1)> | <script>alert(1)</script> |",
     'Footnote[^1]\n\n[^1]: <script>alert(1)</script> <a href="javascript:alert(1)">x</a>',
 ]
+
+
+# --- canary payloads (the every-page browser sweep) -------------------------------------------------------
+# Each payload, if it ever ran, would set the global `__xss` to the label of the field it came through: the
+# sweep reads that canary on every page (script tags, event handlers, attribute-breaking quotes, javascript:
+# and data: URLs, markdown links, an HTML entity a careless unescape would revive).
+def canary_payloads(label: str) -> list[str]:
+    return [
+        f"<script>__xss='{label}'</script>",
+        f"<img src=x onerror=\"__xss='{label}'\">",
+        f"<svg onload=__xss='{label}'>",
+        f"\"><img src=x onerror=__xss='{label}'>",
+        f"'><svg onload=__xss='{label}'>",
+        f"javascript:__xss='{label}'",
+        f"[md](javascript:__xss='{label}')",
+        f"<a href=\"data:text/html,<script>parent.__xss='{label}'</script>\">d</a>",
+        f"&lt;img src=x onerror=__xss='{label}'&gt;",
+    ]
+
+
+def canary_text(label: str, limit: int = 2000, forbidden: str = "") -> str:
+    """As many of the label's payloads as fit in `limit` characters, none holding a `forbidden` character
+    (MLflow refuses '/' and ':' in model names)."""
+    text = ""
+    for payload in canary_payloads(label):
+        if any(c in payload for c in forbidden):
+            continue
+        candidate = f"{text} {payload}".strip()
+        if len(candidate) <= limit:
+            text = candidate
+    return text
+
+
+# What no page of ours holds unless a payload got through as markup: event-handler attributes, script URLs,
+# inline scripts (JSON data blocks aside), frames, objects, <base> and http-equiv headers (a CSP aside).
+DANGEROUS_DOM = """() => {
+  const bad = [];
+  const urlAttrs = ['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'background', 'poster'];
+  for (const el of document.querySelectorAll('*')) {
+    const tag = el.tagName.toUpperCase();
+    for (const a of el.attributes) {
+      const name = a.name.toLowerCase();
+      const value = a.value.replace(/[\\s\\u0000-\\u001f]/g, '').toLowerCase();
+      if (name.startsWith('on')) bad.push(`${tag} ${name}=${a.value.slice(0, 60)}`);
+      if (name === 'srcdoc') bad.push(`${tag} srcdoc`);
+      // data: is an image's own content (the favicon, a chart); anywhere else it is a document to navigate to.
+      const imageData = ['IMG', 'LINK', 'IMAGE'].includes(tag) && /^data:image\\//.test(value);
+      if (urlAttrs.includes(name) && (/^(javascript|vbscript):/.test(value)
+          || (value.startsWith('data:') && !imageData))) {
+        bad.push(`${tag} ${name}=${a.value.slice(0, 60)}`);
+      }
+    }
+    if (tag === 'SCRIPT' && !el.src && el.type !== 'application/json') bad.push('inline script');
+    if (['IFRAME', 'FRAME', 'OBJECT', 'EMBED', 'BASE'].includes(tag)) bad.push(tag);
+    const equiv = tag === 'META' ? (el.httpEquiv || '').toLowerCase() : '';
+    if (equiv && equiv !== 'content-security-policy') bad.push(`META http-equiv=${equiv}`);
+  }
+  return bad;
+}"""
