@@ -157,6 +157,13 @@ class ModelVersion(MirroredRow):
             models.Index(
                 fields=["model", "version"], name="live_versions", condition=Q(deleted_at__isnull=True)
             ),
+            # The dashboard's newest versions: without it each view sorted every live version (10,000: ~35 ms
+            # under `make bench-load`), a cost that grew with the registry.
+            models.Index(
+                fields=["-creation_timestamp"],
+                name="live_versions_newest",
+                condition=Q(deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

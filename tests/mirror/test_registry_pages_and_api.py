@@ -179,6 +179,18 @@ def test_deleted_version_disappears_from_lists_counts_and_detail(api):
     assert [v["version"] for v in api.get("/api/v1/models/churn/versions/").json()["results"]] == [2, 1]
 
 
+def test_dashboard_counts_the_live_versions_of_live_models(client_user):
+    churn, fraud = mlflow_model("churn"), mlflow_model("fraud")
+    versions = [mlflow_version("churn", v) for v in (1, 2, 3)] + [mlflow_version("fraud", v) for v in (1, 2)]
+    apply_snapshot(snapshot([churn, fraud], versions))
+    apply_snapshot(snapshot([churn, fraud], [v for v in versions if (v.name, v.version) != ("churn", 3)]))
+    context = client_user.get("/").context
+    assert (context["model_count"], context["version_count"]) == (2, 4)
+    apply_snapshot(snapshot([churn], versions[:2]))  # fraud deleted in MLflow
+    context = client_user.get("/").context
+    assert (context["model_count"], context["version_count"]) == (1, 2)
+
+
 # --- sync API -------------------------------------------------------------------------------------
 def test_only_staff_may_start_a_sync(api, staff, django_capture_on_commit_callbacks):
     assert api.post("/api/v1/sync/").status_code == 403
