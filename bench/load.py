@@ -20,15 +20,19 @@ p95 ≤ 300 ms, lineage p95 ≤ 1 s on a 500-node graph, failures < 0.1 %).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -95,15 +99,18 @@ def main() -> None:
             plan_path = tmp / "plan.json"
             plan_path.touch(mode=0o600)
             plan_path.write_text(json.dumps(plan))
-            with servers(args, env, tmp) as base:
-                samples, loads = run_locust(args, env, base, plan_path, tmp)
+            with servers(args, env, tmp) as running:
+                meter = CpuMeter(running, server, env["DATABASE_URL"])
+                samples, loads = run_locust(args, env, running.base, plan_path, tmp)
+                cpu = meter.used()
             report(args, samples, loads, plan, server.uri)
+            report_cpu(cpu, samples)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 class servers:
-    """gunicorn and two Celery workers on the benchmark's queue; yields the app's base URL."""
+    """gunicorn and two Celery workers on the benchmark's queue (`base`: the app's URL)."""
 
     def __init__(self, args, env: dict[str, str], tmp: Path) -> None:
         self.args, self.env, self.tmp = args, env, tmp
@@ -115,14 +122,15 @@ class servers:
         from registry_ui.celery import worker_command
 
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        self.base = base = f"http://127.0.0.1:{port}"
         web = [sys.executable, "-m", "gunicorn", "registry_ui.wsgi", "--bind", f"127.0.0.1:{port}",
                "--workers", str(self.args.web_workers), "--threads", str(self.args.web_threads),
                "--log-level", "warning"]  # fmt: skip
         self.stack = ExitStack()
-        self.stack.enter_context(
+        self.web = self.stack.enter_context(
             child(web, self.env, self.tmp / "web.log", lambda: http_ok(f"{base}/healthz"), "gunicorn")
         )
+        self.workers = []
         for i in (1, 2):
             log = self.tmp / f"worker-{i}.log"
             command = [
@@ -130,16 +138,65 @@ class servers:
                 "-n",
                 f"load{i}@%h",
             ]
-            self.stack.enter_context(
-                child(command, self.env, log, lambda log=log: "ready." in log.read_text(), f"worker {i}")
+            self.workers.append(
+                self.stack.enter_context(
+                    child(command, self.env, log, lambda log=log: "ready." in log.read_text(), f"worker {i}")
+                )
             )
         note(
             f"gunicorn at {base} ({self.args.web_workers} workers × {self.args.web_threads} threads), 2 Celery workers"
         )
-        return base
+        return self
 
     def __exit__(self, *exc) -> None:
         self.stack.close()
+
+
+class CpuMeter:
+    """CPU seconds each part of the stack used while locust ran (process trees, and PostgreSQL's backends on the
+    benchmark's database): what the load cost, apart from what other work on the machine took."""
+
+    def __init__(self, running: servers, mlflow, database_url: str) -> None:
+        self.roots = {"web": [running.web.pid], "workers": [w.pid for w in running.workers],
+                      "mlflow": [mlflow._proc.pid]}  # fmt: skip
+        self.database = database_url.rsplit("/", 1)[-1]
+        self.locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.before = self._per_process()
+
+    def _per_process(self) -> dict[int, tuple[str, float]]:
+        out: dict[int, tuple[str, float]] = {}
+        for part, pids in self.roots.items():
+            for pid in pids:
+                with contextlib.suppress(psutil.Error):
+                    root = psutil.Process(pid)
+                    for proc in [root, *root.children(recursive=True)]:
+                        with contextlib.suppress(psutil.Error):
+                            times = proc.cpu_times()
+                            out[proc.pid] = (part, times.user + times.system)
+        for proc in psutil.process_iter(["cmdline"]):
+            with contextlib.suppress(psutil.Error, TypeError):
+                if proc.info["cmdline"] and self.database in " ".join(proc.info["cmdline"]):
+                    times = proc.cpu_times()
+                    out[proc.pid] = ("postgres", times.user + times.system)
+        return out
+
+    def used(self) -> dict[str, float]:
+        after = self._per_process()
+        totals: dict[str, float] = {}
+        for pid, (part, seconds) in after.items():
+            totals[part] = totals.get(part, 0.0) + seconds - self.before.get(pid, (part, 0.0))[1]
+        locust = resource.getrusage(resource.RUSAGE_CHILDREN)
+        totals["locust"] = (locust.ru_utime + locust.ru_stime) - (
+            self.locust_before.ru_utime + self.locust_before.ru_stime
+        )
+        return totals
+
+
+def report_cpu(cpu: dict[str, float], samples: list) -> None:
+    """CPU seconds by part, and the web's and database's CPU milliseconds per request (load-independent)."""
+    emit("cpu_seconds", " ".join(f"{k}={v:.1f}" for k, v in sorted(cpu.items())))
+    emit("web_cpu_ms_per_request", round(1000 * cpu.get("web", 0.0) / max(1, len(samples)), 1))
+    emit("postgres_cpu_ms_per_request", round(1000 * cpu.get("postgres", 0.0) / max(1, len(samples)), 1))
 
 
 def run_locust(args, env: dict[str, str], base: str, plan_path: Path, tmp: Path):
@@ -191,31 +248,47 @@ def _is_read(name: str, method: str) -> bool:
     return method == "GET" and not name.startswith(("login", "lineage:"))
 
 
+def steady_window(samples: list) -> tuple[float, float, float]:
+    """(first request, last login done, last request done) in epoch seconds: figures are taken after every user
+    has logged in (50 password hashes in the first seconds are the ramp-up, not the steady load)."""
+    begin = min(s[4] for s in samples)
+    end = max(s[4] + s[2] / 1000 for s in samples)
+    logged_in = max((s[4] + s[2] / 1000 for s in samples if s[0] == "login"), default=begin)
+    return begin, min(logged_in, end), end
+
+
 def report(args, samples: list, loads: list, plan: dict, mlflow_uri: str) -> None:
+    begin, steady, end = steady_window(samples)
+    measured = [s for s in samples if s[4] >= steady or s[0].startswith("login")]
     by_name: dict[str, list] = {}
-    for name, method, ms, failure, _ in samples:
+    for name, method, ms, failure, _ in measured:
         by_name.setdefault(name, []).append((ms, failure, method))
     failures = [s for s in samples if s[3]]
     for name in sorted(by_name):
         rows = by_name[name]
         times = [ms for ms, _, _ in rows]
         failed = sum(1 for _, f, _ in rows if f)
+        seconds = (end - begin) if name.startswith("login") else (end - steady)
         key = "endpoint_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-        emit(key, f"rps={len(rows) / args.duration:.2f} p50_ms={percentile(times, 50):.0f} "
+        emit(key, f"rps={len(rows) / seconds:.2f} p50_ms={percentile(times, 50):.0f} "
                   f"p95_ms={percentile(times, 95):.0f} p99_ms={percentile(times, 99):.0f} "
                   f"requests={len(rows)} failures={failed}")  # fmt: skip
     for sample in failures[:10]:
         note(f"failure: {sample[1]} {sample[0]}: {sample[3]}")
-    pages = [ms for name, method, ms, _, _ in samples if _is_read(name, method)]
-    lineage = [ms for name, _, ms, _, _ in samples if _is_lineage(name)]
-    big = [ms for name, _, ms, _, _ in samples if name.startswith("lineage: dataset")]
+    steady_rows = [s for s in measured if not s[0].startswith("login")]
+    pages = [ms for name, method, ms, _, _ in steady_rows if _is_read(name, method)]
+    lineage = [ms for name, _, ms, _, _ in steady_rows if _is_lineage(name)]
+    big = [ms for name, _, ms, _, _ in steady_rows if name.startswith("lineage: dataset")]
     figures = {
         "pages_p95_ms": percentile(pages, 95) if pages else 0.0,
         "lineage_p95_ms": percentile(lineage, 95) if lineage else 0.0,
         "failure_ratio": len(failures) / max(1, len(samples)),
     }
+    emit("warmup_seconds", round(steady - begin, 1))
+    emit("measured_seconds", round(end - steady, 1))
     emit("requests", len(samples))
-    emit("requests_per_second", len(samples) / args.duration)
+    emit("requests_per_second", round(len(steady_rows) / max(1e-9, end - steady), 2))
+    emit("pages_p50_ms", round(percentile(pages, 50), 1) if pages else 0.0)
     emit("pages_p95_ms", round(figures["pages_p95_ms"], 1))
     emit("lineage_p95_ms", round(figures["lineage_p95_ms"], 1))
     emit("lineage_500_p95_ms", round(percentile(big, 95), 1) if big else 0.0)

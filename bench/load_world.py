@@ -83,7 +83,7 @@ def _dataset(digest: str, context: str) -> dict:
 
 def _bulk_mirror(models: int, versions: int) -> dict:
     """``models`` mirrored models sharing ``versions`` versions (one run each), in bulk."""
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from approvals.models import TargetHolding
@@ -143,6 +143,8 @@ def _bulk_mirror(models: int, versions: int) -> dict:
             for name in lineage_models
             for target, number in (("production", 1), ("staging", 2))
         )
+    with connection.cursor() as cursor:  # planner statistics, as autovacuum gathers after a sync of this size
+        cursor.execute("ANALYZE")
     note(
         f"bulk mirror: {models} models, {len(mvs)} versions and runs, lineage cluster of {len(lineage_versions)}"
     )
