@@ -134,3 +134,14 @@ def test_a_version_keeps_its_mirrored_run_when_a_scoped_read_did_not_fetch_it():
     from mirror.models import ModelVersion
 
     assert ModelVersion.objects.get().source_run.run_id == v.run_id
+
+
+@pytest.mark.django_db
+def test_the_sync_page_tells_the_reconcile_from_the_full_sweep_and_their_intervals(client_user, settings):
+    settings.RECONCILE_INTERVAL_SECONDS, settings.RECONCILE_FULL_SWEEP_SECONDS = 45, 1800
+    now = timezone.now()
+    for kind in ("reconcile", "sweep"):
+        SyncRun.objects.create(kind=kind, status="succeeded", started_at=now, finished_at=now)
+    page = client_user.get("/sync/").content.decode()
+    assert "full sweep" in page and "changes since the last read" in page and "whole registry" in page
+    assert "every 45 s" in page and "every 1800 s" in page
