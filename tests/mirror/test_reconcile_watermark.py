@@ -145,3 +145,19 @@ def test_the_sync_page_tells_the_reconcile_from_the_full_sweep_and_their_interva
     page = client_user.get("/sync/").content.decode()
     assert "full sweep" in page and "changes since the last read" in page and "whole registry" in page
     assert "every 45 s" in page and "every 1800 s" in page
+
+
+@pytest.mark.django_db
+def test_the_sweep_task_reads_everything_sets_the_watermark_and_never_piles_up(monkeypatch):
+    from mirror import gateway
+    from mirror.tasks import reconcile_registry, sweep_registry
+
+    whole = snapshot([mlflow_model(updated=T0 + 7)], [mlflow_version(version=1)])
+    monkeypatch.setattr(gateway, "read_registry", lambda progress=None: whole)
+    sweep_registry()
+    swept = SyncRun.objects.get(kind="sweep")
+    assert (swept.status, swept.watermark_ms, swept.versions_read) == ("succeeded", T0 + 7, 1)
+    SyncRun.objects.create(kind="sweep", status="running", started_at=timezone.now())
+    sweep_registry()
+    reconcile_registry()  # nor does a reconcile start while a sweep reads everything anyway
+    assert SyncRun.objects.count() == 2
