@@ -14,6 +14,7 @@ _PAGES = {
     403: lambda request, detail: defaults.permission_denied(request, PermissionDenied(detail)),
     404: lambda request, detail: defaults.page_not_found(request, Http404(detail)),
     500: lambda request, detail: defaults.server_error(request),
+    503: lambda request, detail: defaults.server_error(request, template_name="503.html"),
 }
 
 
@@ -21,7 +22,24 @@ def error_response(request, status: int, detail: str):
     """The one answer for an error outside a view: JSON for the API and webhooks, the styled page otherwise."""
     if request.path_info.startswith(JSON_PREFIXES):
         return JsonResponse({"detail": detail}, status=status)
-    return _PAGES[status](request, detail)
+    response = _PAGES[status](request, detail)
+    response.status_code = status
+    return response
+
+
+DATABASE_UNAVAILABLE = (
+    "The database could not be reached, so the request was not completed and nothing was saved. "
+    "Try again in a moment."
+)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(request):
+    """503 for a request whose database connection failed under it (dropped, refused, restarted): the
+    transaction it was writing rolled back with it, so saying "try again" is honest."""
+    response = error_response(request, 503, DATABASE_UNAVAILABLE)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def bad_request(request, exception=None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import InterfaceError, OperationalError
 from django.test import Client, RequestFactory
 
 from approvals.models import Promotion
@@ -133,3 +134,24 @@ def test_rollback_page_to_the_current_holder_is_a_409_naming_the_holder(two_appl
     assert res.status_code == 409
     assert f"v2 already holds production (promotion #{two_applied[1].pk} since " in res.content.decode()
     assert not Promotion.objects.filter(kind="rollback").exists()
+
+
+# --- a database connection lost under a view ---------------------------------------------------------
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_a_database_connection_lost_under_a_view_is_a_clean_503(error):
+    """Found by the fault suite: a connection terminated mid-write was a 500 (the real cut is tested in
+    tests/faults/test_database_faults.py)."""
+    from common.middleware import DatabaseUnavailableMiddleware
+
+    middleware = DatabaseUnavailableMiddleware(lambda request: None)
+    factory = RequestFactory()
+    cut = error("terminating connection due to administrator command")
+    api = middleware.process_exception(factory.post("/api/v1/promotions/"), cut)
+    assert api.status_code == 503 and api["Content-Type"].startswith("application/json")
+    body = json.loads(api.content)
+    assert "nothing was saved" in body["detail"] and "administrator" not in body["detail"]
+    assert api["Retry-After"] == "5"
+    page = middleware.process_exception(factory.post("/models/churn/versions/2/card/edit/"), cut)
+    assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
+    assert "Temporarily unavailable" in page.content.decode() and page["Retry-After"] == "5"
+    assert middleware.process_exception(factory.get("/"), ValueError("not ours")) is None
