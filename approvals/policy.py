@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from approvals.policy_parse import Policy, PolicyError, parse_policy
 from audit.services import record_policy_loaded
@@ -101,7 +101,11 @@ def record_loaded(policy: Policy) -> None:
         return
     try:
         record_policy_loaded(policy)
-    except DatabaseError as exc:  # table not migrated yet, database down: try again on the next decision
+    except (OperationalError, InterfaceError):
+        # The connection failed under the append (found by the fault suite: terminated, then reopened by the
+        # next query). The decision must not go on without its policy on the chain: it fails with the append.
+        raise
+    except DatabaseError as exc:  # table not migrated yet: try again on the next decision
         logger.warning("could not audit the policy load: %s", exc)
         return
     _recorded.add(policy.sha256)

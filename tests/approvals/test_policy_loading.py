@@ -3,11 +3,13 @@ stops start-up on an invalid or missing file; check_policy prints the effective 
 the first decision under a policy's content records it once."""
 
 import os
+from functools import partial
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import InterfaceError, OperationalError, ProgrammingError
 
 from approvals import policy as policy_module
 from approvals.policy import get_policy, policy_for_decision, validate_on_startup
@@ -110,3 +112,20 @@ def test_the_first_decision_under_a_policy_content_records_it_once(policy_file):
     assert AuditEvent.objects.filter(action="policy.loaded").count() == 1
     policy_for_decision()
     assert AuditEvent.objects.filter(action="policy.loaded").count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lost", [OperationalError, InterfaceError])
+def test_a_decision_fails_when_the_connection_fails_under_its_policy_record(policy_file, monkeypatch, lost):
+    """Found by the fault suite: a connection terminated during the policy.loaded append was swallowed, and the
+    decision went on over a fresh connection, recorded before the policy it was taken under."""
+
+    def cut(policy, error=lost):
+        raise error("terminating connection due to administrator command")
+
+    monkeypatch.setattr(policy_module, "record_policy_loaded", cut)
+    with pytest.raises(lost):
+        policy_for_decision()
+    # A table not migrated yet: the decision goes on, and the record is tried again at the next one.
+    monkeypatch.setattr(policy_module, "record_policy_loaded", partial(cut, error=ProgrammingError))
+    assert policy_for_decision() is get_policy()
