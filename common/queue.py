@@ -2,15 +2,44 @@
 module when that module imports the service (the task calls it: a cycle). So each app imports its tasks module
 in its AppConfig.ready() (which registers the tasks with the Celery app in every process), and the services
 ask the Celery app's registry for them by their pinned wire names: the very objects the tasks module defines,
-so eager mode and tests patching `.delay` behave the same."""
+so eager mode and tests patching `.delay` behave the same.
+
+`send` and `send_on_commit` are for work that is already a row a beat sweep finds again (a promotion whose gates
+have not run, an outbox item): a broker that cannot take the message (Redis down or restarting) is logged, not
+raised, so a decision committed a moment before is not answered with a server error the client would retry."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import current_app
+from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def task(name: str) -> Any:
     """The registered Celery task called `name` (its explicit `shared_task(name=...)`)."""
     return current_app.tasks[name]
+
+
+def send(name: str, *args: Any, countdown: float | None = None) -> bool:
+    """Send the task `name` now (after `countdown` seconds if given); False, logged, when the broker cannot
+    take it: the row it works on stays due and the beat sweep sends it again."""
+    t = task(name)
+    try:
+        if countdown:
+            t.apply_async(args, countdown=countdown)
+        else:
+            t.delay(*args)
+    except BrokerUnavailable:
+        log.warning("Could not queue %s%r; the beat sweep will send it again", name, args, exc_info=True)
+        return False
+    return True
+
+
+def send_on_commit(name: str, *args: Any, countdown: float | None = None) -> None:
+    """`send` once the current transaction commits (nothing is sent if it rolls back)."""
+    transaction.on_commit(lambda: send(name, *args, countdown=countdown))

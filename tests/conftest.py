@@ -153,9 +153,9 @@ def no_task_sends(monkeypatch):
     from approvals import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.run_gates_task, "delay_on_commit", lambda *a, **k: sent.append(("gates", a)))
-    monkeypatch.setattr(tasks.apply_outbox_task, "delay_on_commit", lambda *a, **k: sent.append(("apply", a)))
-    monkeypatch.setattr(tasks.apply_outbox_task, "apply_async", lambda *a, **k: sent.append(("apply", a)))
+    for kind, t in (("gates", tasks.run_gates_task), ("apply", tasks.apply_outbox_task)):
+        monkeypatch.setattr(t, "delay", lambda *a, _kind=kind, **k: sent.append((_kind, a)))
+        monkeypatch.setattr(t, "apply_async", lambda a, _kind=kind, **k: sent.append((_kind, tuple(a))))
     return sent
 
 

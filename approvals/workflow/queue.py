@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.db import transaction
 
 from approvals import notifications
-from common.queue import task
+from common.queue import send, send_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -22,32 +22,26 @@ APPLY_OUTBOX_TASK = "approvals.tasks.apply_outbox_task"
 BUILD_EVIDENCE_PACK_TASK = "approvals.tasks.build_evidence_pack_task"
 
 
-def _on_commit(name: str, pk: int, countdown: float | None) -> None:
-    t = task(name)
-    if countdown:
-        transaction.on_commit(lambda: t.apply_async((pk,), countdown=countdown))
-    else:
-        t.delay_on_commit(pk)
-
-
 def enqueue_gates(promotion_id: int, *, countdown: float | None = None) -> None:
-    """Run the promotion's gates once the current transaction commits (after `countdown` seconds if given)."""
-    _on_commit(RUN_GATES_TASK, promotion_id, countdown)
+    """Run the promotion's gates once the current transaction commits (after `countdown` seconds if given).
+    A broker that cannot take it loses nothing: the promotion stays `checking` and the gate sweep sends it."""
+    send_on_commit(RUN_GATES_TASK, promotion_id, countdown=countdown)
 
 
 def enqueue_apply(outbox_id: int, *, countdown: float | None = None) -> None:
-    """Apply the outbox item once the current transaction commits (after `countdown` seconds if given)."""
-    _on_commit(APPLY_OUTBOX_TASK, outbox_id, countdown)
+    """Apply the outbox item once the current transaction commits (after `countdown` seconds if given).
+    A broker that cannot take it loses nothing: the item stays due and the outbox sweep sends it."""
+    send_on_commit(APPLY_OUTBOX_TASK, outbox_id, countdown=countdown)
 
 
 def send_gates(promotion_id: int) -> None:
     """Enqueue the promotion's gate run right away (the sweep runs outside any decision's transaction)."""
-    task(RUN_GATES_TASK).delay(promotion_id)
+    send(RUN_GATES_TASK, promotion_id)
 
 
 def apply_now(outbox_id: int) -> None:
     """Enqueue the outbox item's apply right away (the sweep runs outside any decision's transaction)."""
-    task(APPLY_OUTBOX_TASK).delay(outbox_id)
+    send(APPLY_OUTBOX_TASK, outbox_id)
 
 
 NOTIFICATIONS: dict[str, Callable[[int], int]] = {

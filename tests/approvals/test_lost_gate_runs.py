@@ -1,6 +1,7 @@
 """The beat sweep of lost gate runs: a promotion still `checking` with no gate evaluated GATE_SWEEP_SECONDS after
 its checks began (its worker was killed in the run, or its message was lost with Redis) is sent to a worker again;
-one waiting for data is left alone until its wait is over; a run sent twice decides once."""
+one waiting for data is left alone until its wait is over; a run sent twice decides once; a request made while
+the broker is down is answered 201 and its gate run left to the sweep."""
 
 from __future__ import annotations
 
@@ -9,20 +10,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from approvals import tasks
 from approvals.models import Promotion
 from approvals.workflow import gating, requests
+from tests.support.faults import free_port, point_celery_at
 from tests.support.governance import audit_actions, seed_model
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Gate runs the sweep sends (recorded, not run)."""
-    runs: list[int] = []
-    monkeypatch.setattr(tasks.run_gates_task, "delay", lambda pk: runs.append(pk))
-    return runs
 
 
 def _request(people, version=2, target="staging"):
@@ -37,17 +30,17 @@ def _age(p, seconds):
 
 
 def test_a_gate_run_that_never_happened_is_sent_again_after_the_sweep_interval(
-    churn, people, no_task_sends, sent, settings
+    churn, people, no_task_sends, settings
 ):
     settings.GATE_SWEEP_SECONDS = 30
     p = _request(people)
-    assert gating.sweep_gates() == [] and sent == []  # just requested: its run is on its way
+    assert gating.sweep_gates() == [] and no_task_sends == []  # just requested: its run is on its way
     _age(p, 31)
     assert gating.sweep_gates() == [p.pk]
-    assert sent == [p.pk]
+    assert no_task_sends == [("gates", (p.pk,))]
 
 
-def test_promotions_past_checking_are_not_swept(churn, people, no_task_sends, sent, settings):
+def test_promotions_past_checking_are_not_swept(churn, people, no_task_sends, settings):
     settings.GATE_SWEEP_SECONDS = 1
     p = _request(people)
     gating.run_gates(promotion_id=p.pk)
@@ -57,7 +50,7 @@ def test_promotions_past_checking_are_not_swept(churn, people, no_task_sends, se
 
 
 def test_a_promotion_waiting_for_data_is_swept_only_once_its_wait_is_over(
-    policy_file, people, no_task_sends, sent, settings, monkeypatch
+    policy_file, people, no_task_sends, settings, monkeypatch
 ):
     settings.GATE_SWEEP_SECONDS, settings.GATE_DATA_WAIT_SECONDS = 30, 300
     seed_model("churn", (1, 2), signed=False)  # the artifacts are not read: signature_present waits
@@ -86,3 +79,30 @@ def test_beat_runs_the_gate_sweep(settings):
     assert (
         settings.CELERY_BEAT_SCHEDULE["sweep-promotion-gates"]["task"] == "approvals.tasks.sweep_gates_task"
     )
+
+
+@pytest.fixture
+def broker_down():
+    """This process's Celery messages go to a Redis address nobody listens on."""
+    from registry_ui.celery import app
+
+    before = app.conf.broker_url
+    point_celery_at(f"redis://127.0.0.1:{free_port()}/0")
+    yield
+    point_celery_at(before)
+
+
+def test_a_request_while_the_broker_is_down_is_answered_and_left_to_the_sweep(
+    churn, people, broker_down, django_capture_on_commit_callbacks, caplog
+):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(people["requester"])
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.post(
+            "/api/v1/promotions/", {"model": "churn", "version": 2, "target": "staging"}, format="json"
+        )
+    assert r.status_code == 201, r.content  # committed: a 500 here would make the client retry into a 409
+    assert Promotion.objects.get(pk=r.json()["id"]).state == "checking"
+    assert "the beat sweep will send it again" in caplog.text
