@@ -8,7 +8,8 @@ fault suite, tests/faults/test_redis_faults.py, with Celery 5.7 and kombu 5.7). 
 which Celery expects there: it logs it and goes on with the new connection. Nothing is lost by not putting
 those messages back or acknowledging them: Redis keeps an unacknowledged message until its visibility timeout
 (a restarted Redis without persistence has lost it anyway), the tasks are idempotent, and the beat sweeps re-drive
-the work they carried."""
+the work they carried. Settings use it for a redis:// broker; a rediss:// one keeps kombu's transport, which
+derives its TLS settings from that scheme."""
 
 from __future__ import annotations
 

@@ -233,8 +233,7 @@ LOWER_IS_BETTER_METRICS = env.list(
 POLICY_PATH = env.path("POLICY_PATH", default=str(BASE_DIR / "policies.yaml"))
 # A gate whose input is not mirrored yet (a new version's artifacts) waits this long, then fails with the reason.
 GATE_DATA_WAIT_SECONDS = env.int("GATE_DATA_WAIT_SECONDS", default=300)
-# A gate run not done this long after it was due (worker killed, message lost) is sent again by beat.
-GATE_SWEEP_SECONDS = env.int("GATE_SWEEP_SECONDS", default=30)
+GATE_SWEEP_SECONDS = env.int("GATE_SWEEP_SECONDS", default=30)  # a lost gate run is re-sent after this
 # How often beat re-sends promotion applies (and the mirror outbox's other MLflow writes, such as version tags)
 # whose task message was lost (MLflow-down retries re-schedule themselves); a claimed apply is not taken again
 # (by another worker or the sweep) for OUTBOX_LEASE_SECONDS; an apply that could not reach MLflow is retried
@@ -283,7 +282,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A worker survives a Redis restart (registry_ui.broker); rediss:// keeps kombu's transport, which sets up its TLS.
 CELERY_BROKER_TRANSPORT = "registry_ui.broker:Transport" if REDIS_URL.startswith("redis://") else None
 # Redis redelivers an unacknowledged task after the visibility timeout: keep it above the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60} if REDIS_URL else {}
