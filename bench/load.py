@@ -105,6 +105,7 @@ def main() -> None:
                 cpu = meter.used()
             report(args, samples, loads, plan, server.uri)
             report_cpu(cpu, samples)
+            report_logs(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -197,6 +198,17 @@ def report_cpu(cpu: dict[str, float], samples: list) -> None:
     emit("cpu_seconds", " ".join(f"{k}={v:.1f}" for k, v in sorted(cpu.items())))
     emit("web_cpu_ms_per_request", round(1000 * cpu.get("web", 0.0) / max(1, len(samples)), 1))
     emit("postgres_cpu_ms_per_request", round(1000 * cpu.get("postgres", 0.0) / max(1, len(samples)), 1))
+
+
+def report_logs(tmp: Path) -> None:
+    """Errors the web server and the workers logged (a gunicorn worker killed for a timeout drops its requests)."""
+    problems = []
+    for log in sorted(tmp.glob("*.log")):
+        problems += [f"{log.stem}: {line.strip()}" for line in log.read_text(errors="replace").splitlines()
+                     if re.search(r"WORKER TIMEOUT|Traceback|\bERROR\b|CRITICAL", line)]  # fmt: skip
+    for line in problems[:10]:
+        note(line[:300])
+    emit("logged_errors", len(problems))
 
 
 def run_locust(args, env: dict[str, str], base: str, plan_path: Path, tmp: Path):
