@@ -117,6 +117,11 @@ class Person(FastHttpUser):
         self.client.get(f"/compare/?{query}", name="page: compare")
 
     @task(1)
+    def floor(self) -> None:
+        """The health check: no database, no template — the time any answer takes on this machine now."""
+        self.client.get("/healthz", name="floor: healthz")
+
+    @task(1)
     def dashboard(self) -> None:
         self.client.get("/", name="page: dashboard")
 
@@ -209,7 +214,7 @@ class Requester(Person):
                 self.open[name] = r.json()["id"]
                 self.next_version[name] = version % PLAN["real_versions"] + 1
             else:
-                r.failure(f"{r.status_code}: {(r.text or '')[:200]}")
+                r.failure(f"{r.status_code}: {r.error or (r.text or '')[:200]}")
 
 
 class Approver(Person):
@@ -249,4 +254,4 @@ class Approver(Person):
             catch_response=True,
         ) as r:
             if r.status_code != 200:
-                r.failure(f"{r.status_code}: {(r.text or '')[:200]}")
+                r.failure(f"{r.status_code}: {r.error or (r.text or '')[:200]}")
