@@ -92,11 +92,14 @@ class RedisServer:
 
 def point_celery_at(url: str) -> None:
     """Send this process's Celery messages (the test's and the live server's) to the broker at `url`."""
+    from kombu import pools
+
     from registry_ui.celery import app
 
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # kombu keeps its connection and producer pools per broker address, process-wide: close and forget them
+    # all, or a pool closed here would be handed out again for the same address later.
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
