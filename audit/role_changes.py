@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 
+from audit import roles
 from audit.middleware import current_actor
 from audit.services import record
 
@@ -30,6 +31,8 @@ def _record_groups(user, group_names: list[str], *, added: bool, via: str) -> No
 
 
 def groups_changed(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:
+    if not reverse:
+        roles.forget(instance)  # this user object's memoised groups are stale now
     if action == "pre_clear":
         related = instance.user_set if reverse else instance.groups
         instance._audit_cleared = set(related.values_list("pk", flat=True))

@@ -35,18 +35,32 @@ SIGNERS = (REVIEWERS, APPROVERS)
 DEFAULT_SIGNERS = (APPROVERS,)
 
 
+# Where group_names keeps its answer on the user object: a request's user lives one request, so a page that
+# checks several roles (panels, nav) asks the database once, and no answer outlives the request.
+_MEMO = "_role_group_names"
+
+
 def group_names(user: Any) -> frozenset[str]:
-    """The role groups (and any other groups) the user belongs to; none when logged out."""
+    """The role groups (and any other groups) the user belongs to; none when logged out. One query per user
+    object, memoised on it (`forget` drops it: audit.role_changes does when the user's groups change)."""
     if not user.is_authenticated:
         return frozenset()
-    return frozenset(user.groups.values_list("name", flat=True))
+    names = getattr(user, _MEMO, None)
+    if names is None:
+        names = frozenset(user.groups.values_list("name", flat=True))
+        setattr(user, _MEMO, names)
+    return names
+
+
+def forget(user: Any) -> None:
+    """Drop the memoised group names of this user object (its groups just changed)."""
+    if getattr(user, _MEMO, None) is not None:
+        delattr(user, _MEMO)
 
 
 def staff_or_member(user: Any, groups: Iterable[str]) -> bool:
-    """Logged in and staff, or a member of one of `groups` (one query; none for staff)."""
-    return bool(
-        user.is_authenticated and (user.is_staff or user.groups.filter(name__in=list(groups)).exists())
-    )
+    """Logged in and staff, or a member of one of `groups` (no query for staff; `group_names` otherwise)."""
+    return bool(user.is_authenticated and (user.is_staff or not group_names(user).isdisjoint(groups)))
 
 
 def may_request(user: Any) -> bool:
