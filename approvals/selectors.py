@@ -112,9 +112,19 @@ def signoffs_for_version(mv) -> list[dict]:
     return out
 
 
+# Where promotions_for_version keeps its answer on the version object: the version page's panel and its compact
+# lineage graph read the same list once (a page's version object lives one request).
+_PROMOTIONS_MEMO = "_promotions_of_version"
+
+
 def promotions_for_version(mv) -> list[Promotion]:
-    """Every promotion of this version, newest first (the version page lists them all)."""
-    return list(promotions_qs().filter(version=mv).order_by("-requested_at", "-id"))
+    """Every promotion of this version, newest first (the version page lists them all), read once per version
+    object."""
+    found = getattr(mv, _PROMOTIONS_MEMO, None)
+    if found is None:
+        found = list(promotions_qs().filter(version=mv).order_by("-requested_at", "-id"))
+        setattr(mv, _PROMOTIONS_MEMO, found)
+    return list(found)
 
 
 def awaiting_for(user) -> QuerySet[Promotion]:

@@ -1,18 +1,20 @@
 """The facts one version's lineage reads, in a bounded number of queries: the version (from the mirror's access
 helper), its logged model (one query, when it names one), one query per level of its run's parent chain (at most
-the depth applied), its target holdings, its applied promotions with their signatures (two queries) and its
-built packages (one)."""
+the depth applied), its target holdings, its promotions with their gate results and signatures (three queries)
+and its package jobs (one): the last two are the lists the version page's promotions and packaging panels show,
+read once for both (memoised on the version object by approvals.selectors and packager.selectors)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Prefetch
 
-from approvals.models import Approval, Promotion, TargetHolding
+from approvals import selectors as approvals_selectors
+from approvals.models import Promotion, TargetHolding
 from lineage import graph
 from mirror.models import LoggedModel, ModelVersion, Run
+from packager import selectors as packager_selectors
 from packager.models import PackageJob
 
 RUN_FIELDS = ("run_id", "run_name", "status", "tags", "datasets")
@@ -83,13 +85,11 @@ def _holdings(mv: ModelVersion) -> tuple[graph.HoldingFact, ...]:
 
 
 def _promotions(mv: ModelVersion) -> tuple[graph.PromotionFact, ...]:
-    signatures = Approval.objects.select_related("reviewer").order_by("signed_at", "id")
-    rows = (
-        Promotion.objects.filter(version=mv, state=Promotion.State.APPLIED)
-        .select_related("requested_by")
-        .prefetch_related(Prefetch("approvals", queryset=signatures))
-        .order_by("applied_at", "id")
-    )
+    # The version page's promotions panel reads the same list: one read for both (memoised on `mv`).
+    applied = [
+        p for p in approvals_selectors.promotions_for_version(mv) if p.state == Promotion.State.APPLIED
+    ]
+    rows = sorted(applied, key=lambda p: (p.applied_at is None, p.applied_at, p.pk))
     return tuple(
         graph.PromotionFact(
             id=p.pk,
@@ -116,7 +116,13 @@ def _promotions(mv: ModelVersion) -> tuple[graph.PromotionFact, ...]:
 
 
 def _packages(mv: ModelVersion) -> tuple[graph.PackageFact, ...]:
-    rows = PackageJob.objects.filter(version=mv, state=PackageJob.State.SUCCEEDED).order_by("id")
+    # The version page's packaging panel reads the same list: one read for both (memoised on `mv`), unless
+    # it is cut and a succeeded job may lie beyond it.
+    found = packager_selectors.jobs_of_version(mv)
+    if len(found) < packager_selectors.JOBS_OF_VERSION:
+        rows = sorted((j for j in found if j.state == PackageJob.State.SUCCEEDED), key=lambda j: j.pk)
+    else:
+        rows = list(PackageJob.objects.filter(version=mv, state=PackageJob.State.SUCCEEDED).order_by("id"))
     return tuple(
         graph.PackageFact(
             id=p.pk,

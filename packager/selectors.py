@@ -13,12 +13,22 @@ def jobs() -> QuerySet[PackageJob]:
     return PackageJob.objects.select_related("version__model", "requested_by").order_by("-id")
 
 
+JOBS_OF_VERSION = 100
+# Where jobs_of_version keeps its answer on the version object: the version page's packaging panel and its
+# compact lineage graph read the same list once (a page's version object lives one request).
+_JOBS_MEMO = "_package_jobs_of_version"
+
+
 def jobs_of_version(mv: ModelVersion) -> list[PackageJob]:
-    """A version's jobs, newest first (a small list: a few formats, a few retries)."""
-    found = list(jobs().filter(version=mv)[:100])
-    for job in found:
-        job.version = mv  # the page's own row (aliases, deleted flag), no second copy
-    return found
+    """A version's newest JOBS_OF_VERSION jobs, newest first (a small list: a few formats, a few retries), read
+    once per version object."""
+    found = getattr(mv, _JOBS_MEMO, None)
+    if found is None:
+        found = list(jobs().filter(version=mv)[:JOBS_OF_VERSION])
+        for job in found:
+            job.version = mv  # the page's own row (aliases, deleted flag), no second copy
+        setattr(mv, _JOBS_MEMO, found)
+    return list(found)
 
 
 def latest_by_format(found: list[PackageJob]) -> dict[str, PackageJob]:
