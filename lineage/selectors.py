@@ -1,6 +1,6 @@
 """The facts one version's lineage reads, in a bounded number of queries: the version (from the mirror's access
 helper), its logged model (one query, when it names one), one query per level of its run's parent chain (at most
-the depth applied), its target holdings, its promotions with their gate results and signatures (three queries)
+the depth applied), its target holdings, its promotions with their signatures (two queries)
 and its package jobs (one): the last two are the lists the version page's promotions and packaging panels show,
 read once for both (memoised on the version object by approvals.selectors and packager.selectors)."""
 
