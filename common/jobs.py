@@ -70,7 +70,8 @@ def request(model: type[models.Model], task_name: str, **fields: Any) -> Any:
     """Create the job row and enqueue its task (by its pinned name) when the transaction commits."""
     with transaction.atomic():
         job = model.objects.create(**fields)
-        queue.task(task_name).delay_on_commit(job.pk)
+        rows = model.objects.filter(pk=job.pk, state=FileJob.State.QUEUED)
+        queue.send_on_commit(task_name, job.pk, refused=queue.mark_refused(rows, state=FileJob.State.FAILED))
     return job
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from audit.services import record
 from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
-from common.queue import task
+from common.queue import send, send_on_commit
 from mirror import gateway
 from mirror.models import MlflowWrite
 
@@ -84,7 +84,7 @@ def enqueue_version_tag(
         if created:
             _audit(item, "queued", actor=actor)
             pk = item.pk
-            transaction.on_commit(lambda: task(APPLY_TASK).delay(pk))
+            send_on_commit(APPLY_TASK, pk)  # a broker that is down: the sweep sends it
         return item
 
 
@@ -191,5 +191,5 @@ def sweep(*, limit: int = 100) -> list[int]:
     """Beat: re-send the due pending writes."""
     ids = pending(timezone.now(), limit=limit)
     for pk in ids:
-        task(APPLY_TASK).delay(pk)
+        send(APPLY_TASK, pk)
     return ids

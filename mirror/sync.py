@@ -313,10 +313,10 @@ def start_sync(
     *, kind: str, model_name: str = "", version: int | None = None, requested_by: str = ""
 ) -> SyncRun:
     """Queue a sync run (a row) and enqueue its task when the transaction commits."""
-    sync_run = SyncRun.objects.create(
-        kind=kind, model_name=model_name, version=version, requested_by=requested_by
-    )
-    queue.task(RUN_SYNC_TASK).delay_on_commit(sync_run.pk)
+    fields = {"kind": kind, "model_name": model_name, "version": version, "requested_by": requested_by}
+    sync_run = SyncRun.objects.create(**fields)
+    rows = SyncRun.objects.filter(pk=sync_run.pk, status=SyncRun.Status.QUEUED)  # failed: broker down
+    queue.send_on_commit(RUN_SYNC_TASK, sync_run.pk, refused=queue.mark_refused(rows, status="failed"))
     return sync_run
 
 

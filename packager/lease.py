@@ -114,7 +114,7 @@ def _give_back(job: PackageJob, now: datetime) -> str | None:
         if not expired.update(state=S.QUEUED, worker="", lease_expires_at=None, queued_at=now):
             return None
         services.audit(job, "package.requeued", lost_worker=job.worker, attempts=job.attempts)
-        queue.task(services.RUN_TASK).delay_on_commit(job.pk)
+        queue.send_on_commit(services.RUN_TASK, job.pk)
         return "requeued"
 
 
@@ -137,6 +137,6 @@ def sweep(now: datetime | None = None) -> dict[str, list[int]]:
         :SWEEP_BATCH
     ]:
         if PackageJob.objects.filter(pk=pk, state=S.QUEUED, queued_at__lt=stale).update(queued_at=now):
-            queue.task(services.RUN_TASK).delay(pk)
+            queue.send(services.RUN_TASK, pk)
             outcome["resent"].append(pk)
     return outcome

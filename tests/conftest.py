@@ -268,6 +268,18 @@ def celery_worker_process(celery_workers):
 
 
 @pytest.fixture
+def broker_down():
+    """This process's Celery messages go to a Redis address nobody listens on (Redis down)."""
+    from registry_ui.celery import app
+    from tests.support.faults import free_port, point_celery_at
+
+    before = app.conf.broker_url
+    point_celery_at(f"redis://127.0.0.1:{free_port()}/0")
+    yield
+    point_celery_at(before)
+
+
+@pytest.fixture
 def browser(live_server, monkeypatch):
     """Debian's Chromium, launched by Playwright, for tests against the live server."""
     # Playwright's sync API runs an event loop in this thread; scoped to the test so that other tests'

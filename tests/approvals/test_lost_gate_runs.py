@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from approvals.models import Promotion
 from approvals.workflow import gating, requests
-from tests.support.faults import free_port, point_celery_at
 from tests.support.governance import audit_actions, seed_model
 
 pytestmark = pytest.mark.django_db
@@ -79,17 +78,6 @@ def test_beat_runs_the_gate_sweep(settings):
     assert (
         settings.CELERY_BEAT_SCHEDULE["sweep-promotion-gates"]["task"] == "approvals.tasks.sweep_gates_task"
     )
-
-
-@pytest.fixture
-def broker_down():
-    """This process's Celery messages go to a Redis address nobody listens on."""
-    from registry_ui.celery import app
-
-    before = app.conf.broker_url
-    point_celery_at(f"redis://127.0.0.1:{free_port()}/0")
-    yield
-    point_celery_at(before)
 
 
 def test_a_request_while_the_broker_is_down_is_answered_and_left_to_the_sweep(

@@ -179,16 +179,19 @@ def test_bulk_export_zip_by_alias_and_models(mirror, make_user):
     assert row["card_content_hash"].startswith("sha256:")
 
 
-def test_bulk_export_api_and_page_flow(mirror, make_user, client, monkeypatch):
+def test_bulk_export_api_and_page_flow(
+    mirror, make_user, client, monkeypatch, django_capture_on_commit_callbacks
+):
     from rest_framework.test import APIClient
 
     from cards import tasks
 
     ran = []
-    monkeypatch.setattr(tasks.build_bulk_export_task, "delay_on_commit", lambda pk: ran.append(pk))
+    monkeypatch.setattr(tasks.build_bulk_export_task, "delay", lambda pk: ran.append(pk))
     api = APIClient()
     api.force_authenticate(make_user("aud", "auditors"))
-    r = api.post("/api/v1/cards/exports/", {"alias": "production", "formats": ["md"]}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):  # the build is sent once the job row commits
+        r = api.post("/api/v1/cards/exports/", {"alias": "production", "formats": ["md"]}, format="json")
     assert r.status_code == 202, r.content
     job_id = r.json()["id"]
     assert r.json()["state"] == "queued" and ran == [job_id]

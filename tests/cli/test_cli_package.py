@@ -39,7 +39,7 @@ def packaging(monkeypatch):
     monkeypatch.setattr(formats, "build", _build)
     # The version tag package.onnx.sha256 would go to (a real) MLflow through the mirror's outbox: not here.
     tag_task = current_app.tasks["registry_ui.tasks.apply_mlflow_write_task"]
-    monkeypatch.setattr(tag_task, "delay_on_commit", lambda *a, **k: None)
+    monkeypatch.setattr(tag_task, "delay", lambda *a, **k: None)
 
 
 def test_package_waits_until_the_job_succeeds_and_prints_its_hash(served, pipeline_env, packaging):

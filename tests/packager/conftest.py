@@ -45,14 +45,17 @@ def engineer(client_as):
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Tasks the code sends (by name, through common.queue), recorded: [(task name, args)]."""
+    """Tasks the code sends (by name, through common.queue), recorded: [(task name, args)] — at once, as if
+    the test's transaction had committed (common.queue sends after the commit)."""
     from celery import current_app
 
+    from common import queue
+
+    monkeypatch.setattr(queue, "send_on_commit", queue.send)
     calls = []
     for name in ("packager.tasks.run_package_job", "registry_ui.tasks.apply_mlflow_write_task"):
         task = current_app.tasks[name]
         monkeypatch.setattr(task, "delay", lambda *a, _n=name, **k: calls.append((_n, a)))
-        monkeypatch.setattr(task, "delay_on_commit", lambda *a, _n=name, **k: calls.append((_n, a)))
     return calls
 
 
