@@ -31,13 +31,13 @@ from mirror.mlflow_data import (
     RegistrySnapshot,
     VersionArtifacts,
     finite,
+    loads_without_nul,
     parse_logged_model,
     parse_model,
     parse_run,
     parse_version,
     quote_filter_value,
     read_model_dir,
-    without_nul,
 )
 
 # The client reads these at call time; the defaults (120 s timeout, 7 retries with backoff) would let a
@@ -91,7 +91,7 @@ def _call(endpoint: str, method: str = "GET", **kwargs) -> dict:
         raise MlflowUnavailable(f"MLflow at {settings.MLFLOW_TRACKING_URI} is unreachable: {exc}") from exc
     if response.status_code == 200:
         try:
-            return response.json(object_hook=without_nul)
+            return loads_without_nul(response.content)
         except ValueError as exc:
             raise MlflowUnavailable(f"MLflow answered {endpoint} with invalid JSON") from exc
     detail = _error_text(response)

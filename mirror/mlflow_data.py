@@ -123,6 +123,15 @@ def without_nul(obj: dict) -> dict:
     return {clean(key): clean(value) for key, value in obj.items()}
 
 
+def loads_without_nul(content: bytes) -> Any:
+    """An answer of MLflow's REST API decoded, NUL characters dropped (`without_nul`). JSON carries a NUL only as
+    the escape `\\u0000`, so an answer without that text is decoded as it is, at the C decoder's speed; only one
+    with it is walked object by object (that walk tripled the decoding time of a full sync's pages)."""
+    if b"\\u0000" in content:
+        return json.loads(content, object_hook=without_nul)
+    return json.loads(content)
+
+
 def _kv(items: Iterable[dict] | None) -> dict[str, str]:
     return {item["key"]: item.get("value", "") for item in items or ()}
 

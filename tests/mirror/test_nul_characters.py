@@ -32,6 +32,19 @@ def test_nul_characters_are_dropped_from_keys_strings_and_nested_lists():
     assert model["latest_versions"][0]["tags"][0]["value"] == ["a", "b"]
 
 
+def test_an_answer_is_walked_for_nul_characters_only_when_it_carries_one():
+    with_nul = json.dumps(ANSWER).encode()
+    assert mlflow_data.loads_without_nul(with_nul) == json.loads(
+        with_nul, object_hook=mlflow_data.without_nul
+    )
+    # A backslash followed by "u0000" is text, not a NUL: kept as it is, whichever way it is decoded.
+    backslash = {"description": "see C:\\u0000 and \\\u0000", "tags": [{"key": "k", "value": "v"}]}
+    assert mlflow_data.loads_without_nul(json.dumps(backslash).encode()) == {
+        "description": "see C:\\u0000 and \\",
+        "tags": [{"key": "k", "value": "v"}],
+    }
+
+
 @pytest.fixture
 def mlflow_answering_nul(settings):
     body = json.dumps(ANSWER).encode()
