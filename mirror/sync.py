@@ -1,7 +1,8 @@
 """MLflow → mirror: the one idempotent upsert behind the full sync, the webhook path and the reconcile.
 
 A sync reads everything in its scope from MLflow first (the gateway), then writes it in one transaction:
-either the whole snapshot lands or nothing does, so an MLflow error mid-read leaves the mirror as it was.
+either the whole snapshot lands or nothing does, so an MLflow error mid-read leaves the mirror as it was. A full
+sync on PostgreSQL writes while it reads (`apply_stream`), in the one transaction all the same.
 Rows are compared field by field and only changed rows are written; rows missing from a complete read
 are marked deleted (kept, so governance records that name them stay readable).
 """
@@ -10,58 +11,27 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.services import record
 from common import queue
 from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
-from mirror import gateway, hooks
+from common.prefetch import prefetched
+from mirror import gateway, gateway_stream, hooks
 from mirror.identities import IdentityWatch
 from mirror.logged_models import apply_logged_models
-from mirror.models import IdentityChange, ModelVersion, RegisteredModel, Run, SyncRun
+from mirror.mlflow_data import RegistrySnapshot
+from mirror.models import IdentityChange, RegisteredModel, Run, SyncRun
+from mirror.sync_values import MODEL_FIELDS, RUN_FIELDS, model_values, run_values
+from mirror.sync_versions import VersionUpsert, mark_gone, set_changed
 from mirror.watermark import snapshot_watermark
 
 log = logging.getLogger(__name__)
-
-MODEL_FIELDS = ["description", "tags", "aliases", "creation_timestamp", "last_updated_timestamp"]
-VERSION_FIELDS = [
-    "stage",
-    "status",
-    "status_message",
-    "aliases",
-    "tags",
-    "description",
-    "source",
-    "run_id",
-    "logged_model_id",
-    "source_run_id",
-    "creator",
-    "creation_timestamp",
-    "last_updated_timestamp",
-]
-RUN_FIELDS = [
-    "experiment_id",
-    "run_name",
-    "status",
-    "user_id",
-    "first_mlflow_user",
-    "start_time",
-    "end_time",
-    "artifact_uri",
-    "metrics",
-    "params",
-    "tags",
-    "datasets",
-]
-
-
-def ms_to_dt(ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms is not None else None
 
 
 @dataclass
@@ -72,51 +42,6 @@ class ApplyResult:
     new_version_ids: list[int] = field(default_factory=list)
     touched_models: set[str] = field(default_factory=set)
     identity_changes: list[int] = field(default_factory=list)  # IdentityChange ids recorded by this sync
-
-
-def _model_values(m: gateway.MlflowModel) -> dict:
-    return {
-        "description": m.description,
-        "tags": m.tags,
-        "aliases": m.aliases,
-        "creation_timestamp": ms_to_dt(m.creation_timestamp),
-        "last_updated_timestamp": ms_to_dt(m.last_updated_timestamp),
-    }
-
-
-def _run_values(r: gateway.MlflowRun) -> dict:
-    return {
-        "experiment_id": r.experiment_id,
-        "run_name": r.run_name,
-        "status": r.status,
-        "user_id": r.user_id,
-        "first_mlflow_user": (r.tags.get("mlflow.user") or "")[:256],
-        "start_time": ms_to_dt(r.start_time),
-        "end_time": ms_to_dt(r.end_time),
-        "artifact_uri": r.artifact_uri,
-        "metrics": r.metrics,
-        "params": r.params,
-        "tags": r.tags,
-        "datasets": r.datasets,
-    }
-
-
-def _version_values(v: gateway.MlflowVersion, run_pk: int | None) -> dict:
-    return {
-        "stage": v.stage,
-        "status": v.status,
-        "status_message": v.status_message,
-        "aliases": v.aliases,
-        "tags": v.tags,
-        "description": v.description,
-        "source": v.source,
-        "run_id": v.run_id,
-        "logged_model_id": v.model_id,
-        "source_run_id": run_pk,
-        "creator": v.user_id,
-        "creation_timestamp": ms_to_dt(v.creation_timestamp),
-        "last_updated_timestamp": ms_to_dt(v.last_updated_timestamp),
-    }
 
 
 @transaction.atomic
@@ -137,6 +62,53 @@ def apply_snapshot(snapshot: gateway.RegistrySnapshot) -> ApplyResult:
     return result
 
 
+@transaction.atomic
+def apply_stream(pieces: Iterable[RegistrySnapshot]) -> tuple[RegistrySnapshot, ApplyResult]:
+    """`apply_snapshot` of a complete read that arrives in pieces (`gateway_stream.iter_registry`: the models with
+    every version first, then chunks of logged models, then chunks of runs), written as they come: the models at
+    once (taking the same row locks `apply_snapshot` takes first, now held for the rest of the read), each chunk
+    of logged models, each chunk of runs with the versions of those runs, and at the end the versions whose run
+    was not read. The one transaction spans the read, so it is all or nothing as well: an error mid-read rolls
+    every piece back. Returns the merged snapshot and the same result `apply_snapshot` of it would."""
+    now = timezone.now()
+    result = ApplyResult()
+    identities = IdentityWatch(now)
+    snapshot = RegistrySnapshot()
+    model_ids: dict[str, int] = {}
+    versions: VersionUpsert | None = None
+    waiting: dict[str, list] = {}  # versions by run id, until their run has been read
+    run_pks: dict[str, int] = {}
+    for piece in pieces:
+        if versions is None:  # the first piece: every model and version
+            snapshot.models, snapshot.versions = piece.models, piece.versions
+            model_ids = _apply_models(snapshot, now, result)
+            versions = VersionUpsert(None, now, model_ids, identities, result)
+            for v in piece.versions:
+                waiting.setdefault(v.run_id, []).append(v)
+            continue
+        if piece.logged_models:
+            snapshot.logged_models.update(piece.logged_models)
+            created, updated = apply_logged_models(piece, now)
+            result.created, result.updated = result.created + created, result.updated + updated
+        if piece.runs:
+            snapshot.runs.update(piece.runs)
+            run_pks.update(_apply_runs(piece, now, identities, result))
+            versions.write([v for run_id in piece.runs for v in waiting.pop(run_id, ())], run_pks)
+    if versions is None:
+        raise MlflowUnavailable("MLflow's registry read ended before its first answer")
+    # Versions whose run this read did not fetch: linked to the mirrored run, if any (as `_apply_runs` links them).
+    if unread := [run_id for run_id in waiting if run_id and run_id not in run_pks]:
+        run_pks.update(Run.objects.filter(run_id__in=unread).values_list("run_id", "pk"))
+    versions.write([v for run_versions in waiting.values() for v in run_versions], run_pks)
+    versions.finish()
+    result.identity_changes = identities.record()
+    _refresh_model_counts(model_ids.values())
+    RegisteredModel.objects.filter(pk__in=list(model_ids.values()), deleted_at__isnull=True).update(
+        synced_at=now
+    )
+    return snapshot, result
+
+
 def _apply_models(snapshot: gateway.RegistrySnapshot, now: datetime, result: ApplyResult) -> dict[str, int]:
     """Registered models: created, changed, or marked deleted when a complete read misses them.
     Returns {name: pk} of every model in scope."""
@@ -149,18 +121,18 @@ def _apply_models(snapshot: gateway.RegistrySnapshot, now: datetime, result: App
     new_models, changed_models = [], []
     for m in snapshot.models:
         seen_models.add(m.name)
-        values = _model_values(m)
+        values = model_values(m)
         row = existing_models.get(m.name)
         if row is None:
             row = RegisteredModel(name=m.name, synced_at=now, **values)
             new_models.append(row)
-        elif _set_changed(row, values) or row.deleted_at is not None:
+        elif set_changed(row, values) or row.deleted_at is not None:
             row.deleted_at = None
             changed_models.append(row)
     RegisteredModel.objects.bulk_create(new_models, batch_size=500)
     if changed_models:
         RegisteredModel.objects.bulk_update(changed_models, [*MODEL_FIELDS, "deleted_at"], batch_size=500)
-    gone_models = _mark_gone(RegisteredModel, existing_models, seen_models, now)
+    gone_models = mark_gone(RegisteredModel, existing_models, seen_models, now)
     result.created += len(new_models)
     result.updated += len(changed_models)
     result.deleted += len(gone_models)
@@ -177,7 +149,7 @@ def _apply_runs(
     existing_runs = {r.run_id: r for r in Run.objects.filter(run_id__in=list(snapshot.runs))}
     new_runs, changed_runs = [], []
     for run_id, r in snapshot.runs.items():
-        values = _run_values(r)
+        values = run_values(r)
         row = existing_runs.get(run_id)
         if row is None:
             new_runs.append(Run(run_id=run_id, synced_at=now, **values))
@@ -188,7 +160,7 @@ def _apply_runs(
         values["first_mlflow_user"] = identities.keep_first(
             IdentityChange.Field.RUN_MLFLOW_USER, row, row.first_mlflow_user, values["first_mlflow_user"]
         )
-        if _set_changed(row, values):
+        if set_changed(row, values):
             row.synced_at = now
             changed_runs.append(row)
     Run.objects.bulk_create(new_runs, batch_size=500)
@@ -213,72 +185,9 @@ def _apply_versions(
     result: ApplyResult,
 ) -> None:
     """Model versions: created, changed, or marked deleted when a complete read misses them."""
-    scope = snapshot.scope_model
-    version_rows = ModelVersion.objects.all()
-    if scope is not None:
-        version_rows = version_rows.filter(model__name=scope)
-    existing_versions = {(v.model_id, v.version): v for v in version_rows}
-    seen_versions = set()
-    new_versions, changed_versions = [], []
-    for v in snapshot.versions:
-        model_pk = model_ids.get(v.name)
-        if model_pk is None:  # a version whose model vanished between the two reads; next sync has it
-            continue
-        key = (model_pk, v.version)
-        seen_versions.add(key)
-        values = _version_values(v, run_pks.get(v.run_id))
-        row = existing_versions.get(key)
-        if row is None:
-            new_versions.append(ModelVersion(model_id=model_pk, version=v.version, synced_at=now, **values))
-            continue
-        values["creator"] = (
-            identities.keep_first(IdentityChange.Field.VERSION_USER_ID, row, row.creator, v.user_id) or None
-        )
-        if _set_changed(row, values) or row.deleted_at is not None:
-            row.deleted_at = None
-            row.synced_at = now
-            changed_versions.append(row)
-    ModelVersion.objects.bulk_create(new_versions, batch_size=500)
-    if changed_versions:
-        ModelVersion.objects.bulk_update(
-            changed_versions, [*VERSION_FIELDS, "deleted_at", "synced_at"], batch_size=500
-        )
-    gone_versions = _mark_gone(ModelVersion, existing_versions, seen_versions, now)
-    result.created += len(new_versions)
-    result.updated += len(changed_versions)
-    result.deleted += len(gone_versions)
-    name_by_pk = {pk: name for name, pk in model_ids.items()}
-    result.touched_models |= {
-        name_by_pk.get(r.model_id, "") for r in new_versions + changed_versions + gone_versions
-    }
-    result.touched_models.discard("")
-    if new_versions:
-        result.new_version_ids = list(
-            ModelVersion.objects.filter(
-                model_id__in={r.model_id for r in new_versions}, version__in={r.version for r in new_versions}
-            )
-            .filter(deleted_at__isnull=True, artifacts_read_at__isnull=True)
-            .values_list("pk", flat=True)
-        )
-
-
-def _set_changed(row, values: dict) -> bool:
-    """Set `values` on the row when any differs from it (compared field by field); True when it did."""
-    if not any(getattr(row, k) != v for k, v in values.items()):
-        return False
-    for k, v in values.items():
-        setattr(row, k, v)
-    return True
-
-
-def _mark_gone(model_class, existing: dict, seen: set, now: datetime) -> list:
-    """Mark deleted (kept, not removed) the live rows of `existing` that the complete read did not see."""
-    gone = [row for key, row in existing.items() if key not in seen and row.deleted_at is None]
-    for row in gone:
-        row.deleted_at = now
-    if gone:
-        model_class.objects.bulk_update(gone, ["deleted_at"], batch_size=500)
-    return gone
+    versions = VersionUpsert(snapshot.scope_model, now, model_ids, identities, result)
+    versions.write(snapshot.versions, run_pks)
+    versions.finish()
 
 
 def _refresh_model_counts(model_pks) -> None:
@@ -341,13 +250,7 @@ def execute_sync(sync_run_id: int, progress: ProgressSink | None = None) -> Sync
             SyncRun.objects.filter(pk=sync_run_id).update(progress=min(pct, 90))
 
     try:
-        if sync_run.kind == SyncRun.Kind.WEBHOOK and sync_run.model_name:
-            snapshot = gateway.read_model(sync_run.model_name)
-        else:
-            snapshot = gateway.read_registry(on_progress)
-        if progress:
-            progress("write", 0, None)
-        result = apply_snapshot(snapshot)
+        snapshot, result = _read_and_apply(sync_run, on_progress, progress)
     except (MlflowUnavailable, MlflowRejected, MlflowNotFound) as exc:
         log.warning("sync %s failed: %s", sync_run_id, exc)
         SyncRun.objects.filter(pk=sync_run_id).update(
@@ -369,6 +272,34 @@ def execute_sync(sync_run_id: int, progress: ProgressSink | None = None) -> Sync
     )
     _after_sync_success(sync_run_id, result)
     return SyncRun.objects.get(pk=sync_run_id)
+
+
+def _read_and_apply(
+    sync_run: SyncRun, on_progress: ProgressSink, progress: ProgressSink | None
+) -> tuple[RegistrySnapshot, ApplyResult]:
+    def writing() -> None:
+        if progress:
+            progress("write", 0, None)
+
+    if sync_run.kind == SyncRun.Kind.WEBHOOK and sync_run.model_name:
+        snapshot = gateway.read_model(sync_run.model_name)
+    elif sync_run.kind == SyncRun.Kind.FULL and connection.vendor == "postgresql":
+        # A full sync writes each chunk while MLflow answers the next: the read runs in a thread of its own. Not on
+        # SQLite: that thread writes the sync's progress while the sync's transaction is open, and SQLite has one
+        # writer at a time.
+        pieces = prefetched(
+            gateway_stream.iter_registry(on_progress), on_exit=connections.close_all, name="sync-read"
+        )
+        return apply_stream(_then(pieces, writing))
+    else:
+        snapshot = gateway.read_registry(on_progress)
+    writing()
+    return snapshot, apply_snapshot(snapshot)
+
+
+def _then(items: Iterable[RegistrySnapshot], done: Callable[[], None]) -> Iterator[RegistrySnapshot]:
+    yield from items
+    done()
 
 
 ARTIFACT_BATCH = 200
