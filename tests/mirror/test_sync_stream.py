@@ -61,3 +61,15 @@ def test_an_error_mid_read_leaves_the_mirror_as_it_was():
         apply_stream(failing_read())
     assert (RegisteredModel.objects.count(), ModelVersion.objects.count()) == (0, 0)
     assert (Run.objects.count(), LoggedModel.objects.count()) == (0, 0)
+
+
+def test_a_version_whose_run_the_read_did_not_return_keeps_its_mirrored_run():
+    pieces = pieces_of_a_registry()
+    apply_stream(iter(pieces))
+    without_one_run = [*pieces[:2], RegistrySnapshot(runs=dict(list(pieces[2].runs.items())[1:])), pieces[3]]
+    missing_run = next(iter(pieces[2].runs))
+
+    _, result = apply_stream(iter(without_one_run))
+
+    assert (result.created, result.updated, result.deleted) == (0, 0, 0)
+    assert ModelVersion.objects.get(run_id=missing_run).source_run.run_id == missing_run
