@@ -85,7 +85,6 @@ def apply_stream(pieces: Iterable[RegistrySnapshot]) -> tuple[RegistrySnapshot, 
             versions = VersionUpsert(None, now, model_ids, identities, result)
             for v in piece.versions:
                 waiting.setdefault(v.run_id, []).append(v)
-            continue
         if piece.logged_models:
             snapshot.logged_models.update(piece.logged_models)
             created, updated = apply_logged_models(piece, now)

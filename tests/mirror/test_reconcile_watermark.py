@@ -115,11 +115,12 @@ def test_the_watermark_is_that_of_the_latest_successful_whole_registry_read():
 
 @pytest.mark.django_db
 def test_a_full_sync_records_its_watermark_and_a_targeted_one_none(monkeypatch):
-    from mirror import gateway
+    from mirror import gateway, gateway_stream
     from mirror.sync import execute_sync
 
     whole = snapshot([mlflow_model(updated=T0 + 50)], [mlflow_version(version=1)])
     monkeypatch.setattr(gateway, "read_registry", lambda progress=None: whole)
+    monkeypatch.setattr(gateway_stream, "iter_registry", lambda progress=None: iter([whole]))  # PostgreSQL's
     monkeypatch.setattr(gateway, "read_model", lambda name: snapshot([mlflow_model()], [], scope="churn"))
     assert execute_sync(SyncRun.objects.create(kind="full").pk).watermark_ms == T0 + 50
     targeted = execute_sync(SyncRun.objects.create(kind="webhook", model_name="churn").pk)
