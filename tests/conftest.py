@@ -3,6 +3,7 @@ memory, a real `mlflow server` process, a real Celery worker, Chromium."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import time
@@ -23,6 +24,7 @@ from tests.support.governance import TEST_POLICY, FakeGateway, seed_model
 connection_created.connect(allow_test_flush, dispatch_uid="audit_allow_test_flush")
 
 REPO = Path(__file__).resolve().parent.parent
+_MEDIA_ROOTS = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +32,15 @@ def audit_checkpoint_dir(settings, tmp_path_factory):
     """Each test has its own audit checkpoint store: it lives outside the database, which tests reset."""
     settings.AUDIT_CHECKPOINT_DIR = tmp_path_factory.mktemp("audit-checkpoints")
     return settings.AUDIT_CHECKPOINT_DIR
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory):
+    """Each test has its own MEDIA_ROOT: job files are named by row id (evidence-<pk>.zip), and the tests of
+    another xdist worker (another test database, the same ids) must not write over them in var/media.
+    Not created: the code makes the directories it writes to."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.getbasetemp() / "media" / f"{next(_MEDIA_ROOTS)}")
+    return settings.MEDIA_ROOT
 
 
 def pytest_runtest_setup(item):
@@ -114,8 +125,11 @@ def fake_mlflow(monkeypatch):
     return fake
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fast_hashes(settings):
+    """Every test hashes passwords with MD5: PBKDF2's million iterations cost 0.26 s of CPU per password set or
+    checked (users made, logins, signatures), and no test is about the hasher's cost. The Celery workers that
+    tests start never check a password."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -230,6 +244,7 @@ def celery_workers(transactional_db, settings, tmp_path):
             MLFLOW_TRACKING_URI=settings.MLFLOW_TRACKING_URI,
             MLFLOW_UI_URL=settings.MLFLOW_UI_URL,
             AUDIT_CHECKPOINT_DIR=str(settings.AUDIT_CHECKPOINT_DIR),
+            MEDIA_ROOT=str(settings.MEDIA_ROOT),
             DJANGO_SETTINGS_MODULE="registry_ui.settings",
             CELERY_DEFAULT_QUEUE=queue,
         )

@@ -29,28 +29,13 @@ def test_the_drafting_hook_is_registered():
     assert draft_new_version_cards in hooks._after_sync
 
 
-# --- from a real MLflow server seeded with the demo models -------------------------------------------------
-@pytest.fixture(scope="module")
-def seeded_server(tmp_path_factory):
-    from demo.mlflow_process import MlflowServer
-    from demo.seed import seed_demo
-
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow-cards")).start()
-    try:
-        seed_demo(server.uri, log=lambda line: None)
-        yield server
-    finally:
-        server.stop()
-
-
+# --- from the session's real MLflow server seeded with the demo models ------------------------------------------
 @pytest.mark.mlflow
 @pytest.mark.django_db(transaction=True)
-def test_a_seeded_version_gets_a_card_drafted_by_the_sync(seeded_server, settings, eager_celery):
+def test_a_seeded_version_gets_a_card_drafted_by_the_sync(mlflow_uri, seeded_mlflow, eager_celery):
     from mirror.models import SyncRun
     from mirror.sync import execute_sync
 
-    settings.MLFLOW_TRACKING_URI = seeded_server.uri
-    settings.MLFLOW_UI_URL = seeded_server.uri
     execute_sync(SyncRun.objects.create(kind="full").pk)
 
     versions = ModelVersion.objects.select_related("model", "source_run")
