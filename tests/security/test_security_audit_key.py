@@ -33,6 +33,7 @@ def _settings_subprocess(tmp_path, **env_overrides) -> subprocess.CompletedProce
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.postgres_pass_only  # settings in a subprocess on its own SQLite file: the test database plays no part
 def test_production_refuses_to_start_without_an_audit_key(tmp_path):
     refused = _settings_subprocess(tmp_path, DEBUG="false")
     assert refused.returncode != 0 and "AUDIT_CHAIN_KEY" in refused.stderr
@@ -43,6 +44,7 @@ def test_production_refuses_to_start_without_an_audit_key(tmp_path):
     assert not (tmp_path / "var" / "audit-chain.key").exists()  # production never writes a key file
 
 
+@pytest.mark.postgres_pass_only  # settings in a subprocess on its own SQLite file: the test database plays no part
 def test_the_local_default_key_is_generated_once_into_a_private_file(tmp_path):
     first = _settings_subprocess(tmp_path, DEBUG="true")
     assert first.returncode == 0, first.stderr

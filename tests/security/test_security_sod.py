@@ -72,6 +72,7 @@ json.dump(modes, sys.stdout)
 """
 
 
+@pytest.mark.postgres_pass_only  # a subprocess on its own VAR_DIR: the test database plays no part
 def test_embedded_database_and_broker_files_are_owner_only(tmp_path):
     import os
     import subprocess
