@@ -264,9 +264,8 @@ def main() -> None:
         emit("floor_read_seconds", floor)
         full = median([f for _, f, _ in rounds])
         committed = median([c for _, _, c in rounds])
-        if args.rounds > 1:
-            emit("full_sync_seconds_median", full)
-            emit("round_ratios", " ".join(f"{f / a:.3f}" for a, f, _ in rounds))
+        emit("full_sync_seconds_median", full)
+        emit("round_ratios", " ".join(f"{f / a:.3f}" for a, f, _ in rounds))
         measure_resync(phases)
 
         emit("committed_ratio", committed / floor)
