@@ -234,7 +234,7 @@ def run_locust(args, env: dict[str, str], base: str, plan_path: Path, tmp: Path)
         "LOAD_THINK": args.think,
         "LOAD_BROWSERS": str(roles["browsers"]),
         "LOAD_REQUESTERS": str(roles["requesters"]),
-        "LOAD_APPROVERS": str(roles["approvers"]),
+        "LOAD_APPROVERS": str(roles["signers"]),
     }
     loads: list[tuple[float, float, float]] = []
     stop = threading.Event()

@@ -47,7 +47,7 @@ def roles_for(users: int) -> dict[str, int]:
     quorum is two), the rest browse."""
     requesters = max(1, users // 10)
     approvers = 2 * requesters
-    return {"requesters": requesters, "approvers": approvers, "browsers": max(0, users - 3 * requesters)}
+    return {"requesters": requesters, "signers": approvers, "browsers": max(0, users - 3 * requesters)}
 
 
 def build(uri: str, *, models: int, versions: int, users: int) -> dict:
@@ -193,7 +193,7 @@ def _people(counts: dict[str, int]) -> dict:
     password = secrets.token_urlsafe(16)
     hashed = make_password(password)
     users = get_user_model().objects
-    group_of = {"requesters": roles.ML_ENGINEERS, "approvers": roles.APPROVERS, "browsers": roles.AUDITORS}
+    group_of = {"requesters": roles.ML_ENGINEERS, "signers": roles.APPROVERS, "browsers": roles.AUDITORS}
     out: dict[str, list[dict]] = {}
     for kind, count in counts.items():
         made = users.bulk_create(

@@ -220,7 +220,7 @@ class Requester(Person):
 class Approver(Person):
     """Signs the promotions of its pair's requester: opens the promotion page, then signs through the API."""
 
-    kind = "approvers"
+    kind = "signers"
     fixed_count = int(os.environ.get("LOAD_APPROVERS", "0"))
     counter = itertools.count()
 
