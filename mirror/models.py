@@ -5,8 +5,24 @@ the reconcile). A model or version deleted in MLflow keeps its row with `deleted
 cards and audit events that name it stay readable; lists and counts leave it out.
 """
 
+import json
+
 from django.db import models
 from django.db.models import Q
+
+
+def _int_or_float(text: str) -> int | float:
+    return int(text) if len(text) <= 15 else float(text)
+
+
+class MetricsDecoder(json.JSONDecoder):
+    """Metric values read back as the floats MLflow gave: PostgreSQL's jsonb writes a float of more than 15
+    digits in integer form (MLflow keeps ±inf as the largest float, 1.797…e308: a 309-digit integer once
+    stored), which would read back as an int, show as such and look changed to every sync."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("parse_int", _int_or_float)
+        super().__init__(*args, **kwargs)
 
 
 class LiveQuerySet(models.QuerySet):
@@ -73,7 +89,7 @@ class Run(MirroredRow):
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     artifact_uri = models.TextField(blank=True, default="")
-    metrics = models.JSONField(default=dict, blank=True)  # {key: latest value}
+    metrics = models.JSONField(default=dict, blank=True, decoder=MetricsDecoder)  # {key: latest value}
     params = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=dict, blank=True)
     # [{name, digest, source_type, source, context, schema, profile}]
@@ -108,7 +124,7 @@ class LoggedModel(MirroredRow):
     tags = models.JSONField(default=dict, blank=True)
     params = models.JSONField(default=dict, blank=True)
     # [{key, value, step, dataset_name, dataset_digest, run_id}]
-    metrics = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=list, blank=True, decoder=MetricsDecoder)
 
     def __str__(self):
         return self.model_id

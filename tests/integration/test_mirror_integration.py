@@ -83,6 +83,7 @@ class Registry:
         self.client, self.data = client, data
         self.prefix = f"hyp-{uuid.uuid4().hex[:8]}"
         self.models: list[str] = []
+        self.created = 0  # names are never reused: m1 deleted, then a new model, must not be a second m1
         self.experiment = client.create_experiment(self.prefix)
 
     def pick_model(self):
@@ -101,7 +102,8 @@ class Registry:
     def apply(self, op):
         c = self.client
         if op == "create_model" or not self.models:
-            name = f"{self.prefix} m{len(self.models)}"
+            name = f"{self.prefix} m{self.created}"
+            self.created += 1
             c.create_registered_model(name, tags={"team": "a"}, description="d")
             self.models.append(name)
             return

@@ -91,9 +91,15 @@ def _version_differences(client, name, number, mv, mrow, aliases, runs_cache) ->
     return problems
 
 
+def _numbers(metrics: dict) -> dict:
+    """Metric values compared as numbers: NaN is null in the mirror, and MLflow's ±inf (its store keeps the
+    largest float) comes back from PostgreSQL's jsonb as a 309-digit integer of the same value."""
+    return {k: None if v is None or v != v else float(v) for k, v in metrics.items()}
+
+
 def _run_differences(run_id, run, mrun) -> list[str]:
     expected_r = {
-        "metrics": dict(run.data.metrics),
+        "metrics": _numbers(run.data.metrics),
         "params": dict(run.data.params),
         "tags": dict(run.data.tags),
         "experiment_id": run.info.experiment_id,
@@ -104,7 +110,7 @@ def _run_differences(run_id, run, mrun) -> list[str]:
         ),
     }
     actual_r = {
-        "metrics": mrun.metrics,
+        "metrics": _numbers(mrun.metrics),
         "params": mrun.params,
         "tags": mrun.tags,
         "experiment_id": mrun.experiment_id,
