@@ -13,6 +13,14 @@ TEST_SQLITE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/registry-tests.sqlite3
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Browser and real-MLflow tests run on both: the pages a `make run` user sees sit on SQLite.
 SQLITE_PASS_SKIPS := not postgres_only and not postgres_pass_only
+# TEST_WORKERS=2 runs each pass on two pytest-xdist processes, each test sent to whichever is free; the default, 0,
+# runs in one process, one test after the other, in collection order. A worker has its own test database
+# (pytest-django suffixes the name: test_<name>_gw0, ...; the SQLite file too), MEDIA_ROOT and temporary directories;
+# Celery queues are per test; the fault suite's scenarios take turns through a lock (tests/faults/conftest.py).
+# Not the default yet: tests/integration/test_reconcile_integration.py fails when tests/mirror/test_commands.py ran
+# before it in the same process (it counts what the session's MLflow server holds), which xdist's order can do.
+TEST_WORKERS ?= 0
+PYTEST_XDIST := -n $(TEST_WORKERS)
 
 .PHONY: run test test-postgres test-sqlite venv services lint typecheck bench-firstview bench-sync bench-webhook bench-pages bench-audit bench-compare bench-cards bench-promotion bench-lineage bench-packaging bench-load bench-reconcile clean
 
@@ -49,11 +57,11 @@ test: venv services
 	$(MAKE) --no-print-directory test-postgres test-sqlite
 
 test-postgres: venv services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 test-sqlite: venv services
 	@mkdir -p var
-	DATABASE_URL=$(TEST_SQLITE_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -m "$(SQLITE_PASS_SKIPS)" $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_SQLITE_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_XDIST) -m "$(SQLITE_PASS_SKIPS)" $(PYTEST_ARGS)
 
 bench-firstview: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/firstview.py $(BENCH_ARGS)

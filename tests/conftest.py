@@ -25,6 +25,7 @@ connection_created.connect(allow_test_flush, dispatch_uid="audit_allow_test_flus
 
 REPO = Path(__file__).resolve().parent.parent
 _MEDIA_ROOTS = itertools.count(1)
+_FAULT_ROWS: list[tuple] = []  # (scenario, operations, lost, duplicated), from tests/faults/
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +42,22 @@ def media_root(settings, tmp_path_factory):
     Not created: the code makes the directories it writes to."""
     settings.MEDIA_ROOT = str(tmp_path_factory.getbasetemp() / "media" / f"{next(_MEDIA_ROOTS)}")
     return settings.MEDIA_ROOT
+
+
+def pytest_runtest_logreport(report):
+    """The fault suite's rows arrive with the reports (from xdist's workers too); the table is printed once."""
+    if report.when == "teardown":
+        _FAULT_ROWS.extend(value for name, value in report.user_properties if name == "fault_row")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FAULT_ROWS:
+        return
+    from tests.faults.conftest import FaultRow, format_table
+
+    terminalreporter.section("fault suite")
+    for line in format_table([FaultRow(*row) for row in _FAULT_ROWS]):
+        terminalreporter.write_line(line)
 
 
 def pytest_runtest_setup(item):

@@ -8,12 +8,15 @@ databases' side of the same code paths runs on both passes elsewhere."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import fcntl
+import os
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).parent
+FAULT_ROW = "fault_row"  # the user_properties name of a row
 
 
 @dataclass(frozen=True)
@@ -24,22 +27,34 @@ class FaultRow:
     duplicated: int
 
 
-ROWS: list[FaultRow] = []
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(str(item.fspath)).is_relative_to(HERE):
             item.add_marker(pytest.mark.postgres_pass_only)
 
 
+@pytest.fixture(autouse=True)
+def one_scenario_at_a_time(tmp_path_factory):
+    """Scenarios kill workers, stop servers and load the machine on purpose: under pytest-xdist (`make test`)
+    they take turns across the workers, through a lock in the run's shared temporary directory. The other
+    worker meanwhile runs other tests. fcntl releases the lock if the worker dies."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-of-<user>/pytest-<n>/, the workers' popen-gw<i>/ directories' parent
+    with (root / "fault-suite.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture
-def fault_table():
-    """`record(scenario, operations, lost, duplicated)`: one row of the printed fault table."""
+def fault_table(request):
+    """`record(scenario, operations, lost, duplicated)`: one row of the printed fault table. The row travels
+    with the test's report (user_properties), so that tests/conftest.py prints it in the process that reports,
+    xdist's controller included."""
 
     def record(scenario: str, operations: int, lost: int, duplicated: int) -> FaultRow:
         row = FaultRow(scenario, operations, lost, duplicated)
-        ROWS.append(row)
+        request.node.user_properties.append((FAULT_ROW, astuple(row)))
         return row
 
     return record
@@ -55,11 +70,3 @@ def format_table(rows: list[FaultRow]) -> list[str]:
         if n == 0:
             lines.append("-" * len(lines[0]))
     return lines
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not ROWS:
-        return
-    terminalreporter.section("fault suite")
-    for line in format_table(ROWS):
-        terminalreporter.write_line(line)
