@@ -108,14 +108,16 @@ def api(user):
 
 # --- governance: the test policy, people per role, MLflow's registry writes faked in memory ---------------
 @pytest.fixture
-def use_policy(settings, tmp_path):
-    """use_policy(yaml_text) -> the policies.yaml holding it, the policy in force for the test."""
+def use_policy(settings, tmp_path, monkeypatch):
+    """use_policy(yaml_text) -> the policies.yaml holding it, the policy in force for the test: in this process
+    and in the worker subprocesses started after it (POLICY_PATH in the environment)."""
     from approvals import policy
 
     def use(text: str):
         path = tmp_path / "policies.yaml"
         path.write_text(text)
         settings.POLICY_PATH = str(path)
+        monkeypatch.setenv("POLICY_PATH", str(path))
         policy.clear_cache()
         return path
 
@@ -125,6 +127,12 @@ def use_policy(settings, tmp_path):
 
 @pytest.fixture
 def policy_file(use_policy):
+    return use_policy(TEST_POLICY)
+
+
+@pytest.fixture
+def worker_policy(use_policy):
+    """The test policy, for this process and the Celery workers started after this fixture."""
     return use_policy(TEST_POLICY)
 
 

@@ -117,17 +117,9 @@ FIVE_TARGETS = "version: 1\ntargets:\n" + "".join(
 
 
 @pytest.fixture
-def five_targets(settings, tmp_path, monkeypatch):
+def five_targets(use_policy):
     """Five alias targets (one approval each), for this process and the workers started after it."""
-    from approvals import policy
-
-    path = tmp_path / "policies.yaml"
-    path.write_text(FIVE_TARGETS)
-    settings.POLICY_PATH = str(path)
-    monkeypatch.setenv("POLICY_PATH", str(path))
-    policy.clear_cache()
-    yield path
-    policy.clear_cache()
+    return use_policy(FIVE_TARGETS)
 
 
 def _alias_write(method: str, path: str) -> bool:

@@ -16,7 +16,7 @@ from approvals.models import Promotion
 from approvals.workflow import gating
 from audit.models import AuditEvent
 from tests.support.faults import RedisServer, point_celery_at, repeats, wait_for
-from tests.support.governance import TEST_POLICY, seed_model
+from tests.support.governance import seed_model
 from tests.support.tokens import issue_key
 
 pytestmark = [pytest.mark.celery]
@@ -37,19 +37,6 @@ def private_redis(tmp_path, settings, monkeypatch):
     yield server
     point_celery_at(before)
     server.kill()
-
-
-@pytest.fixture
-def worker_policy(settings, tmp_path, monkeypatch):
-    from approvals import policy
-
-    path = tmp_path / "policies.yaml"
-    path.write_text(TEST_POLICY)
-    settings.POLICY_PATH = str(path)
-    monkeypatch.setenv("POLICY_PATH", str(path))
-    policy.clear_cache()
-    yield path
-    policy.clear_cache()
 
 
 class Burst:

@@ -21,7 +21,7 @@ from packager import services as package_services
 from packager.models import PackageJob
 from tests.factories import ModelVersionFactory
 from tests.support.faults import beat, kill_worker, repeats, stalled, wait_for, worker_log
-from tests.support.governance import PASSWORD, TEST_POLICY, seed_model
+from tests.support.governance import PASSWORD, seed_model
 from tests.support.live import seed_small_model, sync_model
 
 pytestmark = [pytest.mark.celery]
@@ -30,20 +30,6 @@ SLOW_BUILD = (
     "--include",
     "tests.packager.slow_build",
 )  # the converter's stand-in, stalling on PACKAGE_TEST_STALL
-
-
-@pytest.fixture
-def worker_policy(settings, tmp_path, monkeypatch):
-    """The test policy, for this process and for the worker subprocesses (started after this fixture)."""
-    from approvals import policy
-
-    path = tmp_path / "policies.yaml"
-    path.write_text(TEST_POLICY)
-    settings.POLICY_PATH = str(path)
-    monkeypatch.setenv("POLICY_PATH", str(path))
-    policy.clear_cache()
-    yield path
-    policy.clear_cache()
 
 
 @pytest.fixture

@@ -5,22 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.governance import TEST_POLICY
-
-
-@pytest.fixture
-def worker_policy(settings, tmp_path, monkeypatch):
-    """The test policy, for this process and for the worker subprocess (started after this fixture)."""
-    from approvals import policy
-
-    path = tmp_path / "policies.yaml"
-    path.write_text(TEST_POLICY)
-    settings.POLICY_PATH = str(path)
-    monkeypatch.setenv("POLICY_PATH", str(path))
-    policy.clear_cache()
-    yield path
-    policy.clear_cache()
-
 
 @pytest.fixture
 def governed(role_groups, fast_hashes, make_user):
