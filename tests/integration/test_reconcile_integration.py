@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 import uuid
 
-import mlflow
 import pytest
 
 from mirror.models import ModelVersion, RegisteredModel, Run, SyncRun
@@ -195,14 +194,13 @@ def test_reconcile_catches_metrics_of_a_run_still_running_when_registered(regist
 
 @once
 def test_reconcile_catches_metrics_of_a_registered_run_reopened_and_ended(registry, mlflow_uri):
-    run_id = registry.client.get_model_version(registry.name, registry.versions[0]).run_id
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(mlflow_uri)
-    try:
-        with mlflow.start_run(run_id=run_id):  # a later evaluation job logging to the registered run
-            mlflow.log_metric("holdout_auc", 0.77)
-    finally:
-        mlflow.set_tracking_uri(previous)
+    client = registry.client
+    run_id = client.get_model_version(registry.name, registry.versions[0]).run_id
+    # A later evaluation job logging to the registered run: what `mlflow.start_run(run_id=...)` does, through
+    # the client (the fluent API would refuse it under another test's active experiment).
+    client.update_run(run_id, status="RUNNING")
+    client.log_metric(run_id, "holdout_auc", 0.77)
+    client.set_terminated(run_id)
     reconcile()
     assert registry.row(registry.versions[0]).source_run.metrics["holdout_auc"] == 0.77
 

@@ -27,7 +27,7 @@ def _exported_html_with_image(url: str) -> str:
     )
     rev = selectors.latest_revision(mv)
     html = exports.export_html(mv, rev, exports.export_record(mv, rev))
-    assert f'src="{url}"' in html  # the sanitiser keeps remote images: only the CSP stops them loading
+    assert f'src="{url}"' not in html  # the sanitiser drops remote images; the CSP would stop them too
     return html
 
 
@@ -95,5 +95,5 @@ def test_card_html_export_opened_from_disk_loads_no_external_image(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
-    assert broken == 1  # the image is in the document ...
-    assert requests == []  # ... and was never fetched
+    assert broken == 0  # the remote image lost its src in the sanitiser ...
+    assert requests == []  # ... and nothing was fetched
