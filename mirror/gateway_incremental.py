@@ -34,8 +34,10 @@ _pages = gateway._pages  # the gateway's paging over its one REST call
 
 
 def server_time_ms() -> int | None:
-    """MLflow's own clock, from the `Date` header of its health answer (whole seconds, rounded down), so the
-    watermark never depends on our clock; None when the server (or a proxy) sends no date."""
+    """MLflow's own clock, from the `Date` header of its health answer, so the watermark never depends on our
+    clock; None when the server (or a proxy) sends no date. It may be behind by up to about two seconds (whole
+    seconds, rounded down, and servers refresh the header about once a second): a later watermark would lose
+    writes, an earlier one only reads a little again."""
     url = settings.MLFLOW_TRACKING_URI.rstrip("/") + "/health"
     try:
         response = requests.get(url, timeout=settings.MLFLOW_TIMEOUT_SECONDS)
