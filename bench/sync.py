@@ -108,7 +108,7 @@ def instrument_sync() -> dict[str, float]:
     piece read, and `apply` is what the writing adds after that (the rest was written during the read)."""
     import time
 
-    from mirror import gateway, gateway_stream, sync
+    from mirror import gateway, gateway_stream, sync, sync_outcome
 
     phases = {"read": 0.0, "apply": 0.0, "after": 0.0}
     read_ended = [0.0]
@@ -143,7 +143,7 @@ def instrument_sync() -> dict[str, float]:
     gateway_stream.iter_registry = timed_stream(gateway_stream.iter_registry)
     sync.apply_snapshot = timed("apply", sync.apply_snapshot)
     sync.apply_stream = timed_apply_stream(sync.apply_stream)
-    sync._after_sync_success = timed("after", sync._after_sync_success)
+    sync_outcome.after_success = timed("after", sync_outcome.after_success)
     return phases
 
 

@@ -17,19 +17,15 @@ Without a watermark (no successful whole-registry read yet) a reconcile is a ful
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
-from mirror import gateway, gateway_incremental, sync, watermark
+from mirror import gateway, gateway_incremental, sync, sync_outcome, watermark
 from mirror.mlflow_data import MlflowModel, MlflowRun, MlflowVersion, RegistrySnapshot
 from mirror.models import ModelVersion, RegisteredModel, Run, SyncRun
-
-log = logging.getLogger(__name__)
 
 ACTIVE_RUN_STATUSES = ("RUNNING", "SCHEDULED")
 
@@ -177,10 +173,7 @@ def apply_changes(changes: Changes) -> sync.ApplyResult:
 def execute_reconcile(sync_run_id: int) -> SyncRun:
     """Run a queued reconcile run: incremental from the last watermark, or a full read when there is none.
     Safe to call twice (the second call finds it claimed and does nothing)."""
-    claimed = SyncRun.objects.filter(pk=sync_run_id, status=SyncRun.Status.QUEUED).update(
-        status=SyncRun.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
+    if not sync_outcome.claim(sync_run_id):
         return SyncRun.objects.get(pk=sync_run_id)
     previous = last_watermark()
     if previous is None:
@@ -191,23 +184,11 @@ def execute_reconcile(sync_run_id: int) -> SyncRun:
         SyncRun.objects.filter(pk=sync_run_id).update(progress=50)
         result = apply_changes(changes)
     except (MlflowUnavailable, MlflowRejected, MlflowNotFound) as exc:
-        log.warning("reconcile %s failed: %s", sync_run_id, exc)
-        SyncRun.objects.filter(pk=sync_run_id).update(
-            status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=str(exc)[:2000]
-        )
-        sync._after_sync_failure(sync_run_id, str(exc))
-        return SyncRun.objects.get(pk=sync_run_id)
-    SyncRun.objects.filter(pk=sync_run_id).update(
-        status=SyncRun.Status.SUCCEEDED,
-        finished_at=timezone.now(),
-        progress=100,
-        models_read=changes.models_read,
-        versions_read=changes.versions_read,
-        runs_read=changes.runs_read,
-        created=result.created,
-        updated=result.updated,
-        deleted=result.deleted,
+        return sync_outcome.failed(sync_run_id, exc)
+    read = sync_outcome.ReadCounts(
+        models=changes.models_read,
+        versions=changes.versions_read,
+        runs=changes.runs_read,
         watermark_ms=changes.watermark_ms,
     )
-    sync._after_sync_success(sync_run_id, result)
-    return SyncRun.objects.get(pk=sync_run_id)
+    return sync_outcome.succeeded(sync_run_id, read, result)

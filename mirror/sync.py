@@ -9,7 +9,6 @@ are marked deleted (kept, so governance records that name them stay readable).
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from audit.services import record
 from common import queue
 from common.errors import MlflowNotFound, MlflowRejected, MlflowUnavailable
 from common.prefetch import prefetched
-from mirror import gateway, gateway_stream, hooks
+from mirror import gateway, gateway_stream, sync_outcome
 from mirror.identities import IdentityWatch
 from mirror.logged_models import apply_logged_models
 from mirror.mlflow_data import RegistrySnapshot
@@ -30,8 +29,6 @@ from mirror.models import IdentityChange, RegisteredModel, Run, SyncRun
 from mirror.sync_values import MODEL_FIELDS, RUN_FIELDS, model_values, run_values
 from mirror.sync_versions import VersionUpsert, mark_gone, set_changed
 from mirror.watermark import snapshot_watermark
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -213,7 +210,6 @@ def _refresh_model_counts(model_pks) -> None:
 # --- running a sync -------------------------------------------------------------------------------
 # mirror.tasks imports this module (its tasks run syncs): the tasks are enqueued by name (`common.queue`).
 RUN_SYNC_TASK = "registry_ui.tasks.run_sync_task"
-READ_ARTIFACTS_TASK = "registry_ui.tasks.read_version_artifacts_task"
 ProgressSink = Callable[[str, int, int | None], None]
 
 
@@ -230,9 +226,7 @@ def start_sync(
 
 def execute_sync(sync_run_id: int, progress: ProgressSink | None = None) -> SyncRun:
     """Run a queued sync: read MLflow, apply, record counts. Safe to call twice (second call is a no-op)."""
-    claimed = SyncRun.objects.filter(pk=sync_run_id, status=SyncRun.Status.QUEUED).update(
-        status=SyncRun.Status.RUNNING, started_at=timezone.now()
-    )
+    claimed = sync_outcome.claim(sync_run_id)
     sync_run = SyncRun.objects.get(pk=sync_run_id)
     if not claimed:
         return sync_run
@@ -251,26 +245,15 @@ def execute_sync(sync_run_id: int, progress: ProgressSink | None = None) -> Sync
     try:
         snapshot, result = _read_and_apply(sync_run, on_progress, progress)
     except (MlflowUnavailable, MlflowRejected, MlflowNotFound) as exc:
-        log.warning("sync %s failed: %s", sync_run_id, exc)
-        SyncRun.objects.filter(pk=sync_run_id).update(
-            status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=str(exc)[:2000]
-        )
-        _after_sync_failure(sync_run_id, str(exc))
-        return SyncRun.objects.get(pk=sync_run_id)
-    SyncRun.objects.filter(pk=sync_run_id).update(
-        status=SyncRun.Status.SUCCEEDED,
-        finished_at=timezone.now(),
-        progress=100,
-        models_read=len(snapshot.models),
-        versions_read=len(snapshot.versions),
-        runs_read=len(snapshot.runs),
-        created=result.created,
-        updated=result.updated,
-        deleted=result.deleted,
-        watermark_ms=None if snapshot.scope_model is not None else snapshot_watermark(snapshot),
+        return sync_outcome.failed(sync_run_id, exc)
+    whole = snapshot.scope_model is None
+    read = sync_outcome.ReadCounts(
+        models=len(snapshot.models),
+        versions=len(snapshot.versions),
+        runs=len(snapshot.runs),
+        watermark_ms=snapshot_watermark(snapshot) if whole else None,
     )
-    _after_sync_success(sync_run_id, result)
-    return SyncRun.objects.get(pk=sync_run_id)
+    return sync_outcome.succeeded(sync_run_id, read, result)
 
 
 def _read_and_apply(
@@ -299,22 +282,6 @@ def _read_and_apply(
 def _then(items: Iterable[RegistrySnapshot], done: Callable[[], None]) -> Iterator[RegistrySnapshot]:
     yield from items
     done()
-
-
-ARTIFACT_BATCH = 200
-
-
-def _after_sync_success(sync_run_id: int, result: ApplyResult) -> None:
-    """Follow-up work for what the sync changed: artifact facts of new versions, and the hooks of other
-    apps (drift detection, card drafting) registered in `mirror.hooks`."""
-    ids = result.new_version_ids
-    for start in range(0, len(ids), ARTIFACT_BATCH):
-        queue.task(READ_ARTIFACTS_TASK).delay(ids[start : start + ARTIFACT_BATCH])
-    hooks.run_after_sync(sync_run_id=sync_run_id, result=result)
-
-
-def _after_sync_failure(sync_run_id: int, error: str) -> None:
-    hooks.run_after_sync_failure(sync_run_id=sync_run_id, error=error)
 
 
 def record_sync_failure(*, sync_run_id: int, error: str) -> None:
