@@ -276,7 +276,10 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "-finished_at"])]
+        indexes = [
+            models.Index(fields=["status", "-finished_at"]),
+            models.Index(fields=["-finished_at"], name="syncrun_finished_idx"),  # the footer's newest run
+        ]
 
     def __str__(self):
         return f"{self.kind} sync #{self.pk} ({self.status})"
