@@ -1,11 +1,10 @@
 """Lineage on the mirror's pages (`mirror.slots`), registered in lineage's AppConfig.ready(): the version page's
-compact graph (drawn on the server as SVG, linking to the full graph), the model page's link to every version's
-graph."""
+compact graph (drawn on the server as SVG, linking to the full graph; fetched by htmx once the page is shown, so
+the version page does not wait for the graph's reads and layout), the model page's link to every version's graph."""
 
 from __future__ import annotations
 
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 
 from lineage import layout, selectors, svg
 from mirror.slots import Panel
@@ -24,11 +23,12 @@ def compact_svg(mv) -> str:
 def version_link(request, *, mv, **_) -> Panel | None:
     if mv is None:
         return None
-    href = reverse("lineage-version", args=[mv.model.name, mv.version])
-    # Safe: lineage.svg escapes every text it draws (labels come from MLflow tags anyone may write).
-    return Panel(
-        "lineage/_version_link.html", {"lineage_href": href, "compact_svg": mark_safe(compact_svg(mv))}
-    )
+    args = [mv.model.name, mv.version]
+    context = {
+        "lineage_href": reverse("lineage-version", args=args),
+        "compact_href": reverse("lineage-version-compact", args=args),
+    }
+    return Panel("lineage/_version_link.html", context)
 
 
 def model_link(request, *, model, mv=None, **_) -> Panel | None:

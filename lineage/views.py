@@ -16,7 +16,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from common.errors import InvalidInput, NotFound
-from lineage import datasets, layout, selectors, svg
+from lineage import datasets, layout, panels, selectors, svg
 from lineage.api import parse_depth
 from mirror import access
 
@@ -112,6 +112,15 @@ def version_lineage(request, name: str, version: int):
     }
     query = {"depth": str(depth)} if depth is not None else {}
     return _page(request, "lineage/version.html", context, query)
+
+
+@login_required
+@require_GET
+def version_compact(request, name: str, version: int):
+    """The version page's compact graph, an SVG fragment its panel fetches (htmx) once the page is shown."""
+    mv = access.access_version(request.user, name, version)
+    # Safe: lineage.svg escapes every text it draws (labels come from MLflow tags anyone may write).
+    return HttpResponse(panels.compact_svg(mv), content_type="text/html; charset=utf-8")
 
 
 @login_required

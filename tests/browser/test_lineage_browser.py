@@ -87,6 +87,7 @@ def test_the_dataset_and_model_graphs_draw_every_version_and_link_to_them(open_p
 def test_the_version_page_draws_a_compact_graph_that_opens_the_full_one(open_page, user):
     govern(seed(datasets=1))
     page = open_page(user, "/models/churn/versions/1/")
+    page.wait_for_selector("#lineage-compact svg")  # fetched once the page is shown
     box = page.locator("#lineage-compact svg").bounding_box()
     assert box and box["width"] > 100 and box["height"] > 40  # drawn, and fitted to the page
     assert page.locator("#lineage-compact svg text", has_text="churn v1").count() == 1

@@ -92,13 +92,27 @@ def test_the_version_page_shows_a_compact_graph_linking_to_the_full_one(client, 
     client.force_login(user)
     html = client.get("/models/churn/versions/1/").content.decode()
     compact = re.search(
-        r'<a class="lineage-compact" id="lineage-compact" href="([^"]+)"[^>]*>(<svg.*?</svg>)</a>', html, re.S
+        r'<a class="lineage-compact" id="lineage-compact" href="([^"]+)"[^>]*><span [^>]*hx-get="([^"]+)" '
+        r'hx-trigger="load"',
+        html,
     )
     assert compact and compact.group(1) == "/lineage/churn/1/"
-    labels = texts(parsed(compact.group(2)))
+    assert compact.group(2) == "/lineage/churn/1/compact/"
+    fragment = client.get(compact.group(2))
+    assert fragment.status_code == 200 and fragment["Content-Type"].startswith("text/html")
+    labels = texts(parsed(fragment.content.decode()))
     assert {"clf", "churn v1"} <= set(labels)
-    assert "<script>alert" not in html
+    assert "<script>alert" not in html + fragment.content.decode()
     assert "Logged model" in html and "m-1" in html
+
+
+@pytest.mark.django_db
+def test_the_compact_graph_is_only_for_signed_in_users_who_may_see_the_version(client, user):
+    seed(run_name=MIRRORED)
+    assert client.get("/lineage/churn/1/compact/").status_code == 302  # to the login page
+    client.force_login(user)
+    assert client.get("/lineage/churn/9/compact/").status_code == 404
+    assert client.post("/lineage/churn/1/compact/").status_code in (403, 405)
 
 
 @pytest.mark.django_db

@@ -200,7 +200,7 @@ PAGE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/compare/"): signed_in, ("GET", "/compare/csv"): signed_in,
     ("GET", "/compare/holders/{name}/{version}/"): signed_in,
     ("GET", "/lineage/dataset/"): signed_in, ("GET", "/lineage/{name}/{version}/"): signed_in,
-    ("GET", "/models/{name}/lineage/"): signed_in,
+    ("GET", "/lineage/{name}/{version}/compact/"): signed_in, ("GET", "/models/{name}/lineage/"): signed_in,
     ("GET", "/events/"): staff, ("POST", "/events/"): staff, ("POST", "/events/subscriptions/{pk}/delete/"): staff,
     ("GET", "/events/deliveries/"): staff, ("GET", "/events/deliveries/{pk}/"): staff,
     ("POST", "/events/deliveries/{pk}/replay/"): staff,
