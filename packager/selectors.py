@@ -24,9 +24,10 @@ def jobs_of_version(mv: ModelVersion) -> list[PackageJob]:
     once per version object."""
     found = getattr(mv, _JOBS_MEMO, None)
     if found is None:
-        found = list(jobs().filter(version=mv)[:JOBS_OF_VERSION])
+        rows = PackageJob.objects.filter(version=mv).select_related("requested_by").order_by("-id")
+        found = list(rows[:JOBS_OF_VERSION])
         for job in found:
-            job.version = mv  # the page's own row (aliases, deleted flag), no second copy
+            job.version = mv  # the page's own row (and its model): not joined again
         setattr(mv, _JOBS_MEMO, found)
     return list(found)
 
