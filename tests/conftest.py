@@ -47,7 +47,9 @@ def media_root(settings, tmp_path_factory):
 def pytest_runtest_logreport(report):
     """The fault suite's rows arrive with the reports (from xdist's workers too); the table is printed once."""
     if report.when == "teardown":
-        _FAULT_ROWS.extend(value for name, value in report.user_properties if name == "fault_row")
+        from tests.faults.conftest import FAULT_ROW
+
+        _FAULT_ROWS.extend(value for name, value in report.user_properties if name == FAULT_ROW)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -127,12 +129,7 @@ def use_policy(settings, tmp_path, monkeypatch):
 
 @pytest.fixture
 def policy_file(use_policy):
-    return use_policy(TEST_POLICY)
-
-
-@pytest.fixture
-def worker_policy(use_policy):
-    """The test policy, for this process and the Celery workers started after this fixture."""
+    """The test policy, in this process and in the Celery workers started after this fixture."""
     return use_policy(TEST_POLICY)
 
 

@@ -70,7 +70,7 @@ class Burst:
 
 
 def test_a_redis_restart_during_a_burst_of_100_requests_loses_and_doubles_none(
-    private_redis, worker_policy, role_groups, make_user, settings, celery_workers, live_server, fault_table
+    private_redis, policy_file, role_groups, make_user, settings, celery_workers, live_server, fault_table
 ):
     settings.GATE_SWEEP_SECONDS = 2
     seed_model(MODEL, tuple(range(1, BURST + 1)))

@@ -78,7 +78,7 @@ def promotion_actions(pks) -> list[tuple[str, str]]:
 
 
 def test_a_gate_run_killed_mid_transaction_is_run_once_by_the_other_worker(
-    worker_policy, governed, short_sweeps, celery_workers, tmp_path, monkeypatch, fault_table
+    policy_file, governed, short_sweeps, celery_workers, tmp_path, monkeypatch, fault_table
 ):
     # Six requests: the first worker takes four (four threads, prefetch 1); two wait in Redis. Of its four, the
     # first to get the locks it needs stalls holding them, the others then wait on those locks or stall too.
@@ -119,7 +119,7 @@ def test_a_gate_run_killed_mid_transaction_is_run_once_by_the_other_worker(
 
 
 def test_an_apply_killed_after_mlflow_took_the_alias_is_finished_once_by_the_other_worker(
-    worker_policy, governed, short_sweeps, mlflow_uri, mlflow_client, celery_workers, tmp_path, monkeypatch,
+    policy_file, governed, short_sweeps, mlflow_uri, mlflow_client, celery_workers, tmp_path, monkeypatch,
     fault_table,
 ):  # fmt: skip
     name = f"fault-apply-{uuid.uuid4().hex[:8]}"

@@ -29,7 +29,7 @@ pytestmark = [
 
 @pytest.fixture
 def real_setup(
-    worker_policy,
+    policy_file,
     mlflow_uri,
     mlflow_client,
     governed,

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.mlflow, pytest.mark.celery, pytest.mark.postgres_pass_
 
 
 def test_a_promotion_requested_right_after_registration_waits_for_the_artifacts_then_passes(
-    worker_policy, own_mlflow, governed, celery_worker_process
+    policy_file, own_mlflow, governed, celery_worker_process
 ):
     from mirror.sync import execute_sync
 
@@ -66,7 +66,7 @@ def test_a_promotion_requested_right_after_registration_waits_for_the_artifacts_
 
 
 def test_the_first_sync_records_what_held_the_target_before_any_promotion(
-    worker_policy, own_mlflow, governed, celery_worker_process
+    policy_file, own_mlflow, governed, celery_worker_process
 ):
     from mlflow.tracking import MlflowClient
 

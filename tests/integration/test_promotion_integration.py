@@ -35,7 +35,7 @@ def _request_and_sign(name, people, *, before_last_signature=None):
 
 
 def test_two_approvals_move_the_alias_in_mlflow(
-    worker_policy, mlflow_uri, mlflow_client, governed, celery_worker_process
+    policy_file, mlflow_uri, mlflow_client, governed, celery_worker_process
 ):
     name = f"wf-int-{uuid.uuid4().hex[:8]}"
     seed_small_model(mlflow_uri, name)
@@ -65,7 +65,7 @@ def test_two_approvals_move_the_alias_in_mlflow(
 
 
 def test_mlflow_down_during_the_apply_delays_it_and_it_applies_once_after(
-    worker_policy, own_mlflow, governed, celery_worker_process
+    policy_file, own_mlflow, governed, celery_worker_process
 ):
     from mlflow.tracking import MlflowClient
 
